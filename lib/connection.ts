@@ -1,0 +1,436 @@
+/**
+ * One client connection, on the main thread: read bytes, frame a request, hand its head to the
+ * pool, write the reply, repeat. This is the path every request takes from socket to socket.
+ *
+ * A connection has at most one request in the pool at a time; pipelined requests wait in its
+ * buffer and are answered in order. Any framing error is answered here and closes the
+ * connection, so bytes after it are never read as a request. Deadlines are enforced from
+ * outside by the server's sweeper (see {@linkcode Connection.expire}), which keeps timers off
+ * the hot path.
+ *
+ * @module
+ */
+
+import { ChunkedBodyReader } from "./http/chunked.ts";
+import { HttpError } from "./http/errors.ts";
+import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "./http/frame.ts";
+import { serializeResponse } from "./http/serialize.ts";
+import type { Logger } from "./log.ts";
+import type { ChunkReply, FileChunk, ResponseReply, StreamPart } from "./messages.ts";
+import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
+
+/** Timeouts in ms. Defaults live in `lib/config.ts`. */
+export interface Timeouts {
+  /** From the first byte of a request (or the connection's start) to its complete head. */
+  header: number;
+  /** Between requests on a keep-alive connection. */
+  idle: number;
+  /** From a complete head to the end of its body. */
+  body: number;
+  /** Longest wait for the client to accept more response bytes. */
+  write: number;
+}
+
+/** What every connection shares. */
+export interface ConnectionContext {
+  pool: Pool;
+  limits: FrameLimits;
+  timeouts: Timeouts;
+  log: Logger;
+}
+
+/** What a connection is waiting for; the sweeper applies a deadline to each but `Busy`. */
+export const enum Phase {
+  /** A new connection, or a keep-alive one between requests, with nothing buffered. */
+  Idle,
+  /** Part of a request head has arrived. */
+  Head,
+  /** Reading and discarding a request body. */
+  Body,
+  /** The request is with the pool. */
+  Busy,
+  /** Writing a response. */
+  Write,
+  /** Closed. */
+  Closed,
+}
+
+/** Bytes read at once into a fresh connection's buffer; it grows up to the head limits. */
+const INITIAL_BUFFER = 4096;
+/** Bytes of a streamed file read per pool job. */
+export const STREAM_CHUNK = 256 * 1024;
+
+const ENCODER = new TextEncoder();
+const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/**
+ * A client connection and its request loop.
+ */
+export class Connection {
+  /** The socket. */
+  readonly conn: Deno.Conn;
+  /** The client's address, for the access log. */
+  readonly remote: string;
+  /** What the connection is waiting for. */
+  phase: Phase = Phase.Idle;
+  /** When, by `Date.now()`, the current phase times out. */
+  deadline: number;
+  #context: ConnectionContext;
+  #buf = new Uint8Array(INITIAL_BUFFER);
+  #start = 0;
+  #end = 0;
+  #maxBuffer: number;
+  #draining = false;
+
+  /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
+  constructor(conn: Deno.Conn, context: ConnectionContext) {
+    this.conn = conn;
+    this.#context = context;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.remote = addr.hostname?.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+    this.deadline = Date.now() + context.timeouts.header;
+    const { maxRequestLine, maxHeaderBytes } = context.limits;
+    this.#maxBuffer = maxRequestLine + maxHeaderBytes + 1024;
+  }
+
+  /** Serves requests until the client leaves, an error closes it, or the server drains it. */
+  async run(): Promise<void> {
+    try {
+      while (await this.#serveOne());
+    } catch (error) {
+      if (!isDisconnect(error)) {
+        this.#context.log.error(`Connection ${this.remote}: ${describe(error)}`);
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * Starts draining for shutdown: an idle connection closes now; a busy one closes after its
+   * current response, which says `Connection: close`.
+   */
+  drain(): void {
+    this.#draining = true;
+    if (this.phase === Phase.Idle) this.close();
+  }
+
+  /** Called by the sweeper when `deadline` has passed in the current phase. */
+  expire(): void {
+    switch (this.phase) {
+      case Phase.Head:
+      case Phase.Body: {
+        // RFC 9110 §15.5.9: 408 tells the client the server closes an incomplete request.
+        const what = this.phase === Phase.Head ? "request head" : "request body";
+        this.#sendErrorAndClose(new HttpError(408, `The ${what} took too long`, { close: true }));
+        break;
+      }
+      case Phase.Idle:
+      case Phase.Write:
+        this.close();
+        break;
+    }
+  }
+
+  /** Closes the socket; a pending read or write then fails and `run()` ends. */
+  close(): void {
+    if (this.phase === Phase.Closed) return;
+    this.phase = Phase.Closed;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed by the peer's reset.
+    }
+  }
+
+  /** Serves one request; returns whether to go on with the next. */
+  async #serveOne(): Promise<boolean> {
+    let frame: HeadFrame | null;
+    let head: Uint8Array;
+    let requestLine = "";
+    try {
+      frame = await this.#readHead();
+      if (frame === null) return false;
+      if (this.#context.log.accessEnabled) {
+        requestLine = latin1(this.#buf, frame.start, frame.lineEnd);
+      }
+      if (frame.bodyLength === 0) {
+        // No read happens before the reply, so the head can stay in the buffer.
+        head = this.#buf.subarray(frame.start, frame.end);
+      } else {
+        head = this.#buf.slice(frame.start, frame.end);
+        this.#consume(frame.end);
+        await this.#skipBody(frame);
+      }
+    } catch (error) {
+      if (error instanceof HttpError && this.phase !== Phase.Closed) {
+        await this.#writeError(error);
+        return false;
+      }
+      throw error;
+    }
+    const received = Date.now();
+    this.phase = Phase.Busy;
+    let reply: ResponseReply;
+    try {
+      const job = { kind: "request", head, closing: this.#draining } as const;
+      reply = await this.#context.pool.execute(job) as ResponseReply;
+    } catch (error) {
+      reply = poolErrorReply(error);
+    }
+    if (frame.bodyLength === 0) this.#consume(frame.end);
+    await this.#writeReply(reply);
+    this.#context.log.access({
+      time: received,
+      remote: this.remote,
+      requestLine,
+      status: reply.status,
+      bytes: reply.bodyLength,
+      duration: Date.now() - received,
+      worker: 0,
+    });
+    if (reply.close || this.#draining) return false;
+    this.phase = this.#start === this.#end ? Phase.Idle : Phase.Head;
+    this.deadline = Date.now() +
+      (this.phase === Phase.Idle ? this.#context.timeouts.idle : this.#context.timeouts.header);
+    return true;
+  }
+
+  /** Reads until a complete head is buffered; `null` when the client closed cleanly first. */
+  async #readHead(): Promise<HeadFrame | null> {
+    for (;;) {
+      if (this.#start < this.#end) {
+        const frame = scanHead(this.#buf, this.#start, this.#end, this.#context.limits);
+        if (frame) return frame;
+        if (this.phase === Phase.Idle) {
+          // The first bytes of a request: its head must now arrive within the header timeout.
+          this.phase = Phase.Head;
+          this.deadline = Date.now() + this.#context.timeouts.header;
+        }
+      } else if (this.#draining) {
+        return null;
+      }
+      if (!await this.#read()) {
+        if (this.#start < this.#end && this.phase !== Phase.Closed) {
+          throw new HttpError(400, "The connection ended inside a request head", { close: true });
+        }
+        return null;
+      }
+    }
+  }
+
+  /** Reads and discards a request body that starts at `#start`. */
+  async #skipBody(frame: HeadFrame): Promise<void> {
+    if (frame.expectContinue && this.#start === this.#end) await this.#writeAll(CONTINUE);
+    this.phase = Phase.Body;
+    this.deadline = Date.now() + this.#context.timeouts.body;
+    if (frame.bodyLength === CHUNKED) {
+      const reader = new ChunkedBodyReader(this.#context.limits);
+      for (;;) {
+        this.#consume(reader.consume(this.#buf, this.#start, this.#end));
+        if (reader.done) return;
+        if (!await this.#read()) throw bodyCutShort();
+      }
+    }
+    let remaining = frame.bodyLength;
+    for (;;) {
+      const take = Math.min(remaining, this.#end - this.#start);
+      this.#consume(this.#start + take);
+      remaining -= take;
+      if (remaining === 0) return;
+      if (!await this.#read()) throw bodyCutShort();
+    }
+  }
+
+  /** Reads more bytes; false when the client closed its side. */
+  async #read(): Promise<boolean> {
+    if (this.#end === this.#buf.length) {
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      } else {
+        // scanHead() refuses heads over the limits before the buffer grows past them.
+        this.#ensureCapacity(Math.min(this.#buf.length * 2, this.#maxBuffer));
+      }
+    }
+    let read: number | null;
+    try {
+      read = await this.conn.read(this.#buf.subarray(this.#end));
+    } catch (error) {
+      if (isDisconnect(error)) return false;
+      throw error;
+    }
+    if (read === null) return false;
+    this.#end += read;
+    return true;
+  }
+
+  /** Marks bytes up to `offset` as used; an empty buffer restarts at 0. */
+  #consume(offset: number): void {
+    this.#start = offset;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+  }
+
+  #ensureCapacity(size: number): void {
+    if (size <= this.#buf.length) return;
+    const bigger = new Uint8Array(size);
+    bigger.set(this.#buf.subarray(0, this.#end));
+    this.#buf = bigger;
+  }
+
+  async #writeReply(reply: ResponseReply): Promise<void> {
+    this.phase = Phase.Write;
+    await this.#writeAll(reply.bytes);
+    if (reply.stream) await this.#writeStream(reply.stream);
+  }
+
+  /**
+   * Writes streamed content: file ranges are read by the pool in chunks, one chunk ahead of the
+   * one being written, so memory per download stays at two chunks whatever the file size, and a
+   * client that stops reading stops the reading too.
+   */
+  async #writeStream(parts: StreamPart[]): Promise<void> {
+    const pieces = streamPieces(parts);
+    let next = this.#fetch(pieces.next().value);
+    for (;;) {
+      const current = await next;
+      if (current === undefined) return;
+      if (!current.ok) {
+        throw new Error("a streamed file could not be read; the response was cut short");
+      }
+      next = this.#fetch(pieces.next().value);
+      try {
+        await this.#writeAll(current.bytes);
+      } catch (error) {
+        next.catch(() => {});
+        throw error;
+      }
+    }
+  }
+
+  #fetch(piece: Uint8Array | FileChunk | undefined): Promise<ChunkReply | undefined> {
+    if (piece === undefined) return Promise.resolve(undefined);
+    if (piece instanceof Uint8Array) {
+      return Promise.resolve({ kind: "chunk", bytes: piece, ok: true });
+    }
+    return this.#context.pool.execute({ kind: "read", chunk: piece }) as Promise<ChunkReply>;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    const previous = this.phase;
+    this.phase = Phase.Write;
+    let written = 0;
+    while (written < bytes.length) {
+      this.deadline = Date.now() + this.#context.timeouts.write;
+      written += await this.conn.write(bytes.subarray(written));
+    }
+    this.phase = previous;
+  }
+
+  async #writeError(error: HttpError): Promise<void> {
+    const bytes = errorBytes(error);
+    try {
+      await this.#writeAll(bytes);
+    } catch {
+      // The client is gone; nothing to tell it.
+    }
+    this.#logError(error.status, bytes.length);
+  }
+
+  #sendErrorAndClose(error: HttpError): void {
+    const bytes = errorBytes(error);
+    this.phase = Phase.Write;
+    this.conn.write(bytes).catch(() => {}).finally(() => this.close());
+    this.#logError(error.status, bytes.length);
+  }
+
+  #logError(status: number, bytes: number): void {
+    this.#context.log.access({
+      time: Date.now(),
+      remote: this.remote,
+      requestLine: "-",
+      status,
+      bytes,
+      duration: 0,
+      worker: 0,
+    });
+  }
+}
+
+/** A response made on the main thread, for requests that never reach the pool. */
+function errorBytes(error: HttpError): Uint8Array {
+  return serializeResponse({
+    status: error.status,
+    headers: [
+      ["Content-Type", "text/plain; charset=utf-8"],
+      ...Object.entries(error.headers),
+    ],
+    body: ENCODER.encode(`${error.status} ${error.message}\n`),
+  }, { close: true });
+}
+
+/** Maps a failed pool job to the response the client gets. */
+function poolErrorReply(error: unknown): ResponseReply {
+  let httpError: HttpError;
+  if (error instanceof QueueFullError) {
+    httpError = new HttpError(503, "The server is busy; retry shortly", {
+      close: true,
+      headers: { "Retry-After": "1" },
+    });
+  } else if (error instanceof JobTimeoutError || error instanceof PoolClosedError) {
+    httpError = new HttpError(503, "The server could not answer in time", {
+      close: true,
+      headers: { "Retry-After": "1" },
+    });
+  } else {
+    httpError = new HttpError(500, "Internal Server Error", { close: true });
+  }
+  const bytes = errorBytes(httpError);
+  return {
+    kind: "response",
+    status: httpError.status,
+    close: true,
+    bytes,
+    bodyLength: bytes.length,
+  };
+}
+
+/** Splits stream parts into write-sized pieces, lazily: literal bytes, and file chunks to read. */
+function* streamPieces(parts: StreamPart[]): Generator<Uint8Array | FileChunk, undefined> {
+  for (const part of parts) {
+    if ("text" in part) {
+      yield ENCODER.encode(part.text);
+      continue;
+    }
+    for (let start = part.file.start; start < part.file.end; start += STREAM_CHUNK) {
+      yield { ...part.file, start, end: Math.min(part.file.end, start + STREAM_CHUNK) };
+    }
+  }
+  return undefined;
+}
+
+function bodyCutShort(): HttpError {
+  return new HttpError(400, "The connection ended inside a request body", { close: true });
+}
+
+/** Whether an error means the peer went away (reset, broken pipe, closed by us). */
+export function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.Interrupted ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.UnexpectedEof;
+}
+
+function latin1(buf: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...buf.subarray(from, to));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

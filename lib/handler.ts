@@ -1,0 +1,215 @@
+/**
+ * What a worker does with one request: parse its head, route it, and serialize the response.
+ *
+ * {@linkcode Handler.handle} takes the bytes of a request head and returns the bytes of the
+ * response, with no threads or sockets involved, so most behaviour is tested by calling it.
+ *
+ * @module
+ */
+
+import { HttpError } from "./http/errors.ts";
+import { parseRequestHead, type RequestHead } from "./http/parse.ts";
+import { serializeResponse } from "./http/serialize.ts";
+import type { ResponseReply } from "./messages.ts";
+import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
+
+/** Options for {@linkcode Handler}, sent from the main thread to every worker. */
+export interface HandlerOptions extends StaticSiteOptions {
+  /** Serve the book's `/sleep` route. @default false */
+  sleep?: boolean;
+  /** Longest `/sleep?ms=N` honoured, in ms. @default 10000 */
+  maxSleep?: number;
+  /** Add `Access-Control-Allow-Origin: *` and answer CORS preflights. @default false */
+  cors?: boolean;
+  /** Extra response header fields, replacing generated ones of the same name. @default [] */
+  headers?: [string, string][];
+}
+
+/** A parsed request, or the error response that parsing produced. */
+export type Parsed =
+  | { ok: true; request: RequestHead }
+  | { ok: false; error: unknown };
+
+/** The methods the site answers; the value of `Allow`. */
+export const ALLOW = "GET, HEAD, OPTIONS";
+/** How long `/sleep` sleeps without `?ms=`. */
+export const DEFAULT_SLEEP_MS = 5000;
+
+const ENCODER = new TextEncoder();
+
+/**
+ * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
+ *
+ * @example
+ * ```ts ignore
+ * import { Handler } from "./handler.ts";
+ * const handler = new Handler({ root: "./static" });
+ * const reply = handler.handle(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * reply.status; // 200
+ * ```
+ */
+export class Handler {
+  #site: StaticSite;
+  #options: HandlerOptions;
+  #extraNames: Set<string>;
+  #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  #onError: (message: string) => void;
+
+  /**
+   * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
+   * that became a 500).
+   */
+  constructor(options: HandlerOptions, onError: (message: string) => void = console.error) {
+    this.#site = new StaticSite(options);
+    this.#options = options;
+    this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
+    this.#onError = onError;
+  }
+
+  /** Parses and answers one request head. */
+  handle(head: Uint8Array, closing = false): ResponseReply {
+    return this.respond(this.parse(head), closing);
+  }
+
+  /** Parses a request head, keeping a parse error to answer later. */
+  parse(head: Uint8Array): Parsed {
+    try {
+      return { ok: true, request: parseRequestHead(head) };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  /** Whether answering this request blocks the thread (the book's `/sleep`). */
+  blocks(parsed: Parsed): boolean {
+    return parsed.ok && this.#options.sleep === true && parsed.request.path === "/sleep";
+  }
+
+  /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */
+  respond(parsed: Parsed, closing = false): ResponseReply {
+    let response: SiteResponse;
+    let close = closing;
+    const request = parsed.ok ? parsed.request : undefined;
+    try {
+      if (!parsed.ok) throw parsed.error;
+      response = this.#route(parsed.request);
+    } catch (error) {
+      response = this.#errorResponse(error);
+      if (!(error instanceof HttpError) || error.close) close = true;
+    }
+    if (!request?.keepAlive) close = true;
+    return this.#finish(response, request, close);
+  }
+
+  #route(request: RequestHead): SiteResponse {
+    if (request.method === "OPTIONS") return this.#answerOptions(request);
+    if (request.method === "CONNECT") {
+      throw new HttpError(501, "CONNECT is not supported: salut is not a proxy");
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      throw new HttpError(405, `Method ${request.method} is not allowed here`, {
+        headers: { Allow: ALLOW },
+        // The body, if any, was read and discarded by the main thread: keep-alive is safe.
+      });
+    }
+    if (this.blocks({ ok: true, request })) {
+      this.#sleep(request);
+      return this.#site.respond({ ...request, path: "/", query: "" });
+    }
+    return this.#site.respond(request);
+  }
+
+  #answerOptions(request: RequestHead): SiteResponse {
+    const headers: [string, string][] = [["Allow", ALLOW]];
+    if (this.#options.cors && request.headers.has("access-control-request-method")) {
+      headers.push(
+        ["Access-Control-Allow-Methods", ALLOW],
+        [
+          "Access-Control-Allow-Headers",
+          request.headers.get("access-control-request-headers") ?? "*",
+        ],
+        ["Access-Control-Max-Age", "86400"],
+      );
+    }
+    return { status: 204, headers };
+  }
+
+  /** The book's `thread::sleep`: blocks this worker for real, as a slow handler would. */
+  #sleep(request: RequestHead): void {
+    const param = new URLSearchParams(request.query).get("ms");
+    let ms = DEFAULT_SLEEP_MS;
+    if (param !== null) {
+      if (!/^\d{1,9}$/.test(param)) {
+        throw new HttpError(400, "ms must be a whole number of milliseconds");
+      }
+      ms = Math.min(Number(param), this.#options.maxSleep ?? 10_000);
+    }
+    Atomics.wait(this.#sleeper, 0, 0, ms);
+  }
+
+  /** The one place where errors become responses. */
+  #errorResponse(error: unknown): SiteResponse {
+    if (error instanceof HttpError) {
+      if (error.status === 404) return this.#site.notFound(notFoundRequest);
+      return {
+        status: error.status,
+        headers: [
+          ["Content-Type", "text/plain; charset=utf-8"],
+          ...Object.entries(error.headers),
+        ],
+        body: ENCODER.encode(`${error.status} ${error.message}\n`),
+      };
+    }
+    this.#onError(`Unexpected error while handling a request: ${describe(error)}`);
+    return {
+      status: 500,
+      headers: [["Content-Type", "text/plain; charset=utf-8"]],
+      body: ENCODER.encode("500 Internal Server Error\n"),
+    };
+  }
+
+  #finish(response: SiteResponse, request: RequestHead | undefined, close: boolean): ResponseReply {
+    const headers = this.#extraNames.size > 0
+      ? response.headers.filter(([name]) => !this.#extraNames.has(name.toLowerCase()))
+      : response.headers;
+    headers.push(["X-Content-Type-Options", "nosniff"]);
+    if (this.#options.cors) headers.push(["Access-Control-Allow-Origin", "*"]);
+    if (this.#options.headers) headers.push(...this.#options.headers);
+    const headOnly = request?.method === "HEAD";
+    const parts = { status: response.status, headers, ...bodyOf(response) };
+    const bytes = serializeResponse(parts, { close, headOnly });
+    const bodyLength = headOnly ? 0 : response.body?.length ?? response.contentLength ?? 0;
+    const reply: ResponseReply = {
+      kind: "response",
+      status: response.status,
+      close,
+      bytes,
+      bodyLength,
+    };
+    if (response.stream && !headOnly) reply.stream = response.stream;
+    return reply;
+  }
+}
+
+function bodyOf(response: SiteResponse): { body?: Uint8Array; contentLength?: number } {
+  if (response.body) return { body: response.body };
+  if (response.contentLength !== undefined) return { contentLength: response.contentLength };
+  return {};
+}
+
+// A 404 from path checks (a hidden file) is answered like any missing file, which needs no
+// request details beyond "does it accept HTML" (it does not, so no SPA fallback).
+const notFoundRequest: RequestHead = {
+  method: "GET",
+  target: "/",
+  path: "/",
+  query: "",
+  version: "HTTP/1.1",
+  headers: new Map(),
+  keepAlive: true,
+};
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,256 @@
+/**
+ * Request framing on the main thread (RFC 9112 §2, §6): where a request head ends, how long its
+ * body is, and whether it breaks a size limit. This runs for every request on the thread that owns
+ * the sockets, so it works on bytes and decodes nothing but the three framing fields
+ * (`Content-Length`, `Transfer-Encoding`, `Expect`). Everything else in the head is checked by
+ * `parseRequestHead()` in a worker.
+ *
+ * @module
+ */
+
+import { HttpError } from "./errors.ts";
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** Size limits applied while a request arrives. Defaults live in `lib/config.ts`. */
+export interface FrameLimits {
+  /** Longest request line in bytes, CRLF excluded (414 beyond). */
+  maxRequestLine: number;
+  /** Largest header section in bytes, from the first field line to the final CRLF (431 beyond). */
+  maxHeaderBytes: number;
+  /** Most header fields (431 beyond). */
+  maxHeaders: number;
+  /** Largest request body in bytes, counted as it arrives for chunked bodies (413 beyond). */
+  maxBody: number;
+}
+
+/** A complete request head found in a buffer. */
+export interface HeadFrame {
+  /** Offset of the request line (after any empty lines, which RFC 9112 §2.2 says to ignore). */
+  start: number;
+  /** Offset of the CRLF that ends the request line. */
+  lineEnd: number;
+  /** Offset just past the empty line that ends the head. */
+  end: number;
+  /** Body length from `Content-Length`, 0 when there is none; -1 for a chunked body. */
+  bodyLength: number;
+  /** Whether the client sent `Expect: 100-continue`. */
+  expectContinue: boolean;
+}
+
+/** `bodyLength` of a {@linkcode HeadFrame} whose body is chunked. */
+export const CHUNKED = -1;
+
+/**
+ * Looks for a complete request head in `buf[start..end)`.
+ *
+ * Returns `null` when more bytes are needed, the frame when the head is complete, and throws
+ * {@linkcode HttpError} (always with `close`) for a head that breaks a limit or the message
+ * syntax in a way that makes its framing unknowable: a bare CR or LF, obs-fold, conflicting
+ * `Content-Length`s, `Content-Length` with `Transfer-Encoding`, a final coding that is not
+ * `chunked`.
+ *
+ * @example
+ * ```ts
+ * import { scanHead } from "./frame.ts";
+ * const bytes = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+ * const limits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBody: 1 << 20 };
+ * scanHead(bytes, 0, bytes.length, limits)?.end; // 27
+ * ```
+ */
+export function scanHead(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  limits: FrameLimits,
+): HeadFrame | null {
+  const view = end === buf.length ? buf : buf.subarray(0, end);
+  let pos = start;
+  // RFC 9112 §2.2: ignore at least one empty line (CRLF) received before the request line.
+  while (pos < end && (view[pos] === CR || view[pos] === LF)) {
+    if (view[pos] === LF) throw bareLineEnd("LF");
+    if (pos + 1 === end) return null;
+    if (view[pos + 1] !== LF) throw bareLineEnd("CR");
+    pos += 2;
+    if (pos - start > limits.maxRequestLine) {
+      throw new HttpError(400, "Too many empty lines before the request line", { close: true });
+    }
+  }
+  const lineStart = pos;
+  let lineEnd = findLineEnd(view, pos, end);
+  if (lineEnd < 0) {
+    // + 1: the line may be complete but for the LF after its last CR.
+    if (end - lineStart > limits.maxRequestLine + 1) throw requestLineTooLong(limits);
+    return null;
+  }
+  if (lineEnd - lineStart > limits.maxRequestLine) throw requestLineTooLong(limits);
+  if (lineEnd === lineStart) throw new HttpError(400, "Empty request line", { close: true });
+
+  const fieldsStart = lineEnd + 2;
+  const frame: HeadFrame = {
+    start: lineStart,
+    lineEnd,
+    end: 0,
+    bodyLength: 0,
+    expectContinue: false,
+  };
+  let contentLength = -1;
+  let transferEncoding: string | undefined;
+  let fields = 0;
+  pos = fieldsStart;
+  for (;;) {
+    lineEnd = findLineEnd(view, pos, end);
+    if (lineEnd < 0) {
+      if (end - fieldsStart > limits.maxHeaderBytes) throw headersTooLarge(limits);
+      return null;
+    }
+    if (lineEnd + 2 - fieldsStart > limits.maxHeaderBytes) throw headersTooLarge(limits);
+    if (lineEnd === pos) break; // the empty line that ends the head
+    if (++fields > limits.maxHeaders) {
+      throw new HttpError(431, `Too many header fields (the limit is ${limits.maxHeaders})`, {
+        close: true,
+      });
+    }
+    const first = view[pos]!;
+    if (first === SP || first === HTAB) {
+      // RFC 9112 §5.2: obs-fold is rejected with 400 by a server that does not unfold.
+      throw new HttpError(400, "Obsolete line folding in a header field", { close: true });
+    }
+    const lower = first | 0x20;
+    if (lower === 0x63 /* c */ && nameIs(view, pos, lineEnd, "content-length")) {
+      const length = parseContentLength(view, pos + 15, lineEnd);
+      if (contentLength >= 0 && length !== contentLength) {
+        throw new HttpError(400, "Several different Content-Length values", { close: true });
+      }
+      contentLength = length;
+    } else if (lower === 0x74 /* t */ && nameIs(view, pos, lineEnd, "transfer-encoding")) {
+      const value = latin1(view, pos + 18, lineEnd);
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+    } else if (lower === 0x65 /* e */ && nameIs(view, pos, lineEnd, "expect")) {
+      frame.expectContinue = latin1(view, pos + 7, lineEnd).trim().toLowerCase() === "100-continue";
+    }
+    pos = lineEnd + 2;
+  }
+  frame.end = lineEnd + 2;
+  // RFC 9110 §10.1.1: an HTTP/1.0 client cannot take a 100 (Continue); ignore its expectation.
+  if (
+    frame.expectContinue && view[frame.lineEnd - 1] === 0x30 && view[frame.lineEnd - 3] === 0x31
+  ) {
+    frame.expectContinue = false;
+  }
+
+  if (transferEncoding !== undefined) {
+    // RFC 9112 §6.1: a request with both is a smuggling attempt or a broken client.
+    if (contentLength >= 0) {
+      throw new HttpError(400, "Content-Length together with Transfer-Encoding", { close: true });
+    }
+    checkTransferCodings(transferEncoding);
+    frame.bodyLength = CHUNKED;
+  } else if (contentLength >= 0) {
+    if (contentLength > limits.maxBody) throw bodyTooLarge(limits);
+    frame.bodyLength = contentLength;
+  }
+  return frame;
+}
+
+/**
+ * Offset of the CR of the next CRLF at or after `pos`, or -1 when the line is not complete yet.
+ * Throws for a CR not followed by LF or an LF not preceded by CR (RFC 9112 §2.2: a bare CR must
+ * be rejected; we treat a bare LF the same way so every line has one unambiguous end).
+ */
+function findLineEnd(view: Uint8Array, pos: number, end: number): number {
+  const lf = view.indexOf(LF, pos);
+  const cr = view.indexOf(CR, pos);
+  if (lf < 0) {
+    if (cr >= 0 && cr < end - 1) throw bareLineEnd("CR");
+    return -1;
+  }
+  if (cr === lf - 1) return cr;
+  if (cr >= 0 && cr < lf) throw bareLineEnd("CR");
+  throw bareLineEnd("LF");
+}
+
+/** Whether the field line at `pos` has exactly `name` (lower case) before its colon. */
+function nameIs(view: Uint8Array, pos: number, lineEnd: number, name: string): boolean {
+  const colon = pos + name.length;
+  if (colon >= lineEnd || view[colon] !== COLON) return false;
+  for (let i = 0; i < name.length; i++) {
+    if ((view[pos + i]! | 0x20) !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** RFC 9110 §8.6: `Content-Length = 1*DIGIT`, surrounded by optional whitespace. */
+function parseContentLength(view: Uint8Array, from: number, to: number): number {
+  while (from < to && (view[from] === SP || view[from] === HTAB)) from++;
+  while (to > from && (view[to - 1] === SP || view[to - 1] === HTAB)) to--;
+  if (from === to) throw new HttpError(400, "Empty Content-Length", { close: true });
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const digit = view[i]! - 48;
+    if (digit < 0 || digit > 9) {
+      throw new HttpError(400, "Content-Length is not a plain number", { close: true });
+    }
+    // Past 2^53 the exact value does not matter: it is over any body limit.
+    value = value < Number.MAX_SAFE_INTEGER / 10 ? value * 10 + digit : Number.MAX_SAFE_INTEGER;
+  }
+  return value;
+}
+
+const KNOWN_CODINGS = new Set(["gzip", "x-gzip", "deflate", "compress", "x-compress"]);
+
+/**
+ * RFC 9112 §6.1, §6.3: a request body is chunked-framed only when `chunked` is the final coding,
+ * applied once. salut decodes no other coding, so any other one is answered 501.
+ */
+function checkTransferCodings(value: string): void {
+  const codings = value.split(",").map((coding) => coding.trim().toLowerCase());
+  const last = codings.pop();
+  if (last !== "chunked") {
+    throw new HttpError(400, "Transfer-Encoding must end with chunked", { close: true });
+  }
+  for (const coding of codings) {
+    if (coding === "chunked") {
+      throw new HttpError(400, "Transfer-Encoding applies chunked twice", { close: true });
+    }
+    const known = KNOWN_CODINGS.has(coding.split(";")[0]!.trim());
+    throw new HttpError(
+      501,
+      known
+        ? `Transfer coding "${coding}" is not supported`
+        : `Unknown transfer coding "${coding.slice(0, 40)}"`,
+      { close: true },
+    );
+  }
+}
+
+function latin1(view: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...view.subarray(from, to));
+}
+
+function bareLineEnd(which: "CR" | "LF"): HttpError {
+  return new HttpError(400, `Bare ${which} in the request head; lines must end with CRLF`, {
+    close: true,
+  });
+}
+
+function requestLineTooLong(limits: FrameLimits): HttpError {
+  return new HttpError(414, `Request line longer than ${limits.maxRequestLine} bytes`, {
+    close: true,
+  });
+}
+
+function headersTooLarge(limits: FrameLimits): HttpError {
+  return new HttpError(431, `Header section larger than ${limits.maxHeaderBytes} bytes`, {
+    close: true,
+  });
+}
+
+/** The 413 answered for a body over `limits.maxBody`. */
+export function bodyTooLarge(limits: FrameLimits): HttpError {
+  return new HttpError(413, `Request body larger than ${limits.maxBody} bytes`, { close: true });
+}

@@ -1,0 +1,89 @@
+/**
+ * The response serializer (RFC 9112 §4, §6): status line, header fields and body framing, by
+ * hand. Every response salut sends, from a worker or from the main thread, goes through
+ * {@linkcode serializeResponse}.
+ *
+ * @module
+ */
+
+import { httpDate } from "./date.ts";
+import { isBodyless, STATUS_TEXT } from "./status.ts";
+
+/** Header fields in the order they are sent, names spelled as they should appear. */
+export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
+
+/** What {@linkcode serializeResponse} turns into bytes. */
+export interface ResponseParts {
+  /** The status code; its reason phrase comes from `STATUS_TEXT`. */
+  status: number;
+  /** Header fields other than `Date`, `Content-Length` and `Connection`, which it adds. */
+  headers: HeaderList;
+  /** The content, copied after the head. @default empty */
+  body?: Uint8Array;
+  /**
+   * The `Content-Length` to announce when the content is not in `body`: a HEAD response, or
+   * content streamed after the head. @default body.length
+   */
+  contentLength?: number;
+}
+
+/** Options for {@linkcode serializeResponse}. */
+export interface SerializeOptions {
+  /** Add `Connection: close` (the server closes after this response). @default false */
+  close?: boolean;
+  /** Leave the content out but keep its `Content-Length`, as for HEAD (RFC 9110 §9.3.2). */
+  headOnly?: boolean;
+  /** The time for the `Date` field, in ms. @default Date.now() */
+  now?: number;
+}
+
+const encoder = new TextEncoder();
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * Serializes a response into one buffer: `HTTP/1.1` status line, `Date`, the given fields,
+ * `Content-Length` (except on 1xx, 204 and 304, RFC 9110 §8.6), `Connection: close` when asked,
+ * the empty line, then the body unless `headOnly`. Throws `TypeError` for a field that would
+ * break the message (a name that is not a token, a value with CR, LF or non-ASCII).
+ *
+ * @example
+ * ```ts
+ * import { serializeResponse } from "./serialize.ts";
+ * const bytes = serializeResponse(
+ *   { status: 200, headers: [["Content-Type", "text/plain"]], body: new TextEncoder().encode("hi") },
+ *   { now: 0 },
+ * );
+ * new TextDecoder().decode(bytes);
+ * // "HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nContent-Type: text/plain\r\n" +
+ * // "Content-Length: 2\r\n\r\nhi"
+ * ```
+ */
+export function serializeResponse(
+  parts: ResponseParts,
+  options: SerializeOptions = {},
+): Uint8Array {
+  const { status, headers, body } = parts;
+  const reason = STATUS_TEXT[status as keyof typeof STATUS_TEXT];
+  if (reason === undefined) throw new TypeError(`Cannot serialize unknown status ${status}`);
+  let head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${httpDate(options.now)}\r\n`;
+  for (const [name, value] of headers) {
+    if (!FIELD_NAME.test(name)) throw new TypeError(`Invalid header field name "${name}"`);
+    if (!FIELD_VALUE.test(value)) {
+      throw new TypeError(`Invalid value for header field "${name}": use visible ASCII only`);
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!isBodyless(status)) {
+    head += `Content-Length: ${parts.contentLength ?? body?.length ?? 0}\r\n`;
+  }
+  if (options.close) head += "Connection: close\r\n";
+  head += "\r\n";
+
+  const content = options.headOnly || isBodyless(status) ? undefined : body;
+  // The head is ASCII, so its byte length is its string length.
+  const bytes = new Uint8Array(head.length + (content?.length ?? 0));
+  encoder.encodeInto(head, bytes);
+  if (content) bytes.set(content, head.length);
+  return bytes;
+}

@@ -1,0 +1,55 @@
+/**
+ * Status codes and reason phrases (RFC 9110 §15).
+ *
+ * The phrases are Node's `STATUS_CODES` for every code salut sends; `tests/status_test.ts`
+ * checks them against `node:http` so they cannot drift. We do not import `node:http` at run
+ * time because it costs about 4 MiB in every worker isolate.
+ *
+ * @module
+ */
+
+/** Reason phrases by status code, for the codes salut sends. */
+export const STATUS_TEXT = {
+  100: "Continue",
+  200: "OK",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  304: "Not Modified",
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  412: "Precondition Failed",
+  413: "Payload Too Large",
+  414: "URI Too Long",
+  416: "Range Not Satisfiable",
+  417: "Expectation Failed",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  505: "HTTP Version Not Supported",
+} as const;
+
+/** A status code salut knows how to send. */
+export type Status = keyof typeof STATUS_TEXT;
+
+/** Whether `code` is a status code in {@linkcode STATUS_TEXT}. */
+export function isStatus(code: number): code is Status {
+  return Object.hasOwn(STATUS_TEXT, code);
+}
+
+/**
+ * Whether a response with this status never carries content (RFC 9110 §6.4.1): 1xx, 204 and 304.
+ *
+ * @example
+ * ```ts
+ * import { isBodyless } from "./status.ts";
+ * isBodyless(304); // true
+ * ```
+ */
+export function isBodyless(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}

@@ -1,0 +1,457 @@
+/**
+ * The thread pool: the Rust book's `ThreadPool` with Web Workers.
+ *
+ * A fixed number of {@linkcode Worker}s is created up front. Jobs wait in one FIFO queue; at the
+ * end of each event-loop turn the queue is shared out among the workers that are free, each
+ * getting its part as one packed message (`lib/messages.ts`). A worker that is busy — say,
+ * blocked in `/sleep` — gets nothing until it answers, so a free worker always takes the next
+ * job. A worker that crashes or overruns `jobTimeout` is terminated and replaced; its jobs fail
+ * with {@linkcode WorkerCrashedError} or {@linkcode JobTimeoutError}.
+ *
+ * Closing the pool (`await pool.close()`, or `await using pool`) is the book's `impl Drop`:
+ * stop taking jobs, finish the queued and running ones, then shut each worker down in turn.
+ *
+ * @module
+ */
+
+import {
+  type BatchMessage,
+  decodeReplies,
+  encodeJobs,
+  type Job,
+  type Numbered,
+  type Reply,
+  transferList,
+  type WorkerEvent,
+} from "./messages.ts";
+
+/** Options for {@linkcode Pool.create}. */
+export interface PoolOptions {
+  /** How many workers to run. */
+  size: number;
+  /** Sent to every worker when it starts (plain data only). */
+  workerOptions: unknown;
+  /** The worker module. @default lib/worker.ts */
+  workerUrl?: URL;
+  /**
+   * Milliseconds a worker may spend on its jobs before it is terminated and replaced.
+   * @default 30000
+   */
+  jobTimeout?: number;
+  /** Most jobs waiting in the queue; {@linkcode Pool.execute} rejects beyond it. @default 4096 */
+  maxQueue?: number;
+  /** Most jobs sent to one worker in one message. @default 64 */
+  maxBatch?: number;
+  /** Receives the book's log lines ("Worker 2 got a job; executing."); unset for quiet. */
+  log?: (line: string) => void;
+  /** Receives errors that workers report (a handler that threw, a worker that died). */
+  logError?: (line: string) => void;
+}
+
+/** The queue is full: the caller should answer 503 with `Retry-After`. */
+export class QueueFullError extends RangeError {
+  /** Creates the error for a queue of `limit` jobs. */
+  constructor(limit: number) {
+    super(`The job queue is full (${limit} jobs); retry shortly`);
+    this.name = "QueueFullError";
+  }
+}
+
+/** The worker running the job died before answering it. */
+export class WorkerCrashedError extends Error {
+  /** Creates the error for worker `workerId`, which died of `reason`. */
+  constructor(workerId: number, reason: string) {
+    super(`Worker ${workerId} died: ${reason}`);
+    this.name = "WorkerCrashedError";
+  }
+}
+
+/** The worker running the job overran the job timeout and was terminated. */
+export class JobTimeoutError extends Error {
+  /** Creates the error for worker `workerId`, stuck for more than `timeout` ms. */
+  constructor(workerId: number, timeout: number) {
+    super(`Worker ${workerId} was stuck for more than ${timeout} ms and was replaced`);
+    this.name = "JobTimeoutError";
+  }
+}
+
+/** The pool is closing and takes no new jobs. */
+export class PoolClosedError extends Error {
+  /** Creates the error. */
+  constructor() {
+    super("The pool is shutting down and takes no new jobs");
+    this.name = "PoolClosedError";
+  }
+}
+
+/** A job waiting for its reply. */
+interface Pending {
+  id: number;
+  job: Job;
+  resolve: (reply: Reply) => void;
+  reject: (error: Error) => void;
+}
+
+/** One worker's state, as {@linkcode Pool.workers} reports it. */
+export interface WorkerInfo {
+  /** 1-based worker number. */
+  id: number;
+  /** Whether it has jobs it has not answered. */
+  busy: boolean;
+  /** Jobs it has answered (across replacements). */
+  jobsDone: number;
+  /** How many times it was replaced after a crash or a timeout. */
+  restarts: number;
+}
+
+/**
+ * A fixed-size pool of worker threads fed from one queue.
+ *
+ * @example
+ * ```ts ignore
+ * import { Pool } from "./pool.ts";
+ * await using pool = await Pool.create({ size: 4, workerOptions: { root: "static" } });
+ * const head = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+ * const reply = await pool.execute({ kind: "request", head, closing: false });
+ * ```
+ */
+export class Pool {
+  #options: Required<Omit<PoolOptions, "log" | "logError">> & Pick<PoolOptions, "log" | "logError">;
+  #workers: Worker[] = [];
+  #queue: Pending[] = [];
+  #queueHead = 0;
+  #nextId = 1;
+  #flushScheduled = false;
+  #nextWorker = 0;
+  #closing = false;
+  #starting = true;
+  #drained: (() => void) | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(options: PoolOptions) {
+    this.#options = {
+      workerUrl: new URL("./worker.ts", import.meta.url),
+      jobTimeout: 30_000,
+      maxQueue: 4096,
+      maxBatch: 64,
+      ...options,
+    };
+  }
+
+  /** Starts `options.size` workers and resolves once every one of them is ready. */
+  static async create(options: PoolOptions): Promise<Pool> {
+    if (!Number.isInteger(options.size) || options.size < 1) {
+      throw new RangeError(`A pool needs at least one worker, got ${options.size}`);
+    }
+    const pool = new Pool(options);
+    for (let id = 1; id <= options.size; id++) pool.#workers.push(pool.#spawn(id));
+    try {
+      await Promise.all(pool.#workers.map((worker) => worker.ready));
+    } catch (error) {
+      for (const worker of pool.#workers) worker.terminate();
+      throw error;
+    }
+    pool.#starting = false;
+    const interval = Math.max(10, Math.min(1000, pool.#options.jobTimeout / 4));
+    pool.#watchdog = setInterval(() => pool.#checkTimeouts(), interval);
+    return pool;
+  }
+
+  /** The number of workers. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** Jobs waiting for a free worker. */
+  get queued(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** A snapshot of every worker's state. */
+  get workers(): WorkerInfo[] {
+    return this.#workers.map((worker) => worker.info());
+  }
+
+  /**
+   * Queues a job and resolves with its reply. Rejects with {@linkcode QueueFullError} when the
+   * queue is full, {@linkcode PoolClosedError} once closing has begun, and
+   * {@linkcode WorkerCrashedError} or {@linkcode JobTimeoutError} when its worker fails.
+   */
+  execute(job: Job): Promise<Reply> {
+    if (this.#closing) return Promise.reject(new PoolClosedError());
+    if (this.queued >= this.#options.maxQueue) {
+      return Promise.reject(new QueueFullError(this.#options.maxQueue));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, job, resolve, reject });
+      this.#scheduleFlush();
+    });
+  }
+
+  /**
+   * Finishes the queued and running jobs, then shuts the workers down one by one, logging each
+   * step. New jobs are refused from the moment it is called.
+   */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    if (this.queued > 0 || this.#workers.some((worker) => worker.busy)) {
+      await new Promise<void>((resolve) => this.#drained = resolve);
+    }
+    clearInterval(this.#watchdog);
+    for (const worker of this.#workers) {
+      this.#options.log?.(`Shutting down worker ${worker.id}`);
+      await worker.stop();
+    }
+  }
+
+  /** Same as {@linkcode Pool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Terminates every worker at once, failing their jobs; for a forced shutdown. */
+  terminate(): void {
+    this.#closing = true;
+    clearInterval(this.#watchdog);
+    const error = new PoolClosedError();
+    for (const pending of this.#queue.splice(0).slice(this.#queueHead)) pending.reject(error);
+    this.#queueHead = 0;
+    for (const worker of this.#workers) worker.fail(error);
+  }
+
+  #spawn(id: number, restarts = 0, jobsDone = 0): Worker {
+    return new Worker(id, {
+      url: this.#options.workerUrl,
+      workerOptions: this.#options.workerOptions,
+      restarts,
+      jobsDone,
+      onFree: () => this.#onWorkerFree(),
+      onReturned: (pendings) => this.#requeue(pendings),
+      onCrash: (worker, reason) => this.#replace(worker, new WorkerCrashedError(worker.id, reason)),
+      onLog: (event) => this.#options.logError?.(`Worker ${id}: ${event.message}`),
+    });
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // A microtask runs after every read that completed in this event-loop turn has queued its
+    // job, so one message carries them all.
+    queueMicrotask(() => this.#flush());
+  }
+
+  /** Shares the queued jobs among the free workers, one message each. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const waiting = this.queued;
+    if (waiting === 0) return;
+    const count = this.#workers.length;
+    const free: Worker[] = [];
+    for (let i = 0; i < count; i++) {
+      // Rotate the starting worker so that light load spreads over every worker.
+      const worker = this.#workers[(this.#nextWorker + i) % count]!;
+      if (!worker.busy) free.push(worker);
+    }
+    if (free.length === 0) return;
+    this.#nextWorker = (this.#nextWorker + 1) % count;
+    const share = Math.min(this.#options.maxBatch, Math.ceil(waiting / free.length));
+    for (const worker of free) {
+      if (this.queued === 0) break;
+      const end = Math.min(this.#queue.length, this.#queueHead + share);
+      const batch = this.#queue.slice(this.#queueHead, end);
+      this.#queueHead = end;
+      this.#options.log?.(
+        `Worker ${worker.id} got ${
+          batch.length === 1 ? "a job" : `${batch.length} jobs`
+        }; executing.`,
+      );
+      worker.send(batch);
+    }
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    }
+  }
+
+  #onWorkerFree(): void {
+    if (this.queued > 0) this.#flush();
+    this.#checkDrained();
+  }
+
+  #requeue(pendings: Pending[]): void {
+    this.#queue.splice(this.#queueHead, 0, ...pendings);
+    this.#scheduleFlush();
+  }
+
+  #checkDrained(): void {
+    if (this.#drained && this.queued === 0 && !this.#workers.some((worker) => worker.busy)) {
+      this.#drained();
+      this.#drained = undefined;
+    }
+  }
+
+  #checkTimeouts(): void {
+    const now = performance.now();
+    for (const worker of this.#workers) {
+      if (worker.busy && now - worker.busySince > this.#options.jobTimeout) {
+        this.#replace(worker, new JobTimeoutError(worker.id, this.#options.jobTimeout));
+      }
+    }
+  }
+
+  /** Terminates `worker`, fails its jobs with `error`, and starts a replacement. */
+  #replace(worker: Worker, error: Error): void {
+    const index = this.#workers.indexOf(worker);
+    if (index < 0 || this.#starting) return;
+    this.#options.logError?.(`${error.message}; starting a new worker ${worker.id}`);
+    worker.fail(error);
+    const info = worker.info();
+    this.#workers[index] = this.#spawn(worker.id, info.restarts + 1, info.jobsDone);
+    this.#onWorkerFree();
+  }
+}
+
+interface WorkerHooks {
+  url: URL;
+  workerOptions: unknown;
+  restarts: number;
+  jobsDone: number;
+  onFree: () => void;
+  onReturned: (pendings: Pending[]) => void;
+  onCrash: (worker: Worker, reason: string) => void;
+  onLog: (event: Extract<WorkerEvent, { type: "log" }>) => void;
+}
+
+/** One thread of the pool (the book's `Worker`): a Web Worker and the jobs it holds. */
+class Worker {
+  readonly id: number;
+  /** Resolves when the worker has loaded its module and handler. */
+  readonly ready: Promise<void>;
+  #thread: globalThis.Worker;
+  #hooks: WorkerHooks;
+  #inFlight = new Map<number, Pending>();
+  #busySince = 0;
+  #jobsDone: number;
+  #stopped: (() => void) | undefined;
+  #failed = false;
+
+  constructor(id: number, hooks: WorkerHooks) {
+    this.id = id;
+    this.#hooks = hooks;
+    this.#jobsDone = hooks.jobsDone;
+    this.#thread = new globalThis.Worker(hooks.url, { type: "module", name: `salut-worker-${id}` });
+    let started = false;
+    this.ready = new Promise((resolve, reject) => {
+      this.#thread.onmessage = (event: MessageEvent<BatchMessage | WorkerEvent>) => {
+        if (event.data.type !== "ready") return;
+        started = true;
+        this.#thread.onmessage = (event) => this.#receive(event.data);
+        resolve();
+      };
+      this.#thread.onerror = (event) => {
+        // Without preventDefault() an error in a worker would end the whole process.
+        event.preventDefault();
+        const reason = event.message || "uncaught error";
+        if (!started) reject(new Error(`Worker ${id} failed to start: ${reason}`));
+        this.#hooks.onCrash(this, reason);
+      };
+    });
+    // A replacement's start-up failure is handled through onCrash; nobody awaits its ready.
+    this.ready.catch(() => {});
+    this.#thread.onmessageerror = () => this.#hooks.onCrash(this, "a message could not be read");
+    this.#thread.postMessage({ type: "init", id, options: hooks.workerOptions });
+  }
+
+  /** Whether the worker holds jobs it has not answered. */
+  get busy(): boolean {
+    return this.#inFlight.size > 0;
+  }
+
+  /** When (by `performance.now()`) it last started a batch. */
+  get busySince(): number {
+    return this.#busySince;
+  }
+
+  /** A snapshot of its state. */
+  info(): WorkerInfo {
+    return {
+      id: this.id,
+      busy: this.busy,
+      jobsDone: this.#jobsDone,
+      restarts: this.#hooks.restarts,
+    };
+  }
+
+  /** Sends `batch` as one message; the worker is busy until it has answered all of it. */
+  send(batch: Pending[]): void {
+    for (const pending of batch) this.#inFlight.set(pending.id, pending);
+    this.#busySince = performance.now();
+    const message = encodeJobs(batch.map(({ id, job }): Numbered<Job> => ({ id, value: job })));
+    this.#thread.postMessage(message, transferList(message));
+  }
+
+  /** Asks the worker to finish and waits until it says it has closed, then terminates it. */
+  async stop(): Promise<void> {
+    if (this.#failed) return;
+    const closed = new Promise<void>((resolve) => this.#stopped = resolve);
+    this.#thread.postMessage({ type: "close" });
+    await closed;
+    this.#thread.terminate();
+  }
+
+  /** Terminates the thread and rejects every job it holds with `error`. */
+  fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#thread.terminate();
+    const pendings = [...this.#inFlight.values()];
+    this.#inFlight.clear();
+    for (const pending of pendings) pending.reject(error);
+    this.#stopped?.();
+  }
+
+  /** Terminates the thread without failing its jobs; for a pool that never started. */
+  terminate(): void {
+    this.#failed = true;
+    this.#thread.terminate();
+  }
+
+  #receive(message: BatchMessage | WorkerEvent): void {
+    switch (message.type) {
+      case "batch":
+        return this.#receiveBatch(message);
+      case "closed":
+        return this.#stopped?.();
+      case "log":
+        return this.#hooks.onLog(message);
+      case "ready":
+        return;
+    }
+  }
+
+  #receiveBatch(message: BatchMessage): void {
+    const returned: Pending[] = [];
+    for (const id of message.returned ?? []) {
+      const pending = this.#inFlight.get(id);
+      if (pending) {
+        this.#inFlight.delete(id);
+        returned.push(pending);
+      }
+    }
+    if (returned.length > 0) this.#hooks.onReturned(returned);
+    for (const { id, value } of decodeReplies(message)) {
+      const pending = this.#inFlight.get(id);
+      if (!pending) continue;
+      this.#inFlight.delete(id);
+      this.#jobsDone++;
+      pending.resolve(value);
+    }
+    if (message.done && this.#inFlight.size > 0) {
+      // Every job of a finished batch is answered; anything left is a bug in the worker.
+      this.#hooks.onCrash(this, "it finished a batch without answering every job");
+    } else if (message.done) {
+      this.#hooks.onFree();
+    }
+  }
+}

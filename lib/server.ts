@@ -1,0 +1,165 @@
+/**
+ * The accept loop: `Deno.listen` on the main thread, a {@linkcode Connection} per client, a
+ * sweeper that enforces every connection's deadline, and the ordered, graceful shutdown.
+ *
+ * @module
+ */
+
+import { Connection, type ConnectionContext, Phase } from "./connection.ts";
+import { serializeResponse } from "./http/serialize.ts";
+
+/** Options for {@linkcode Server.listen}. */
+export interface ServerOptions extends ConnectionContext {
+  /** Interface to listen on. */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Most open connections; more are answered 503 and closed at once. */
+  maxConnections: number;
+}
+
+/** How a shutdown ended. */
+export interface ShutdownResult {
+  /** Whether the deadline passed and connections were cut. */
+  forced: boolean;
+  /** Connections still open when the deadline passed (then closed). */
+  cut: number;
+}
+
+const TOO_MANY_BODY = new TextEncoder().encode("503 Too many connections; retry shortly\n");
+
+/**
+ * A listening server.
+ *
+ * @example
+ * ```ts ignore
+ * const server = Server.listen({ hostname: "127.0.0.1", port: 0, maxConnections: 100, pool, limits, timeouts, log });
+ * console.log(server.url);
+ * await server.shutdown(10_000);
+ * ```
+ */
+export class Server {
+  #listener: Deno.TcpListener;
+  #options: ServerOptions;
+  #connections = new Map<Connection, Promise<void>>();
+  #sweeper: ReturnType<typeof setInterval>;
+  #accepting: Promise<void>;
+  #closing = false;
+  #rejected = 0;
+  #refusals = new Set<Promise<void>>();
+
+  private constructor(listener: Deno.TcpListener, options: ServerOptions) {
+    this.#listener = listener;
+    this.#options = options;
+    const { header, idle, body, write } = options.timeouts;
+    const tick = Math.max(10, Math.min(1000, Math.min(header, idle, body, write) / 4));
+    this.#sweeper = setInterval(() => this.#sweep(), tick);
+    this.#accepting = this.#accept();
+  }
+
+  /** Listens and starts accepting; throws `Deno.errors.AddrInUse` and the like as they come. */
+  static listen(options: ServerOptions): Server {
+    const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    return new Server(listener, options);
+  }
+
+  /** The address actually bound. */
+  get addr(): Deno.NetAddr {
+    return this.#listener.addr;
+  }
+
+  /** A URL for the server, e.g. `http://127.0.0.1:7878/`. */
+  get url(): string {
+    const { hostname, port } = this.addr;
+    return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+  }
+
+  /** Connections open now. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Connections refused because of `maxConnections`. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
+  /**
+   * Shuts down gracefully: stops accepting, closes idle connections at once, lets the others
+   * finish their current request (answered with `Connection: close`), and resolves when every
+   * connection has closed — or, after `deadline` ms, cuts the rest.
+   */
+  async shutdown(deadline: number): Promise<ShutdownResult> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#listener.close();
+    }
+    await this.#accepting;
+    await Promise.all(this.#refusals);
+    for (const connection of this.#connections.keys()) connection.drain();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<true>((resolve) =>
+      timer = setTimeout(() => resolve(true), deadline)
+    );
+    const forced = await Promise.race([
+      Promise.all(this.#connections.values()).then(() => false as const),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    const cut = forced ? this.#connections.size : 0;
+    if (forced) {
+      for (const connection of this.#connections.keys()) connection.close();
+      await Promise.all(this.#connections.values());
+    }
+    clearInterval(this.#sweeper);
+    return { forced, cut };
+  }
+
+  async #accept(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (error) {
+        if (this.#closing || error instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors and the like: say so, and keep serving the open connections.
+        this.#options.log.error(`Cannot accept a connection: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      if (this.#connections.size >= this.#options.maxConnections) {
+        this.#refuse(conn);
+        continue;
+      }
+      const connection = new Connection(conn, this.#options);
+      const done = connection.run().finally(() => this.#connections.delete(connection));
+      this.#connections.set(connection, done);
+    }
+  }
+
+  /** Over the connection limit: a 503 and close, never a queue. */
+  #refuse(conn: Deno.Conn): void {
+    this.#rejected++;
+    const bytes = serializeResponse({
+      status: 503,
+      headers: [["Content-Type", "text/plain; charset=utf-8"], ["Retry-After", "1"]],
+      body: TOO_MANY_BODY,
+    }, { close: true });
+    const refusal: Promise<void> = conn.write(bytes).then(() => {}, () => {}).finally(() => {
+      try {
+        conn.close();
+      } catch {
+        // Already closed by the peer.
+      }
+      this.#refusals.delete(refusal);
+    });
+    this.#refusals.add(refusal);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const connection of this.#connections.keys()) {
+      if (connection.phase !== Phase.Busy && connection.deadline < now) connection.expire();
+    }
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * A static site: answering GET and HEAD for the files under a root with the semantics of
+ * RFC 9110 — validators, conditional requests, byte ranges — plus index pages, listings, the
+ * site's `404.html` and an optional single-page-app fallback.
+ *
+ * Small files are read whole (and kept in a small per-worker cache); larger ones are answered
+ * with a head and a list of {@linkcode StreamPart}s that the main thread reads chunk by chunk
+ * through the pool, so no file is ever held in memory whole.
+ *
+ * @module
+ */
+
+import { evaluatePreconditions, fileValidators, ifRangeAllows } from "../http/conditional.ts";
+import { formatHttpDate } from "../http/date.ts";
+import { HttpError } from "../http/errors.ts";
+import type { RequestHead } from "../http/parse.ts";
+import { type ByteRange, parseRange } from "../http/range.ts";
+import type { FileChunk, StreamPart } from "../messages.ts";
+import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
+import { contentType } from "./media_types.ts";
+import { encodeSitePath, parseSitePath, resolveInRoot, type SitePath } from "./resolve.ts";
+
+/** Options for {@linkcode StaticSite}. */
+export interface StaticSiteOptions {
+  /** The directory to serve. */
+  root: string;
+  /** Serve directory listings where there is no `index.html`. @default true */
+  listing?: boolean;
+  /** Serve files and directories whose names start with a dot. @default false */
+  dotfiles?: boolean;
+  /** Answer unknown paths that accept HTML with the root's `index.html` (200). @default false */
+  spa?: boolean;
+  /** `Cache-Control` max-age in seconds for files; `undefined` sends `no-cache`. */
+  cacheSeconds?: number;
+}
+
+/** A response of the site, before serialization. */
+export interface SiteResponse {
+  status: number;
+  headers: [string, string][];
+  /** The content, when it is in memory. */
+  body?: Uint8Array;
+  /** The content, when it is read from files after the head. */
+  stream?: StreamPart[];
+  /** Content length when `body` is absent (HEAD, streams). */
+  contentLength?: number;
+}
+
+/** Files up to this size are read whole and answered in one message. */
+export const INLINE_LIMIT = 64 * 1024;
+/** Total bytes of small files a worker keeps in memory. */
+const CACHE_BUDGET = 8 * 1024 * 1024;
+const ENCODER = new TextEncoder();
+const ASSET_EXTENSION = /\.(?!html?$)[A-Za-z0-9]{1,8}$/;
+
+interface CachedFile {
+  mtime: number;
+  size: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Serves the files of one root.
+ *
+ * @example
+ * ```ts ignore
+ * import { StaticSite } from "./site.ts";
+ * const site = new StaticSite({ root: "./static" });
+ * const response = site.respond(head); // head: a RequestHead for GET /
+ * ```
+ */
+export class StaticSite {
+  #root: string;
+  #options: Required<Omit<StaticSiteOptions, "cacheSeconds">>;
+  #cacheControl: string;
+  #cache = new Map<string, CachedFile>();
+  #cacheBytes = 0;
+
+  /** Opens the site; throws when the root is not a readable directory. */
+  constructor(options: StaticSiteOptions) {
+    this.#root = Deno.realPathSync(options.root);
+    if (!Deno.statSync(this.#root).isDirectory) {
+      throw new TypeError(`The root ${options.root} is not a directory`);
+    }
+    this.#options = { listing: true, dotfiles: false, spa: false, ...options };
+    this.#cacheControl = options.cacheSeconds === undefined
+      ? "no-cache"
+      : `max-age=${options.cacheSeconds}`;
+  }
+
+  /** The real path of the root. */
+  get root(): string {
+    return this.#root;
+  }
+
+  /**
+   * Answers a GET or HEAD. Throws {@linkcode HttpError} for a bad path (400); everything else,
+   * missing files included, is a response.
+   */
+  respond(request: RequestHead): SiteResponse {
+    const sitePath = parseSitePath(request.path, { dotfiles: this.#options.dotfiles });
+    if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
+    const resolved = resolveInRoot(this.#root, sitePath.segments, this.#options);
+    if (!resolved) return this.notFound(request);
+    if (resolved.info.isDirectory) {
+      if (!sitePath.trailingSlash && sitePath.segments.length > 0) {
+        return redirect(sitePath, true, request.query);
+      }
+      const index = resolveInRoot(this.#root, [...sitePath.segments, "index.html"], this.#options);
+      if (index?.info.isFile) return this.#file(request, index.realPath, index.info);
+      if (this.#options.listing) return this.#listing(request, sitePath, resolved.realPath);
+      return this.notFound(request);
+    }
+    if (!resolved.info.isFile) return this.notFound(request);
+    if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
+    return this.#file(request, resolved.realPath, resolved.info);
+  }
+
+  /**
+   * The answer for a path with nothing behind it: with `spa`, the root's `index.html` for
+   * requests that accept HTML and do not look like an asset; otherwise the root's `404.html`
+   * with status 404, or a built-in page.
+   */
+  notFound(request: RequestHead): SiteResponse {
+    if (this.#options.spa && acceptsHtml(request) && !ASSET_EXTENSION.test(request.path)) {
+      const index = resolveInRoot(this.#root, ["index.html"], this.#options);
+      if (index?.info.isFile) return this.#file(request, index.realPath, index.info);
+    }
+    const page = resolveInRoot(this.#root, ["404.html"], this.#options);
+    const headers: [string, string][] = [
+      ["Content-Type", "text/html; charset=utf-8"],
+      ["Cache-Control", "no-cache"],
+    ];
+    const body = page?.info.isFile && page.info.size <= INLINE_LIMIT
+      ? this.#read(page.realPath, page.info)
+      : ENCODER.encode(BUILT_IN_404);
+    return { status: 404, headers, body };
+  }
+
+  #file(request: RequestHead, path: string, info: Deno.FileInfo): SiteResponse {
+    const mtime = info.mtime?.getTime() ?? 0;
+    const size = info.size;
+    const validators = fileValidators({ size, mtime });
+    const type = contentType(path);
+    const cacheHeaders: [string, string][] = [
+      ["ETag", validators.etag],
+      ["Last-Modified", formatHttpDate(validators.lastModified)],
+      ["Cache-Control", this.#cacheControl],
+    ];
+    const precondition = evaluatePreconditions(request.headers, validators);
+    if (precondition === "not-modified") return { status: 304, headers: cacheHeaders };
+    if (precondition === "failed") {
+      throw new HttpError(412, "A precondition (If-Match or If-Unmodified-Since) failed");
+    }
+    const headers: [string, string][] = [
+      ["Content-Type", type],
+      ...cacheHeaders,
+      ["Accept-Ranges", "bytes"],
+    ];
+    const head = request.method === "HEAD";
+    const rangeHeader = request.headers.get("range");
+    // RFC 9110 §14.2: range handling is defined for GET only.
+    if (rangeHeader !== undefined && !head && ifRangeAllows(request.headers, validators)) {
+      const range = parseRange(rangeHeader, size);
+      if (range.kind === "unsatisfiable") {
+        return {
+          status: 416,
+          headers: [["Content-Type", "text/plain; charset=utf-8"], [
+            "Content-Range",
+            `bytes */${size}`,
+          ]],
+          body: ENCODER.encode("416 Range Not Satisfiable\n"),
+        };
+      }
+      if (range.kind === "ranges") {
+        return this.#ranges(path, info, type, headers, range.ranges);
+      }
+    }
+    if (head) return { status: 200, headers, contentLength: size };
+    if (size <= INLINE_LIMIT) return { status: 200, headers, body: this.#read(path, info) };
+    return {
+      status: 200,
+      headers,
+      stream: [{ file: chunk(path, { size, mtime }, 0, size) }],
+      contentLength: size,
+    };
+  }
+
+  #ranges(
+    path: string,
+    info: Deno.FileInfo,
+    type: string,
+    headers: [string, string][],
+    ranges: ByteRange[],
+  ): SiteResponse {
+    const file = { size: info.size, mtime: info.mtime?.getTime() ?? 0 };
+    const bytes = file.size <= INLINE_LIMIT ? this.#read(path, info) : undefined;
+    if (ranges.length === 1) {
+      const { start, end } = ranges[0]!;
+      headers.push(["Content-Range", `bytes ${start}-${end}/${file.size}`]);
+      return bytes ? { status: 206, headers, body: bytes.subarray(start, end + 1) } : {
+        status: 206,
+        headers,
+        stream: [{ file: chunk(path, file, start, end + 1) }],
+        contentLength: end + 1 - start,
+      };
+    }
+    // RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Range.
+    const boundary = crypto.randomUUID().replaceAll("-", "");
+    const parts: StreamPart[] = [];
+    let length = 0;
+    for (const [i, { start, end }] of ranges.entries()) {
+      const partHead = `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\n` +
+        `Content-Range: bytes ${start}-${end}/${file.size}\r\n\r\n`;
+      parts.push({ text: partHead }, { file: chunk(path, file, start, end + 1) });
+      length += partHead.length + end + 1 - start;
+    }
+    const tail = `\r\n--${boundary}--\r\n`;
+    parts.push({ text: tail });
+    length += tail.length;
+    headers[0] = ["Content-Type", `multipart/byteranges; boundary=${boundary}`];
+    if (!bytes) return { status: 206, headers, stream: parts, contentLength: length };
+    const body = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      const piece = "text" in part
+        ? ENCODER.encode(part.text)
+        : bytes.subarray(part.file.start, part.file.end);
+      body.set(piece, offset);
+      offset += piece.length;
+    }
+    return { status: 206, headers, body };
+  }
+
+  #listing(request: RequestHead, sitePath: SitePath, directory: string): SiteResponse {
+    const entries = readListing(directory, { root: this.#root, dotfiles: this.#options.dotfiles });
+    const json = wantsJson(request);
+    const path = sitePath.segments.length === 0 ? "/" : `/${sitePath.segments.join("/")}/`;
+    const text = json ? renderListingJson(entries) : renderListingHtml(path, entries);
+    return {
+      status: 200,
+      headers: [
+        ["Content-Type", json ? "application/json; charset=utf-8" : "text/html; charset=utf-8"],
+        ["Cache-Control", "no-cache"],
+        ["Vary", "Accept"],
+      ],
+      body: ENCODER.encode(text),
+    };
+  }
+
+  /** Reads a small file whole, through the cache (keyed by path, checked by mtime and size). */
+  #read(path: string, info: Deno.FileInfo): Uint8Array {
+    const mtime = info.mtime?.getTime() ?? 0;
+    const cached = this.#cache.get(path);
+    if (cached && cached.mtime === mtime && cached.size === info.size) return cached.bytes;
+    const bytes = Deno.readFileSync(path);
+    if (cached) {
+      this.#cache.delete(path);
+      this.#cacheBytes -= cached.size;
+    }
+    // A file that changed while being read is cached with its new size; mtime decides next time.
+    while (this.#cacheBytes + bytes.length > CACHE_BUDGET && this.#cache.size > 0) {
+      const [oldest, entry] = this.#cache.entries().next().value!;
+      this.#cache.delete(oldest);
+      this.#cacheBytes -= entry.size;
+    }
+    this.#cache.set(path, { mtime, size: bytes.length, bytes });
+    this.#cacheBytes += bytes.length;
+    return bytes;
+  }
+}
+
+/**
+ * Reads one chunk of a file being streamed, in a worker. Returns `undefined` when the file has
+ * changed since the response head was made (its validators no longer hold): the connection is
+ * then closed rather than sending a mix of two versions.
+ */
+export function readChunk(chunk: FileChunk): Uint8Array | undefined {
+  using file = Deno.openSync(chunk.path, { read: true });
+  const info = file.statSync();
+  if (info.size !== chunk.size || (info.mtime?.getTime() ?? 0) !== chunk.mtime) return undefined;
+  const bytes = new Uint8Array(chunk.end - chunk.start);
+  file.seekSync(chunk.start, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const read = file.readSync(bytes.subarray(filled));
+    if (read === null) return undefined;
+    filled += read;
+  }
+  return bytes;
+}
+
+function chunk(
+  path: string,
+  file: { size: number; mtime: number },
+  start: number,
+  end: number,
+): FileChunk {
+  return { path, start, end, size: file.size, mtime: file.mtime };
+}
+
+function redirect(sitePath: SitePath, trailingSlash: boolean, query: string): SiteResponse {
+  // Built from decoded segments, so it is always one local path (never //host, no CRLF).
+  // The query is kept as sent: the parser already refused controls and non-ASCII in it.
+  const location = encodeSitePath(sitePath.segments, trailingSlash) + query;
+  return {
+    status: 301,
+    headers: [["Location", location], ["Content-Type", "text/plain; charset=utf-8"]],
+    body: ENCODER.encode(`301 Moved Permanently: ${location}\n`),
+  };
+}
+
+function acceptsHtml(request: RequestHead): boolean {
+  return request.headers.get("accept")?.includes("text/html") ?? false;
+}
+
+function wantsJson(request: RequestHead): boolean {
+  const accept = request.headers.get("accept") ?? "";
+  return accept.includes("application/json") && !accept.includes("text/html");
+}
+
+/** The 404 page used when the root has no `404.html`. */
+export const BUILT_IN_404 = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>404 Not Found</title>
+<link rel="icon" href="data:,">
+<style>body { font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem; }</style>
+</head>
+<body>
+<main>
+<h1>Oops!</h1>
+<p>Sorry, I don't know what you're asking for.</p>
+<p><a href="/">Back to the home page</a></p>
+</main>
+</body>
+</html>
+`;

@@ -1,0 +1,86 @@
+/// <reference lib="deno.worker" />
+/**
+ * A worker thread of the pool: receives batches of jobs, answers each one, and sends the
+ * replies back as one batch.
+ *
+ * Jobs run one after another, synchronously. When a job is about to block the thread (the
+ * book's `/sleep`), the worker first sends what it has finished and hands the jobs it has not
+ * started back to the pool, so that free workers take them instead of waiting behind it.
+ *
+ * @module
+ */
+
+import { Handler, type HandlerOptions } from "./handler.ts";
+import {
+  type BatchMessage,
+  type ControlMessage,
+  decodeJobs,
+  encodeReplies,
+  type Numbered,
+  type Reply,
+  transferList,
+  type WorkerEvent,
+} from "./messages.ts";
+import { readChunk } from "./static/site.ts";
+
+let handler: Handler | undefined;
+
+self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "init":
+      handler = new Handler(message.options as HandlerOptions, (line) => report(line));
+      post({ type: "ready" });
+      break;
+    case "batch":
+      runBatch(message, handler!);
+      break;
+    case "close":
+      post({ type: "closed" });
+      self.close();
+      break;
+  }
+};
+
+function runBatch(message: BatchMessage, handler: Handler): void {
+  const jobs = decodeJobs(message);
+  const replies: Numbered<Reply>[] = [];
+  for (let i = 0; i < jobs.length; i++) {
+    const { id, value: job } = jobs[i]!;
+    if (job.kind === "read") {
+      replies.push({ id, value: readFileChunk(job.chunk) });
+      continue;
+    }
+    const parsed = handler.parse(job.head);
+    if (handler.blocks(parsed) && (replies.length > 0 || i < jobs.length - 1)) {
+      const returned = jobs.slice(i + 1).map((job) => job.id);
+      sendReplies(encodeReplies(replies.splice(0), { returned, done: false }));
+      jobs.length = i + 1;
+    }
+    replies.push({ id, value: handler.respond(parsed, job.closing) });
+  }
+  sendReplies(encodeReplies(replies, { done: true }));
+}
+
+function readFileChunk(chunk: Parameters<typeof readChunk>[0]): Reply {
+  try {
+    const bytes = readChunk(chunk);
+    if (bytes) return { kind: "chunk", bytes, ok: true };
+    report(`${chunk.path} changed while it was being sent; the connection was closed`);
+  } catch (error) {
+    report(`Cannot read ${chunk.path}: ${error instanceof Error ? error.message : error}`);
+  }
+  return { kind: "chunk", bytes: new Uint8Array(0), ok: false };
+}
+
+function sendReplies(message: BatchMessage): void {
+  self.postMessage(message, transferList(message));
+}
+
+function post(event: WorkerEvent): void {
+  self.postMessage(event);
+}
+
+function report(message: string): void {
+  post({ type: "log", level: "error", message });
+}

@@ -1,0 +1,90 @@
+/**
+ * Starts the real server in this process, on port 0, composed as `main.ts` composes it.
+ *
+ * @module
+ */
+
+import { BUNDLED_SITE, handlerOptions } from "../../main.ts";
+import { parseConfig } from "../../lib/config.ts";
+import { Logger, type Sink } from "../../lib/log.ts";
+import { Pool } from "../../lib/pool.ts";
+import { Server } from "../../lib/server.ts";
+
+/** Collects what the server logs. */
+export class MemorySink implements Sink {
+  lines: string[] = [];
+  #decoder = new TextDecoder();
+  write(bytes: Uint8Array): Promise<number> {
+    this.lines.push(...this.#decoder.decode(bytes).split("\n").filter(Boolean));
+    return Promise.resolve(bytes.length);
+  }
+}
+
+/** A running test server. */
+export interface TestServer extends AsyncDisposable {
+  port: number;
+  url: string;
+  pool: Pool;
+  server: Server;
+  stdout: MemorySink;
+  stderr: MemorySink;
+  /** Shuts down gracefully, as on SIGTERM. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode startServer}. */
+export interface StartOptions {
+  /** Command-line flags, as given to salut (`--port 0` is added). */
+  args?: string[];
+  /** A worker module other than lib/worker.ts (fault injection). */
+  workerUrl?: URL;
+}
+
+/** Starts a server with `args` (e.g. `["--root", dir, "--workers", "2"]`). */
+export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  const config = parseConfig(["--port", "0", "--workers", "2", ...(options.args ?? [])], {});
+  const stdout = new MemorySink();
+  const stderr = new MemorySink();
+  const log = new Logger({
+    stdout,
+    stderr,
+    format: config.logFormat,
+    quiet: config.quiet,
+    verbose: config.verbose,
+  });
+  const pool = await Pool.create({
+    size: config.workers,
+    workerOptions: handlerOptions(config, config.root ?? BUNDLED_SITE),
+    jobTimeout: config.jobTimeout,
+    maxQueue: config.maxQueue,
+    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
+    ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
+    logError: (line) => log.error(line),
+  });
+  const server = Server.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: config.maxConnections,
+    pool,
+    limits: config.limits,
+    timeouts: config.timeouts,
+    log,
+  });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      await server.shutdown(config.shutdownTimeout);
+      await pool.close();
+      await log.flushed();
+    })();
+  return {
+    port: server.addr.port,
+    url: server.url,
+    pool,
+    server,
+    stdout,
+    stderr,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
