@@ -171,7 +171,7 @@ export class Connection {
       }
       throw error;
     }
-    const received = Date.now();
+    const received = performance.now();
     this.phase = Phase.Busy;
     let reply: ResponseReply;
     try {
@@ -183,12 +183,12 @@ export class Connection {
     if (frame.bodyLength === 0) this.#consume(frame.end);
     await this.#writeReply(reply);
     this.#context.log.access({
-      time: received,
+      time: performance.timeOrigin + received,
       remote: this.remote,
       requestLine,
       status: reply.status,
       bytes: reply.bodyLength,
-      duration: Date.now() - received,
+      duration: performance.now() - received,
       worker: 0,
     });
     if (reply.close || this.#draining) return false;

@@ -59,7 +59,7 @@ export function parseRange(header: string, size: number): RangeRequest {
       continue;
     }
     const start = Number(first);
-    const end = last === "" ? size - 1 : Number(last);
+    const end = last === "" ? Infinity : Number(last);
     if (end < start) return { kind: "whole" }; // an invalid range-spec: ignore the field
     if (start < size) ranges.push({ start, end: Math.min(end, size - 1) });
   }
