@@ -93,6 +93,7 @@ function shutdownOnSignal(
       if (forced) {
         log.error(`Shutdown deadline of ${deadline} ms passed: ${cut} connection(s) cut.`);
         pool.terminate();
+        await server.finished();
       } else {
         await pool.close();
         log.info("All workers stopped.");

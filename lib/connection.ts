@@ -283,7 +283,9 @@ export class Connection {
 
   async #writeReply(reply: ResponseReply): Promise<void> {
     this.phase = Phase.Write;
-    await this.#writeAll(reply.bytes);
+    // A reply made before shutdown began did not know the connection would close: say so.
+    const bytes = this.#draining && !reply.close ? withConnectionClose(reply.bytes) : reply.bytes;
+    await this.#writeAll(bytes);
     if (reply.stream) await this.#writeStream(reply.stream);
   }
 
@@ -370,6 +372,26 @@ function errorBytes(error: HttpError): Uint8Array {
     ],
     body: ENCODER.encode(`${error.status} ${error.message}\n`),
   }, { close: true });
+}
+
+/** Adds `Connection: close` to a serialized response head (RFC 9112 §9.6). */
+export function withConnectionClose(bytes: Uint8Array): Uint8Array {
+  const end = headEnd(bytes);
+  if (end < 0) return bytes;
+  const field = ENCODER.encode("Connection: close\r\n");
+  const out = new Uint8Array(bytes.length + field.length);
+  out.set(bytes.subarray(0, end + 2));
+  out.set(field, end + 2);
+  out.set(bytes.subarray(end + 2), end + 2 + field.length);
+  return out;
+}
+
+/** Offset of the CRLF CRLF that ends a serialized head, or -1. */
+function headEnd(bytes: Uint8Array): number {
+  for (let i = bytes.indexOf(13); i >= 0 && i + 3 < bytes.length; i = bytes.indexOf(13, i + 1)) {
+    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
+  }
+  return -1;
 }
 
 /** Maps a failed pool job to the response the client gets. */

@@ -95,7 +95,9 @@ export class Handler {
       response = this.#route(parsed.request);
     } catch (error) {
       response = this.#errorResponse(error);
-      if (!(error instanceof HttpError) || error.close) close = true;
+      // A handler's own failure leaves the connection's framing intact: only HttpErrors that
+      // say so (syntax errors) close it.
+      if (error instanceof HttpError && error.close) close = true;
     }
     if (!request?.keepAlive) close = true;
     return this.#finish(response, request, close);

@@ -111,6 +111,8 @@ export type ControlMessage =
 export type WorkerEvent =
   | { type: "ready" }
   | { type: "closed" }
+  /** An uncaught error: the worker closes itself after sending this; the pool replaces it. */
+  | { type: "crashed"; message: string }
   | { type: "log"; level: "error" | "info"; message: string };
 
 const KIND_REQUEST = 1;

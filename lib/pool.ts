@@ -423,6 +423,8 @@ class Worker {
         return this.#receiveBatch(message);
       case "closed":
         return this.#stopped?.();
+      case "crashed":
+        return this.#hooks.onCrash(this, message.message);
       case "log":
         return this.#hooks.onLog(message);
       case "ready":

@@ -107,12 +107,17 @@ export class Server {
     ]);
     clearTimeout(timer);
     const cut = forced ? this.#connections.size : 0;
-    if (forced) {
-      for (const connection of this.#connections.keys()) connection.close();
-      await Promise.all(this.#connections.values());
-    }
+    // Cut connections may still wait for a reply from the pool; whoever forced the shutdown
+    // terminates the pool, and `finished` then settles.
+    if (forced) { for (const connection of this.#connections.keys()) connection.close(); }
     clearInterval(this.#sweeper);
     return { forced, cut };
+  }
+
+  /** Resolves when every connection has ended (after a shutdown). */
+  async finished(): Promise<void> {
+    await this.#accepting;
+    await Promise.all([...this.#connections.values(), ...this.#refusals]);
   }
 
   async #accept(): Promise<void> {

@@ -25,6 +25,24 @@ import { readChunk } from "./static/site.ts";
 
 let handler: Handler | undefined;
 
+// An uncaught error leaves the worker in an unknown state: report it in one line and close;
+// the pool fails this worker's jobs and starts a replacement.
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  crash(event.message || String(event.error));
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  crash(
+    `unhandled rejection: ${event.reason instanceof Error ? event.reason.message : event.reason}`,
+  );
+});
+
+function crash(message: string): void {
+  post({ type: "crashed", message });
+  self.close();
+}
+
 self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
   const message = event.data;
   switch (message.type) {

@@ -143,10 +143,7 @@ export class RawClient {
         if (error instanceof Deno.errors.ConnectionReset) n = null;
         else throw error;
       }
-      if (n === null) {
-        this.#closed = true;
-        throw new Error(`Connection closed after ${this.#buf.length} unread bytes`);
-      }
+      if (n === null) throw new Error(`Connection closed after ${this.#buf.length} unread bytes`);
       this.#buf = concat(this.#buf, chunk.subarray(0, n));
     }
   }

@@ -1,0 +1,131 @@
+/**
+ * Runs salut as a real process (`deno run main.ts …`), for what only a process shows: the
+ * command line, signals, exit codes and memory.
+ *
+ * @module
+ */
+
+import { withDeadline } from "./deadline.ts";
+
+export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** Runs salut to completion (for `--help`, bad flags) and returns its output. */
+export async function runSalut(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: options.env ?? {},
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** A running salut process. */
+export interface SalutProcess extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+  /** Lines printed to stdout so far (more arrive while it runs). */
+  stdout: string[];
+  /** Sends a signal and resolves with the exit code and everything printed. */
+  stop(signal?: Deno.Signal): Promise<{ code: number; stdout: string[]; stderr: string }>;
+  /** Resolves when stdout has a line matching `pattern`. */
+  waitForLine(pattern: RegExp): Promise<string>;
+  /** Resolves when stdout has `count` lines matching `pattern`. */
+  waitForLines(pattern: RegExp, count: number): Promise<void>;
+}
+
+/** Starts salut and resolves once it prints its listening line. */
+export async function startSalut(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<SalutProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--port", "0", ...args],
+    env: options.env ?? {},
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const stdout: string[] = [];
+  const listeners: (() => void)[] = [];
+  const stderrText = new Response(child.stderr).text();
+  const reading = (async () => {
+    let pending = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      stdout.push(...lines);
+      for (const listener of listeners.splice(0)) listener();
+    }
+  })();
+  const nextLines = () =>
+    new Promise<void>((resolve, reject) => {
+      listeners.push(resolve);
+      reading.then(() => reject(new Error("salut closed its stdout")));
+    });
+  const count = (pattern: RegExp) => stdout.filter((line) => pattern.test(line)).length;
+  const waitForLines = (pattern: RegExp, wanted: number) =>
+    withDeadline(
+      (async () => {
+        while (count(pattern) < wanted) {
+          await nextLines().catch(() => {
+            throw new Error(`salut exited without printing ${pattern} ${wanted} times`);
+          });
+        }
+      })(),
+      30_000,
+      `salut to print ${pattern}`,
+    );
+  const waitForLine = async (pattern: RegExp) => {
+    await waitForLines(pattern, 1);
+    return stdout.find((line) => pattern.test(line))!;
+  };
+  let status: Promise<Deno.CommandStatus> | undefined;
+  const stop = async (signal: Deno.Signal = "SIGTERM") => {
+    if (!status) {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already exited.
+      }
+      status = child.status;
+    }
+    const { code } = await status;
+    await reading;
+    return { code, stdout, stderr: await stderrText };
+  };
+  let line: string;
+  try {
+    line = await waitForLine(/listening on http:\/\//);
+  } catch (error) {
+    const { stderr } = await stop("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  const url = /(http:\/\/\S+)/.exec(line)![1]!;
+  return {
+    child,
+    pid: child.pid,
+    port: Number(new URL(url).port),
+    url,
+    stdout,
+    stop,
+    waitForLine,
+    waitForLines,
+    [Symbol.asyncDispose]: async () => {
+      await stop("SIGKILL");
+    },
+  };
+}
