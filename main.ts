@@ -7,11 +7,13 @@
 
 import { join } from "node:path";
 import denoJson from "./deno.json" with { type: "json" };
+import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
 import { Server } from "./lib/server.ts";
+import { SharedStats } from "./lib/stats.ts";
 
 /** The version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -35,11 +37,13 @@ export async function main(args: string[]): Promise<number> {
     verbose: config.verbose,
   });
   const root = checkRoot(config.root);
+  const stats = SharedStats.create(config.workers);
 
   // The book's ThreadPool::new(size): every worker is started before the first connection.
   const pool = await Pool.create({
     size: config.workers,
-    workerOptions: handlerOptions(config, root),
+    workerOptions: handlerOptions(config, root, stats),
+    stats,
     jobTimeout: config.jobTimeout,
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
@@ -55,6 +59,7 @@ export async function main(args: string[]): Promise<number> {
       limits: config.limits,
       timeouts: config.timeouts,
       log,
+      stats,
     });
   } catch (error) {
     await pool.close();
@@ -63,6 +68,20 @@ export async function main(args: string[]): Promise<number> {
 
   const stopped = shutdownOnSignal(server, pool, log, config.shutdownTimeout);
   log.info(`salut listening on ${server.url} (${pool.size} worker${pool.size === 1 ? "" : "s"})`);
+  const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
+  const info = {
+    version: VERSION,
+    host: config.host,
+    port: server.addr.port,
+    root,
+    workers: pool.size,
+  };
+  for (
+    const line of bannerLines(
+      { ...info, bundled: config.root === undefined, status: config.status },
+      { color, interfaces: interfaceAddresses() },
+    )
+  ) log.info(line);
   const code = await stopped;
   await log.flushed();
   return code;
@@ -106,8 +125,10 @@ function shutdownOnSignal(
 }
 
 /** What every worker needs to know to answer requests. */
-export function handlerOptions(config: Config, root: string): HandlerOptions {
+export function handlerOptions(config: Config, root: string, stats?: SharedStats): HandlerOptions {
   return {
+    ...(stats ? { stats: stats.buffer } : {}),
+    status: config.status,
     root,
     listing: config.listing,
     dotfiles: config.dotfiles,

@@ -256,6 +256,12 @@ export const FLAGS = {
     shown: "off",
     help: "Log the pool at work, the way the book does",
   },
+  status: {
+    kind: "boolean",
+    group: "Output",
+    shown: "on when listening on loopback",
+    help: "Serve the live pool view at /_salut/status (and /_salut/status.json)",
+  },
   help: { kind: "boolean", group: "Other", short: "h", help: "Show this help and exit" },
   version: { kind: "boolean", group: "Other", short: "V", help: "Show the version and exit" },
 } as const satisfies Record<string, FlagSpec>;
@@ -287,6 +293,8 @@ export interface Config {
   logFormat: LogFormat;
   quiet: boolean;
   verbose: boolean;
+  /** Serve `/_salut/status`. */
+  status: boolean;
   help: boolean;
   version: boolean;
 }
@@ -314,6 +322,7 @@ export function defaults(): Config {
     logFormat: "common",
     quiet: false,
     verbose: false,
+    status: true,
     help: false,
     version: false,
   };
@@ -346,6 +355,7 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
   const values = readArgs(args);
   const config = defaults();
   let sleepSet = false;
+  let statusSet = false;
   for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
     let raw: string | boolean | string[] | undefined = values[name];
     let source = `--${name}`;
@@ -356,10 +366,19 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
       source = variable;
     }
     if (name === "sleep") sleepSet = true;
+    if (name === "status") statusSet = true;
     apply(config, name, convert(spec, raw, source), source);
   }
   if (!sleepSet) config.sleep = config.root === undefined;
+  // The status page shows request lines; keep it to this machine unless asked.
+  if (!statusSet) config.status = isLoopback(config.host);
   return config;
+}
+
+/** Whether a listening address only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The environment variables a flag reads, in order of precedence. */
@@ -571,6 +590,7 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
     case "sleep":
     case "quiet":
     case "verbose":
+    case "status":
     case "help":
     case "version":
       config[name] = value as boolean;

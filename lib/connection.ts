@@ -18,6 +18,7 @@ import { serializeResponse } from "./http/serialize.ts";
 import type { Logger } from "./log.ts";
 import type { ChunkReply, FileChunk, ResponseReply, StreamPart } from "./messages.ts";
 import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
+import type { SharedStats } from "./stats.ts";
 
 /** Timeouts in ms. Defaults live in `lib/config.ts`. */
 export interface Timeouts {
@@ -37,6 +38,8 @@ export interface ConnectionContext {
   limits: FrameLimits;
   timeouts: Timeouts;
   log: Logger;
+  /** Live statistics for the status page. */
+  stats?: SharedStats;
 }
 
 /** What a connection is waiting for; the sweeper applies a deadline to each but `Busy`. */
@@ -182,6 +185,7 @@ export class Connection {
     }
     if (frame.bodyLength === 0) this.#consume(frame.end);
     await this.#writeReply(reply);
+    this.#context.stats?.countRequest();
     this.#context.log.access({
       time: performance.timeOrigin + received,
       remote: this.remote,
@@ -189,7 +193,7 @@ export class Connection {
       status: reply.status,
       bytes: reply.bodyLength,
       duration: performance.now() - received,
-      worker: 0,
+      worker: reply.worker ?? 0,
     });
     if (reply.close || this.#draining) return false;
     this.phase = this.#start === this.#end ? Phase.Idle : Phase.Head;

@@ -12,6 +12,8 @@ import { parseRequestHead, type RequestHead } from "./http/parse.ts";
 import { serializeResponse } from "./http/serialize.ts";
 import type { ResponseReply } from "./messages.ts";
 import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
+import { SharedStats } from "./stats.ts";
+import { STATUS_PAGE } from "./status_page.ts";
 
 /** Options for {@linkcode Handler}, sent from the main thread to every worker. */
 export interface HandlerOptions extends StaticSiteOptions {
@@ -23,6 +25,10 @@ export interface HandlerOptions extends StaticSiteOptions {
   cors?: boolean;
   /** Extra response header fields, replacing generated ones of the same name. @default [] */
   headers?: [string, string][];
+  /** Live statistics shared with the main thread (see `lib/stats.ts`). */
+  stats?: SharedArrayBuffer;
+  /** Serve the status page at `/_salut/status` and `/_salut/status.json`. @default false */
+  status?: boolean;
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -34,8 +40,11 @@ export type Parsed =
 export const ALLOW = "GET, HEAD, OPTIONS";
 /** How long `/sleep` sleeps without `?ms=`. */
 export const DEFAULT_SLEEP_MS = 5000;
+/** The path prefix of salut's own endpoints, kept out of the site. */
+export const INTERNAL_PREFIX = "/_salut/";
 
 const ENCODER = new TextEncoder();
+const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -53,6 +62,7 @@ export class Handler {
   #options: HandlerOptions;
   #extraNames: Set<string>;
   #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  #stats: SharedStats | undefined;
   #onError: (message: string) => void;
 
   /**
@@ -63,6 +73,7 @@ export class Handler {
     this.#site = new StaticSite(options);
     this.#options = options;
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
+    this.#stats = options.stats ? new SharedStats(options.stats) : undefined;
     this.#onError = onError;
   }
 
@@ -118,7 +129,37 @@ export class Handler {
       this.#sleep(request);
       return this.#site.respond({ ...request, path: "/", query: "" });
     }
+    if (request.path.startsWith(INTERNAL_PREFIX)) return this.#internal(request);
     return this.#site.respond(request);
+  }
+
+  /** salut's own endpoints: health for load balancers, and the live status page. */
+  #internal(request: RequestHead): SiteResponse {
+    const name = request.path.slice(INTERNAL_PREFIX.length);
+    const noStore: [string, string] = ["Cache-Control", "no-store"];
+    if (name === "health") {
+      const shuttingDown = this.#stats?.shuttingDown ?? false;
+      return {
+        status: shuttingDown ? 503 : 200,
+        headers: [["Content-Type", "text/plain; charset=utf-8"], noStore],
+        body: ENCODER.encode(shuttingDown ? "shutting down\n" : "ok\n"),
+      };
+    }
+    if (this.#options.status && this.#stats && name === "status.json") {
+      return {
+        status: 200,
+        headers: [["Content-Type", "application/json; charset=utf-8"], noStore],
+        body: ENCODER.encode(JSON.stringify(this.#stats.snapshot())),
+      };
+    }
+    if (this.#options.status && this.#stats && name === "status") {
+      return {
+        status: 200,
+        headers: [["Content-Type", "text/html; charset=utf-8"], noStore],
+        body: STATUS_BYTES,
+      };
+    }
+    return this.#site.notFound(request);
   }
 
   #answerOptions(request: RequestHead): SiteResponse {

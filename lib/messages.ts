@@ -66,6 +66,8 @@ export interface ResponseReply {
   stream?: StreamPart[];
   /** Bytes of content in `bytes` plus `stream`, for the access log. */
   bodyLength: number;
+  /** The worker that answered; set by the pool on the main thread. */
+  worker?: number;
 }
 
 /** A worker's answer to a {@linkcode ReadJob}. */

@@ -24,6 +24,7 @@ import {
   transferList,
   type WorkerEvent,
 } from "./messages.ts";
+import type { SharedStats } from "./stats.ts";
 
 /** Options for {@linkcode Pool.create}. */
 export interface PoolOptions {
@@ -46,6 +47,8 @@ export interface PoolOptions {
   log?: (line: string) => void;
   /** Receives errors that workers report (a handler that threw, a worker that died). */
   logError?: (line: string) => void;
+  /** Live statistics to keep up to date (busy workers, jobs done, queue length). */
+  stats?: SharedStats;
 }
 
 /** The queue is full: the caller should answer 503 with `Retry-After`. */
@@ -116,7 +119,9 @@ export interface WorkerInfo {
  * ```
  */
 export class Pool {
-  #options: Required<Omit<PoolOptions, "log" | "logError">> & Pick<PoolOptions, "log" | "logError">;
+  #options:
+    & Required<Omit<PoolOptions, "log" | "logError" | "stats">>
+    & Pick<PoolOptions, "log" | "logError" | "stats">;
   #workers: Worker[] = [];
   #queue: Pending[] = [];
   #queueHead = 0;
@@ -184,6 +189,7 @@ export class Pool {
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, job, resolve, reject });
+      if (this.#options.stats) this.#options.stats.queued = this.queued;
       this.#scheduleFlush();
     });
   }
@@ -202,6 +208,7 @@ export class Pool {
     for (const worker of this.#workers) {
       this.#options.log?.(`Shutting down worker ${worker.id}`);
       await worker.stop();
+      this.#options.log?.(`Worker ${worker.id} disconnected; shutting down.`);
     }
   }
 
@@ -224,6 +231,7 @@ export class Pool {
     return new Worker(id, {
       url: this.#options.workerUrl,
       workerOptions: this.#options.workerOptions,
+      stats: this.#options.stats,
       restarts,
       jobsDone,
       onFree: () => this.#onWorkerFree(),
@@ -272,6 +280,7 @@ export class Pool {
       this.#queue.length = 0;
       this.#queueHead = 0;
     }
+    if (this.#options.stats) this.#options.stats.queued = this.queued;
   }
 
   #onWorkerFree(): void {
@@ -281,6 +290,7 @@ export class Pool {
 
   #requeue(pendings: Pending[]): void {
     this.#queue.splice(this.#queueHead, 0, ...pendings);
+    if (this.#options.stats) this.#options.stats.queued = this.queued;
     this.#scheduleFlush();
   }
 
@@ -307,6 +317,7 @@ export class Pool {
     this.#options.logError?.(`${error.message}; starting a new worker ${worker.id}`);
     worker.fail(error);
     const info = worker.info();
+    this.#options.stats?.addRestart(worker.id);
     this.#workers[index] = this.#spawn(worker.id, info.restarts + 1, info.jobsDone);
     this.#onWorkerFree();
   }
@@ -315,6 +326,7 @@ export class Pool {
 interface WorkerHooks {
   url: URL;
   workerOptions: unknown;
+  stats: SharedStats | undefined;
   restarts: number;
   jobsDone: number;
   onFree: () => void;
@@ -387,6 +399,7 @@ class Worker {
   send(batch: Pending[]): void {
     for (const pending of batch) this.#inFlight.set(pending.id, pending);
     this.#busySince = performance.now();
+    this.#hooks.stats?.setBusy(this.id, true);
     const message = encodeJobs(batch.map(({ id, job }): Numbered<Job> => ({ id, value: job })));
     this.#thread.postMessage(message, transferList(message));
   }
@@ -405,6 +418,7 @@ class Worker {
     if (this.#failed) return;
     this.#failed = true;
     this.#thread.terminate();
+    this.#hooks.stats?.setBusy(this.id, false);
     const pendings = [...this.#inFlight.values()];
     this.#inFlight.clear();
     for (const pending of pendings) pending.reject(error);
@@ -442,11 +456,15 @@ class Worker {
       }
     }
     if (returned.length > 0) this.#hooks.onReturned(returned);
-    for (const { id, value } of decodeReplies(message)) {
+    const replies = decodeReplies(message);
+    this.#jobsDone += replies.length;
+    this.#hooks.stats?.addJobsDone(this.id, replies.length);
+    if (message.done) this.#hooks.stats?.setBusy(this.id, false);
+    for (const { id, value } of replies) {
       const pending = this.#inFlight.get(id);
       if (!pending) continue;
       this.#inFlight.delete(id);
-      this.#jobsDone++;
+      if (value.kind === "response") value.worker = this.id;
       pending.resolve(value);
     }
     if (message.done && this.#inFlight.size > 0) {

@@ -47,6 +47,7 @@ export class Server {
   #closing = false;
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
+  #lastTick = 0;
 
   private constructor(listener: Deno.TcpListener, options: ServerOptions) {
     this.#listener = listener;
@@ -92,6 +93,7 @@ export class Server {
   async shutdown(deadline: number): Promise<ShutdownResult> {
     if (!this.#closing) {
       this.#closing = true;
+      if (this.#options.stats) this.#options.stats.shuttingDown = true;
       this.#listener.close();
     }
     await this.#accepting;
@@ -137,8 +139,12 @@ export class Server {
         continue;
       }
       const connection = new Connection(conn, this.#options);
-      const done = connection.run().finally(() => this.#connections.delete(connection));
+      const done = connection.run().finally(() => {
+        this.#connections.delete(connection);
+        if (this.#options.stats) this.#options.stats.connections = this.#connections.size;
+      });
       this.#connections.set(connection, done);
+      if (this.#options.stats) this.#options.stats.connections = this.#connections.size;
     }
   }
 
@@ -163,6 +169,10 @@ export class Server {
 
   #sweep(): void {
     const now = Date.now();
+    if (now - this.#lastTick >= 1000) {
+      this.#options.stats?.tick(now);
+      this.#lastTick = now;
+    }
     for (const connection of this.#connections.keys()) {
       if (connection.phase !== Phase.Busy && connection.deadline < now) connection.expire();
     }

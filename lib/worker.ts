@@ -22,8 +22,11 @@ import {
   type WorkerEvent,
 } from "./messages.ts";
 import { readChunk } from "./static/site.ts";
+import { SharedStats } from "./stats.ts";
 
 let handler: Handler | undefined;
+let stats: SharedStats | undefined;
+let workerId = 0;
 
 // An uncaught error leaves the worker in an unknown state: report it in one line and close;
 // the pool fails this worker's jobs and starts a replacement.
@@ -46,10 +49,14 @@ function crash(message: string): void {
 self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
   const message = event.data;
   switch (message.type) {
-    case "init":
-      handler = new Handler(message.options as HandlerOptions, (line) => report(line));
+    case "init": {
+      const options = message.options as HandlerOptions;
+      workerId = message.id;
+      stats = options.stats ? new SharedStats(options.stats) : undefined;
+      handler = new Handler(options, (line) => report(line));
       post({ type: "ready" });
       break;
+    }
     case "batch":
       runBatch(message, handler!);
       break;
@@ -69,6 +76,8 @@ function runBatch(message: BatchMessage, handler: Handler): void {
       replies.push({ id, value: readFileChunk(job.chunk) });
       continue;
     }
+    // For the status page: what this worker is doing now.
+    stats?.setJob(workerId, requestLine(job.head));
     const parsed = handler.parse(job.head);
     if (handler.blocks(parsed) && (replies.length > 0 || i < jobs.length - 1)) {
       const returned = jobs.slice(i + 1).map((job) => job.id);
@@ -89,6 +98,11 @@ function readFileChunk(chunk: Parameters<typeof readChunk>[0]): Reply {
     report(`Cannot read ${chunk.path}: ${error instanceof Error ? error.message : error}`);
   }
   return { kind: "chunk", bytes: new Uint8Array(0), ok: false };
+}
+
+function requestLine(head: Uint8Array): Uint8Array {
+  const end = head.indexOf(13);
+  return end < 0 ? head : head.subarray(0, end);
 }
 
 function sendReplies(message: BatchMessage): void {

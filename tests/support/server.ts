@@ -9,6 +9,7 @@ import { parseConfig } from "../../lib/config.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import { Pool } from "../../lib/pool.ts";
 import { Server } from "../../lib/server.ts";
+import { SharedStats } from "../../lib/stats.ts";
 
 /** Collects what the server logs. */
 export class MemorySink implements Sink {
@@ -52,9 +53,11 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     quiet: config.quiet,
     verbose: config.verbose,
   });
+  const stats = SharedStats.create(config.workers);
   const pool = await Pool.create({
     size: config.workers,
-    workerOptions: handlerOptions(config, config.root ?? BUNDLED_SITE),
+    workerOptions: handlerOptions(config, config.root ?? BUNDLED_SITE, stats),
+    stats,
     jobTimeout: config.jobTimeout,
     maxQueue: config.maxQueue,
     ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
@@ -69,6 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     limits: config.limits,
     timeouts: config.timeouts,
     log,
+    stats,
   });
   let closed: Promise<void> | undefined;
   const close = () =>

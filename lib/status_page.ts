@@ -1,0 +1,113 @@
+/**
+ * The live status page at `/_salut/status`: the pool at work, refreshed from
+ * `/_salut/status.json` twice a second. Self-contained (no external resources), light and dark.
+ *
+ * @module
+ */
+
+/** The status page's HTML. */
+export const STATUS_PAGE = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>salut · status</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<style>
+:root { --fg: #1d2430; --muted: #5b6573; --bg: #fbfaf7; --card: #ffffff; --line: #e4e1da; --busy: #b4530a; --busy-bg: #fdebd7; --idle: #1b7f4b; --idle-bg: #def5e7; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e8e6e1; --muted: #a3a9b3; --bg: #16181d; --card: #1e2128; --line: #2e323b; --busy: #ffb15e; --busy-bg: #47301a; --idle: #6fdc9c; --idle-bg: #173826; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+main { max-width: 56rem; margin: 0 auto; padding: 2rem 1rem 3rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+p.lead { margin: 0 0 1.5rem; color: var(--muted); }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: .75rem 1rem; }
+.card .label { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+.card .value { font-size: 1.5rem; font-variant-numeric: tabular-nums; }
+table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: .6rem; overflow: hidden; }
+th, td { text-align: left; padding: .55rem .8rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+tr:last-child td { border-bottom: 0; }
+td.num { font-variant-numeric: tabular-nums; text-align: right; }
+code { font: .9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
+.state { display: inline-block; min-width: 3.5rem; text-align: center; border-radius: 1rem; padding: 0 .6rem; font-size: .85rem; font-weight: 600; }
+.state.busy { color: var(--busy); background: var(--busy-bg); }
+.state.idle { color: var(--idle); background: var(--idle-bg); }
+footer { margin-top: 1.5rem; font-size: .85rem; color: var(--muted); }
+a { color: inherit; }
+</style>
+</head>
+<body>
+<main>
+<h1>salut · the pool at work</h1>
+<p class="lead">Open <a href="/sleep?ms=3000" target="_blank" rel="noopener"><code>/sleep?ms=3000</code></a> in another tab and watch a worker turn busy, then come back.</p>
+<section class="cards" aria-label="Server">
+<div class="card"><div class="label">Workers</div><div class="value" id="workers">–</div></div>
+<div class="card"><div class="label">Busy</div><div class="value" id="busy">–</div></div>
+<div class="card"><div class="label">Queued jobs</div><div class="value" id="queued">–</div></div>
+<div class="card"><div class="label">Connections</div><div class="value" id="connections">–</div></div>
+<div class="card"><div class="label">Requests/s</div><div class="value" id="rate">–</div></div>
+<div class="card"><div class="label">Uptime</div><div class="value" id="uptime">–</div></div>
+</section>
+<table aria-label="Workers">
+<thead><tr><th>Worker</th><th>State</th><th>Running</th><th class="num">For</th><th class="num">Jobs done</th></tr></thead>
+<tbody id="pool"><tr><td colspan="5">Loading…</td></tr></tbody>
+</table>
+<footer><span id="updated" aria-live="polite"></span> · <a href="/_salut/status.json">JSON</a> · <a href="/">home</a></footer>
+</main>
+<script>
+const $ = (id) => document.getElementById(id);
+function duration(ms) {
+  if (ms < 1000) return Math.round(ms) + " ms";
+  const s = ms / 1000;
+  if (s < 60) return s.toFixed(1) + " s";
+  const m = Math.floor(s / 60), h = Math.floor(m / 60), d = Math.floor(h / 24);
+  return d ? d + " d " + (h % 24) + " h" : h ? h + " h " + (m % 60) + " min" : m + " min " + Math.floor(s % 60) + " s";
+}
+function cell(text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  td.append(text);
+  return td;
+}
+function render(status) {
+  $("workers").textContent = status.workers.length;
+  $("busy").textContent = status.workers.filter((w) => w.busy).length;
+  $("queued").textContent = status.queued;
+  $("connections").textContent = status.connections;
+  $("rate").textContent = status.requestsPerSecond;
+  $("uptime").textContent = duration(status.uptime);
+  const rows = status.workers.map((w) => {
+    const tr = document.createElement("tr");
+    tr.dataset.worker = w.id;
+    tr.dataset.state = w.busy ? "busy" : "idle";
+    const state = document.createElement("span");
+    state.className = "state " + (w.busy ? "busy" : "idle");
+    state.textContent = w.busy ? "busy" : "idle";
+    const job = document.createElement("code");
+    job.textContent = w.job ?? "";
+    tr.append(cell("Worker " + w.id), cell(state), cell(w.busy ? job : "–"), cell(w.busyFor === null ? "–" : duration(w.busyFor), "num"), cell(String(w.jobsDone), "num"));
+    return tr;
+  });
+  $("pool").replaceChildren(...rows);
+  $("updated").textContent = (status.shuttingDown ? "Shutting down · " : "") + "updated " + new Date().toLocaleTimeString();
+}
+async function poll() {
+  try {
+    const response = await fetch("/_salut/status.json", { cache: "no-store" });
+    if (response.ok) render(await response.json());
+    else $("updated").textContent = "status unavailable (" + response.status + ")";
+  } catch {
+    $("updated").textContent = "server unreachable";
+  }
+  setTimeout(poll, 500);
+}
+poll();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,94 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { get, RawClient, rawRequest } from "./support/http.ts";
+import { startServer } from "./support/server.ts";
+import { waitUntil, withDeadline } from "./support/deadline.ts";
+
+const VALID_CLIENTS = 200;
+const SLOW_CLIENTS = 60;
+const BROKEN_CLIENTS = 60;
+
+function openFileDescriptors(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+/** A well-behaved client: three keep-alive requests, each checked. */
+async function validClient(port: number, index: number): Promise<string[]> {
+  await using client = await RawClient.connect(port);
+  const seen: string[] = [];
+  const plan = [
+    { raw: get("/"), status: 200, head: false },
+    { raw: "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", status: 200, head: true },
+    { raw: get(`/missing-${index}`), status: 404, head: false },
+  ];
+  for (const step of plan) {
+    await client.send(step.raw);
+    const response = await client.response({ head: step.head });
+    if (response.status !== step.status) seen.push(`expected ${step.status}, got ${response.status}`);
+    if (step.status === 200 && !step.head && !response.text.includes("Hello!")) seen.push("bad body");
+  }
+  return seen;
+}
+
+/** A slowloris client: half a head, then nothing; it must get a 408. */
+async function slowClient(port: number): Promise<number> {
+  await using client = await RawClient.connect(port);
+  await client.send("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: 1");
+  return (await client.response()).status;
+}
+
+/** A broken client: garbage, a reset mid-request, or a half-close. */
+async function brokenClient(port: number, index: number): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const kind = index % 3;
+    if (kind === 0) {
+      const garbage = crypto.getRandomValues(new Uint8Array(200));
+      await conn.write(garbage);
+    } else if (kind === 1) {
+      await conn.write(new TextEncoder().encode("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc"));
+    } else {
+      await conn.write(new TextEncoder().encode(get("/")));
+      await conn.closeWrite();
+      const buf = new Uint8Array(65536);
+      while (await conn.read(buf) !== null);
+    }
+  } catch {
+    // The server may cut a garbage client before the write completes.
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test({
+  name: "soak: valid, slow and broken clients at once; every valid request answered, nothing leaks",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using server = await startServer({
+      args: ["--workers", "2", "--header-timeout", "1s", "--body-timeout", "1s", "--idle-timeout", "1s", "--quiet"],
+    });
+    // Warm up (the pool and the first file reads) so the descriptor count below is stable.
+    equal((await rawRequest(server.port, get("/"))).status, 200);
+    await waitUntil(() => server.server.connections === 0, 10_000, "the warm-up connection to close");
+    const descriptorsBefore = openFileDescriptors();
+
+    const results = await withDeadline(
+      Promise.all([
+        Promise.all(Array.from({ length: VALID_CLIENTS }, (_, i) => validClient(server.port, i))),
+        Promise.all(Array.from({ length: SLOW_CLIENTS }, () => slowClient(server.port))),
+        Promise.all(Array.from({ length: BROKEN_CLIENTS }, (_, i) => brokenClient(server.port, i))),
+      ]),
+      60_000,
+      "the soak clients",
+    );
+    const [valid, slow] = results;
+    deepEqual(valid.flat(), [], "every valid request got its expected response");
+    deepEqual(new Set(slow), new Set([408]));
+
+    // The server still answers, and everything returns to where it started.
+    equal((await rawRequest(server.port, get("/"))).status, 200);
+    await waitUntil(() => server.server.connections === 0, 10_000, "every connection to close");
+    ok(server.pool.workers.every((worker) => !worker.busy));
+    equal(server.pool.queued, 0);
+    equal(openFileDescriptors(), descriptorsBefore);
+  },
+});
