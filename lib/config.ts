@@ -672,3 +672,21 @@ export function helpText(version: string): string {
   );
   return lines.join("\n");
 }
+
+/** The flags as a Markdown table, for the README (kept in sync by `tests/readme_test.ts`). */
+export function flagsMarkdown(): string {
+  const rows = ["| Flag | Environment | Default | What it does |", "|---|---|---|---|"];
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    const flag = spec.kind === "boolean" && spec.shown !== undefined
+      ? `\`--[no-]${name}\``
+      : `\`--${name}${spec.value ? ` ${spec.value.replaceAll('"', "")}` : ""}\``;
+    const short = spec.short ? `, \`-${spec.short}\`` : "";
+    const env = name === "help" || name === "version"
+      ? ""
+      : envNames(name, spec).map((variable) => `\`${variable}\``).join(", ");
+    rows.push(
+      `| ${flag}${short} | ${env} | ${spec.shown ?? ""} | ${spec.help.replaceAll("|", "\\|")} |`,
+    );
+  }
+  return rows.join("\n");
+}
