@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
@@ -17,8 +17,12 @@ import { SharedStats } from "./lib/stats.ts";
 
 /** The version, from deno.json. */
 export const VERSION: string = denoJson.version;
-/** The bundled site. Computed here, at the top of the project, so no path inside a compiled binary needs `..`. */
-export const BUNDLED_SITE: string = join(import.meta.dirname!, "static");
+/**
+ * The bundled site. Computed here, at the top of the project, so no path inside a compiled
+ * binary needs `..` (denoland/deno#29907); from the module URL rather than
+ * `import.meta.dirname`, which a compiled binary on Windows may lack (denoland/deno#23484).
+ */
+export const BUNDLED_SITE: string = fileURLToPath(new URL("static", import.meta.url));
 
 /** Runs salut with `args` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {

@@ -5,9 +5,11 @@
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { withDeadline } from "./deadline.ts";
 
-export const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+/** main.ts as a file path (fileURLToPath: on Windows `URL.pathname` would give `/C:/…`). */
+export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Runs salut to completion (for `--help`, bad flags) and returns its output. */
 export async function runSalut(
