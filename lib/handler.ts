@@ -172,6 +172,8 @@ export class Handler {
           request.headers.get("access-control-request-headers") ?? "*",
         ],
         ["Access-Control-Max-Age", "86400"],
+        // The answer echoes the request's headers, so caches must key on them (RFC 9110 §12.5.5).
+        ["Vary", "Access-Control-Request-Method, Access-Control-Request-Headers"],
       );
     }
     return { status: 204, headers };
@@ -193,7 +195,6 @@ export class Handler {
   /** The one place where errors become responses. */
   #errorResponse(error: unknown): SiteResponse {
     if (error instanceof HttpError) {
-      if (error.status === 404) return this.#site.notFound(notFoundRequest);
       return {
         status: error.status,
         headers: [
@@ -216,7 +217,13 @@ export class Handler {
       ? response.headers.filter(([name]) => !this.#extraNames.has(name.toLowerCase()))
       : response.headers;
     headers.push(["X-Content-Type-Options", "nosniff"]);
-    if (this.#options.cors) headers.push(["Access-Control-Allow-Origin", "*"]);
+    if (this.#options.cors) {
+      // Let scripts on other origins read the validators and ranges, not just the body.
+      headers.push(
+        ["Access-Control-Allow-Origin", "*"],
+        ["Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Range, Accept-Ranges"],
+      );
+    }
     if (this.#options.headers) headers.push(...this.#options.headers);
     const headOnly = request?.method === "HEAD";
     const parts = { status: response.status, headers, ...bodyOf(response) };
@@ -239,18 +246,6 @@ function bodyOf(response: SiteResponse): { body?: Uint8Array; contentLength?: nu
   if (response.contentLength !== undefined) return { contentLength: response.contentLength };
   return {};
 }
-
-// A 404 from path checks (a hidden file) is answered like any missing file, which needs no
-// request details beyond "does it accept HTML" (it does not, so no SPA fallback).
-const notFoundRequest: RequestHead = {
-  method: "GET",
-  target: "/",
-  path: "/",
-  query: "",
-  version: "HTTP/1.1",
-  headers: new Map(),
-  keepAlive: true,
-};
 
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

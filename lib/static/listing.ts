@@ -8,8 +8,8 @@
  * @module
  */
 
-import { join } from "node:path";
-import { encodeSegment, isInside, WELL_KNOWN } from "./resolve.ts";
+import { join, relative, sep } from "node:path";
+import { encodeSegment, resolveInRoot, WELL_KNOWN } from "./resolve.ts";
 
 /** One entry of a listing. */
 export interface ListingEntry {
@@ -33,16 +33,23 @@ export interface ListingOptions {
 
 /**
  * Reads a directory into entries, folders first, then by name (case-insensitive, numbers in
- * numeric order). Hidden entries and symlinks leaving the root are left out.
+ * numeric order). An entry is listed only when a request for it would be served: hidden names
+ * (except the root's `.well-known`), symlinks leaving the root or leading to a hidden file,
+ * dangling symlinks, and things that are neither files nor directories are left out.
+ *
+ * @param directory A real path (symlinks resolved) inside `options.root`.
  */
 export function readListing(directory: string, options: ListingOptions): ListingEntry[] {
+  const atRoot = directory === options.root;
   const entries: ListingEntry[] = [];
   for (const entry of Deno.readDirSync(directory)) {
-    if (entry.name[0] === "." && !options.dotfiles && entry.name !== WELL_KNOWN) continue;
+    if (entry.name[0] === "." && !options.dotfiles && !(atRoot && entry.name === WELL_KNOWN)) {
+      continue;
+    }
     const path = join(directory, entry.name);
     try {
-      if (entry.isSymlink && !isInside(options.root, Deno.realPathSync(path))) continue;
-      const info = Deno.statSync(path);
+      const info = entry.isSymlink ? followInside(path, options) : Deno.statSync(path);
+      if (!info || !(info.isFile || info.isDirectory)) continue;
       entries.push({
         name: entry.name,
         directory: info.isDirectory,
@@ -50,12 +57,18 @@ export function readListing(directory: string, options: ListingOptions): Listing
         modified: info.mtime?.getTime() ?? null,
       });
     } catch {
-      // A broken symlink or an entry removed meanwhile: not listed.
+      // An entry removed meanwhile: not listed.
     }
   }
   return entries.sort((a, b) =>
     a.directory !== b.directory ? (a.directory ? -1 : 1) : COLLATOR.compare(a.name, b.name)
   );
+}
+
+/** A symlink's target, checked the way `resolveInRoot()` checks a request's. */
+function followInside(path: string, options: ListingOptions): Deno.FileInfo | undefined {
+  const segments = relative(options.root, path).split(sep);
+  return resolveInRoot(options.root, segments, options)?.info;
 }
 
 const COLLATOR = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
@@ -80,7 +93,9 @@ const HTML_ESCAPES: Record<string, string> = {
  */
 export function renderListingHtml(path: string, entries: readonly ListingEntry[]): string {
   const rows = entries.map((entry) => {
-    const href = `./${encodeSegment(entry.name)}${entry.directory ? "/" : ""}`;
+    // encodeSegment() keeps "&" and "'" (RFC 3986 allows them in a path), so the link is
+    // escaped too: otherwise a file named "a&amp;b" would link to "a&b".
+    const href = escapeHtml(`./${encodeSegment(entry.name)}${entry.directory ? "/" : ""}`);
     const name = escapeHtml(entry.name) + (entry.directory ? "/" : "");
     const size = entry.directory ? "—" : formatSize(entry.size);
     const modified = entry.modified === null ? "—" : formatTime(entry.modified);

@@ -53,6 +53,17 @@ const CACHE_BUDGET = 8 * 1024 * 1024;
 const ENCODER = new TextEncoder();
 const ASSET_EXTENSION = /\.(?!html?$)[A-Za-z0-9]{1,8}$/;
 
+/** A file found for a request. */
+interface FoundFile {
+  /** Its real path. */
+  path: string;
+  info: Deno.FileInfo;
+  /** The name asked for, which decides the media type (a symlink's target may differ). */
+  name: string;
+  /** A `Vary` value, when the answer depends on request fields other than the path. */
+  vary?: string;
+}
+
 interface CachedFile {
   mtime: number;
   size: number;
@@ -98,7 +109,14 @@ export class StaticSite {
    * missing files included, is a response.
    */
   respond(request: RequestHead): SiteResponse {
-    const sitePath = parseSitePath(request.path, { dotfiles: this.#options.dotfiles });
+    let sitePath: SitePath & { canonical: boolean };
+    try {
+      sitePath = parseSitePath(request.path, { dotfiles: this.#options.dotfiles });
+    } catch (error) {
+      // A hidden path looks missing, whatever the request accepts (no single-page fallback).
+      if (error instanceof HttpError && error.status === 404) return this.#notFoundPage(request);
+      throw error;
+    }
     if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
     const resolved = resolveInRoot(this.#root, sitePath.segments, this.#options);
     if (!resolved) return this.notFound(request);
@@ -107,46 +125,68 @@ export class StaticSite {
         return redirect(sitePath, true, request.query);
       }
       const index = resolveInRoot(this.#root, [...sitePath.segments, "index.html"], this.#options);
-      if (index?.info.isFile) return this.#file(request, index.realPath, index.info);
+      if (index?.info.isFile) {
+        return this.#file(request, { path: index.realPath, info: index.info, name: "index.html" });
+      }
       if (this.#options.listing) return this.#listing(request, sitePath, resolved.realPath);
       return this.notFound(request);
     }
     if (!resolved.info.isFile) return this.notFound(request);
     if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
-    return this.#file(request, resolved.realPath, resolved.info);
+    const name = sitePath.segments[sitePath.segments.length - 1]!;
+    return this.#file(request, { path: resolved.realPath, info: resolved.info, name });
   }
 
   /**
    * The answer for a path with nothing behind it: with `spa`, the root's `index.html` for
-   * requests that accept HTML and do not look like an asset; otherwise the root's `404.html`
-   * with status 404, or a built-in page.
+   * requests that accept HTML and do not look like an asset, and `Vary: Accept` either way;
+   * otherwise the root's `404.html` with status 404, or a built-in page.
    */
   notFound(request: RequestHead): SiteResponse {
-    if (this.#options.spa && acceptsHtml(request) && !ASSET_EXTENSION.test(request.path)) {
+    if (!this.#options.spa) return this.#notFoundPage(request);
+    // The answer depends on Accept, so caches must know it (RFC 9110 §12.5.5).
+    if (acceptsHtml(request) && !ASSET_EXTENSION.test(request.path)) {
       const index = resolveInRoot(this.#root, ["index.html"], this.#options);
-      if (index?.info.isFile) return this.#file(request, index.realPath, index.info);
+      if (index?.info.isFile) {
+        const found = { path: index.realPath, info: index.info, name: "index.html" };
+        return this.#file(request, { ...found, vary: "Accept" });
+      }
     }
+    const response = this.#notFoundPage(request);
+    response.headers.push(["Vary", "Accept"]);
+    return response;
+  }
+
+  /** The root's `404.html` with status 404, or a built-in page; HEAD reads neither. */
+  #notFoundPage(request: RequestHead): SiteResponse {
     const page = resolveInRoot(this.#root, ["404.html"], this.#options);
     const headers: [string, string][] = [
       ["Content-Type", "text/html; charset=utf-8"],
       ["Cache-Control", "no-cache"],
     ];
-    const body = page?.info.isFile && page.info.size <= INLINE_LIMIT
-      ? this.#read(page.realPath, page.info)
-      : ENCODER.encode(BUILT_IN_404);
+    const custom = page?.info.isFile === true && page.info.size <= INLINE_LIMIT;
+    if (request.method === "HEAD") {
+      const contentLength = custom ? page.info.size : BUILT_IN_404_BYTES.length;
+      return { status: 404, headers, contentLength };
+    }
+    const body = custom ? this.#read(page.realPath, page.info) : BUILT_IN_404_BYTES;
     return { status: 404, headers, body };
   }
 
-  #file(request: RequestHead, path: string, info: Deno.FileInfo): SiteResponse {
+  #file(request: RequestHead, { path, info, name, vary }: FoundFile): SiteResponse {
     const mtime = info.mtime?.getTime() ?? 0;
     const size = info.size;
     const validators = fileValidators({ size, mtime });
-    const type = contentType(path);
+    // RFC 9110 §8.8.2.1: Last-Modified is never later than the response's Date; an mtime in the
+    // future is replaced by now (this also keeps the date within IMF-fixdate's four-digit years).
+    validators.lastModified = Math.max(0, Math.min(validators.lastModified, Date.now()));
+    const type = contentType(name);
     const cacheHeaders: [string, string][] = [
       ["ETag", validators.etag],
       ["Last-Modified", formatHttpDate(validators.lastModified)],
       ["Cache-Control", this.#cacheControl],
     ];
+    if (vary) cacheHeaders.push(["Vary", vary]);
     const precondition = evaluatePreconditions(request.headers, validators);
     if (precondition === "not-modified") return { status: 304, headers: cacheHeaders };
     if (precondition === "failed") {
@@ -163,12 +203,14 @@ export class StaticSite {
     if (rangeHeader !== undefined && !head && ifRangeAllows(request.headers, validators)) {
       const range = parseRange(rangeHeader, size);
       if (range.kind === "unsatisfiable") {
+        // RFC 9110 §15.5.17: the current length in Content-Range, and none of the file.
         return {
           status: 416,
-          headers: [["Content-Type", "text/plain; charset=utf-8"], [
-            "Content-Range",
-            `bytes */${size}`,
-          ]],
+          headers: [
+            ["Content-Type", "text/plain; charset=utf-8"],
+            ["Content-Range", `bytes */${size}`],
+            ["Accept-Ranges", "bytes"],
+          ],
           body: ENCODER.encode("416 Range Not Satisfiable\n"),
         };
       }
@@ -339,3 +381,5 @@ export const BUILT_IN_404 = `<!DOCTYPE html>
 </body>
 </html>
 `;
+
+const BUILT_IN_404_BYTES = ENCODER.encode(BUILT_IN_404);

@@ -1,0 +1,182 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import {
+  escapeHtml,
+  formatSize,
+  type ListingEntry,
+  readListing,
+  renderListingHtml,
+  renderListingJson,
+} from "../lib/static/listing.ts";
+import { parseSitePath } from "../lib/static/resolve.ts";
+import { makeSite } from "./support/site.ts";
+
+// Names from XSS advisories against directory listings (PEERS.md §4: std's listing advisory,
+// http-server and serve-index): each must stay a name in the text and a path in the link.
+const HOSTILE_NAMES = [
+  "<img src=x onerror=alert(1)>",
+  `"'><svg onload=alert(1)>`,
+  "javascript:alert(1)",
+  "a&amp;b",
+  "x&lt;y",
+  "50% off #1?.txt",
+  "café",
+  "back`tick",
+];
+
+function file(name: string, size = 1): ListingEntry {
+  return { name, directory: false, size, modified: Date.UTC(2020, 0, 2, 3, 4, 5) };
+}
+
+/** Decodes the character references a browser decodes in an attribute value. */
+function decodeAttribute(value: string): string {
+  return value.replace(
+    /&(amp|lt|gt|quot|#39|#x27|apos);/g,
+    (_, name: string) =>
+      ({ amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'", apos: "'" })[name]!,
+  );
+}
+
+function hrefs(html: string): string[] {
+  return [...html.matchAll(/href="([^"]*)"/g)].map((found) => found[1]!).filter((href) =>
+    href !== "data:,"
+  );
+}
+
+Deno.test("renderListingHtml() escapes hostile names in the text", () => {
+  const html = renderListingHtml("/dir/", HOSTILE_NAMES.map((name) => file(name)));
+  for (const name of HOSTILE_NAMES) {
+    ok(html.includes(`>${escapeHtml(name)}</a>`), `escaped text for ${name}`);
+  }
+  equal(html.includes("<img"), false);
+  equal(html.includes("<svg"), false);
+  equal(/<[a-z]+[^>]*\son\w+=/i.test(html), false, "no element gets an event handler");
+});
+
+Deno.test("renderListingHtml() links every name to itself, percent-encoded and relative", () => {
+  const entries = [...HOSTILE_NAMES.map((name) => file(name)), {
+    ...file("<dir>"),
+    directory: true,
+  }];
+  const html = renderListingHtml("/dir/", entries);
+  const links = hrefs(html);
+  equal(links.length, entries.length + 1, "one link per entry plus the parent");
+  equal(links[0], "../");
+  for (const [i, entry] of entries.entries()) {
+    const href = links[i + 1]!;
+    ok(href.startsWith("./"), `${href} is relative, so javascript: is just a file name`);
+    equal(/[<>"\s`]/.test(href), false, `${href} has no raw character that ends the attribute`);
+    // What a browser does on click: decode the attribute, resolve, then our server decodes.
+    const url = new URL(decodeAttribute(href), "http://127.0.0.1/dir/");
+    equal(url.origin, "http://127.0.0.1");
+    const { segments, trailingSlash } = parseSitePath(url.pathname, { dotfiles: true });
+    deepEqual(segments, ["dir", entry.name], `link for ${entry.name}`);
+    equal(trailingSlash, entry.directory);
+  }
+});
+
+Deno.test("renderListingHtml() has a parent link below the root only, and escapes the title", () => {
+  equal(hrefs(renderListingHtml("/", [file("a")])).includes("../"), false);
+  ok(hrefs(renderListingHtml("/sub/", [file("a")])).includes("../"));
+  const html = renderListingHtml("/<script>/", []);
+  match(html, /<title>Index of \/&lt;script&gt;\/<\/title>/);
+  match(html, /<h1>Index of \/&lt;script&gt;\/<\/h1>/);
+  equal(html.includes("<script>"), false);
+});
+
+Deno.test("renderListingHtml() shows name, size and modification time", () => {
+  const html = renderListingHtml("/", [file("big.bin", 1536), { ...file("d"), directory: true }]);
+  match(html, /<a href="\.\/big\.bin">big\.bin<\/a><\/td><td class="size">1\.5 KiB<\/td>/);
+  match(html, /<time>2020-01-02 03:04 UTC<\/time>/);
+  match(html, /<a href="\.\/d\/">d\/<\/a>/);
+});
+
+Deno.test("renderListingJson() lists name, type, size and ISO time", () => {
+  const entries = [{ ...file("d"), directory: true, size: 0 }, file("<x>.txt", 12), {
+    ...file("t"),
+    modified: null,
+  }];
+  deepEqual(JSON.parse(renderListingJson(entries)), [
+    { name: "d", type: "directory", size: 0, modified: "2020-01-02T03:04:05.000Z" },
+    { name: "<x>.txt", type: "file", size: 12, modified: "2020-01-02T03:04:05.000Z" },
+    { name: "t", type: "file", size: 1, modified: null },
+  ]);
+});
+
+Deno.test("readListing() puts folders first, sorts names, and leaves out hidden and escaping entries", async () => {
+  await using site = await makeSite({
+    files: {
+      "b.txt": "b",
+      "A.txt": "a",
+      "file10.txt": "10",
+      "file9.txt": "9",
+      "zdir/x": "x",
+      "adir/x": "x",
+      ".env": "secret",
+      ".hidden/x": "x",
+      ".well-known/x": "x",
+      "sub/.well-known/x": "x",
+      "sub/.env": "x",
+      "sub/visible": "x",
+    },
+    links: {
+      "link-out": "$OUTSIDE/secret.txt",
+      "dir-out": "../outside",
+      "link-in": "b.txt",
+      "dirlink-in": "adir",
+      "to-env": ".env",
+      "broken": "nowhere",
+    },
+  });
+  const root = await Deno.realPath(site.root);
+  const names = (directory: string, dotfiles = false) =>
+    readListing(directory, { root, dotfiles }).map((entry) =>
+      entry.name + (entry.directory ? "/" : "")
+    );
+  deepEqual(names(root), [
+    ".well-known/",
+    "adir/",
+    "dirlink-in/",
+    "sub/",
+    "zdir/",
+    "A.txt",
+    "b.txt",
+    "file9.txt",
+    "file10.txt",
+    "link-in",
+  ]);
+  deepEqual(names(root, true), [
+    ".hidden/",
+    ".well-known/",
+    "adir/",
+    "dirlink-in/",
+    "sub/",
+    "zdir/",
+    ".env",
+    "A.txt",
+    "b.txt",
+    "file9.txt",
+    "file10.txt",
+    "link-in",
+    "to-env",
+  ]);
+  // Only the root's .well-known is public (RFC 8615), so only there is it listed.
+  deepEqual(names(`${root}/sub`), ["visible"]);
+  const entry = readListing(root, { root }).find((entry) => entry.name === "b.txt")!;
+  equal(entry.size, 1);
+  equal(typeof entry.modified, "number");
+});
+
+Deno.test("formatSize() writes sizes for people", () => {
+  const cases: [number, string][] = [
+    [0, "0 B"],
+    [1023, "1023 B"],
+    [1024, "1.0 KiB"],
+    [1536, "1.5 KiB"],
+    [10 * 1024, "10 KiB"],
+    [1 << 20, "1.0 MiB"],
+    [256 * (1 << 20), "256 MiB"],
+    [5 * 2 ** 30, "5.0 GiB"],
+    [3 * 2 ** 40, "3.0 TiB"],
+  ];
+  for (const [bytes, text] of cases) equal(formatSize(bytes), text, String(bytes));
+});
