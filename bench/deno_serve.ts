@@ -1,0 +1,65 @@
+/**
+ * The baseline: `Deno.serve` answering what salut answers in the benchmark, written the way a
+ * Deno user would write it. `GET /` is `index.html` from memory with salut's `Content-Type`;
+ * other files of the (flat) site directory are streamed from disk; `/sleep?ms=N` blocks the one
+ * thread with `Atomics.wait`, as a CPU-bound or synchronous handler would.
+ *
+ *     deno run -A bench/deno_serve.ts --port 0 --root static
+ *
+ * Prints `deno_serve listening on http://127.0.0.1:PORT/` when ready; SIGTERM ends it.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const HTML = "text/html; charset=utf-8";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { port: { type: "string", default: "0" }, root: { type: "string" } },
+});
+const root = values.root ?? join(import.meta.dirname!, "..", "static");
+const page = await Deno.readFile(join(root, "index.html"));
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: Number(values.port),
+  onListen({ port }) {
+    console.log(`deno_serve listening on http://127.0.0.1:${port}/`);
+  },
+}, handle);
+
+async function handle(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === "/" || url.pathname === "/index.html") return pageResponse();
+  if (url.pathname === "/sleep") {
+    const ms = Math.min(10_000, Number(url.searchParams.get("ms") ?? 5000) || 0);
+    Atomics.wait(sleeper, 0, 0, ms);
+    return pageResponse();
+  }
+  return await fileResponse(decodeURIComponent(url.pathname.slice(1)));
+}
+
+function pageResponse(): Response {
+  return new Response(page, { headers: { "content-type": HTML } });
+}
+
+/** Streams a file of the site's top directory; nothing else (no dotfiles, no subdirectories). */
+async function fileResponse(name: string): Promise<Response> {
+  if (name === "" || name.includes("/") || name.startsWith(".")) {
+    return new Response("Not Found\n", { status: 404 });
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(root, name));
+  } catch {
+    return new Response("Not Found\n", { status: 404 });
+  }
+  const { size } = await file.stat();
+  return new Response(file.readable, {
+    headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+  });
+}

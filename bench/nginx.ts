@@ -1,0 +1,51 @@
+/**
+ * nginx as the benchmark runs it: a generated config in a temp directory, one worker process,
+ * no access log, in the foreground (`daemon off`) so it is our child and SIGTERM stops it.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+
+/**
+ * nginx cannot report a port it picked, so it gets one that was free a moment ago. Its config:
+ * one worker process, no access log, every temp path in a fresh directory (so it runs without
+ * root), and the same site directory as the other servers.
+ */
+export async function nginxCommand(
+  site: string,
+): Promise<{ args: string[]; dir: string; port: number }> {
+  const port = await freePort();
+  const dir = await Deno.makeTempDir({ prefix: "salut_bench_nginx_" });
+  const config = `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  types { text/html html; application/octet-stream bin; }
+  default_type application/octet-stream;
+  charset utf-8;
+  sendfile on;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:${port}; root ${site}; }
+}
+`;
+  await Deno.writeTextFile(join(dir, "nginx.conf"), config);
+  return { args: ["nginx", "-p", dir, "-c", join(dir, "nginx.conf"), "-e", "stderr"], dir, port };
+}
+
+/** A port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  await Promise.resolve();
+  return port;
+}

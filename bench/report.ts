@@ -1,0 +1,289 @@
+/**
+ * From the runs of every round to what people read: medians, ratios to `Deno.serve` measured in
+ * the same round, and the table (plain text for the terminal, Markdown for the README).
+ *
+ * @module
+ */
+
+import type { Machine } from "./machine.ts";
+import type { ServerSpec } from "./server_process.ts";
+import type { WorkloadKind } from "./workloads.ts";
+
+/** The server every ratio is relative to. */
+export const BASELINE = "deno_serve";
+
+/** One server measured once in one workload. */
+export interface RunRecord {
+  round: number;
+  workload: string;
+  server: string;
+  /** Empty when the run failed before measuring anything. */
+  metrics: Record<string, number>;
+  problems: string[];
+  /** Wall time of the run, start and stop of the server included. */
+  seconds: number;
+}
+
+/** One server in one workload, over every round. */
+export interface Summary {
+  workload: string;
+  server: string;
+  /** Rounds that produced numbers. */
+  rounds: number;
+  /** Median of each metric over the rounds. */
+  median: Record<string, number>;
+  /**
+   * Median over the rounds of this server's metric divided by Deno.serve's in the same round
+   * (pairing by round cancels the machine's drift).
+   */
+  ratio: Record<string, number>;
+  /** Problem lines over all rounds. */
+  problems: number;
+}
+
+/** Everything a benchmark run produced, as written to JSON. */
+export interface BenchReport {
+  schema: 1;
+  date: string;
+  command: string;
+  machine: Machine;
+  settings: Record<string, unknown>;
+  servers: ServerSpec[];
+  skipped: { server: string; reason: string }[];
+  workloads: { id: string; letter: string; title: string; kind: WorkloadKind; servers: string[] }[];
+  runs: RunRecord[];
+  summary: Summary[];
+  /** Every problem, prefixed with its round, workload and server. */
+  problems: string[];
+  /** Wall time of the whole benchmark. */
+  seconds: number;
+}
+
+/** The median of `values` (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Medians and paired ratios for every (workload, server) that ran. */
+export function summarize(runs: readonly RunRecord[]): Summary[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    const key = `${run.workload}\n${run.server}`;
+    groups.set(key, [...groups.get(key) ?? [], run]);
+  }
+  return [...groups.values()].map((group) => {
+    const { workload, server } = group[0]!;
+    const measured = group.filter((run) => Object.keys(run.metrics).length > 0);
+    const names = new Set(measured.flatMap((run) => Object.keys(run.metrics)));
+    const summary: Summary = {
+      workload,
+      server,
+      rounds: measured.length,
+      median: {},
+      ratio: {},
+      problems: group.reduce((sum, run) => sum + run.problems.length, 0),
+    };
+    for (const name of names) {
+      summary.median[name] = median(measured.map((run) => run.metrics[name]!));
+      const ratios = measured.flatMap((run) => {
+        const base = runs.find((other) =>
+          other.round === run.round && other.workload === workload && other.server === BASELINE
+        )?.metrics[name];
+        return base ? [run.metrics[name]! / base] : [];
+      });
+      if (ratios.length > 0) summary.ratio[name] = median(ratios);
+    }
+    return summary;
+  });
+}
+
+const COLUMNS = [
+  "Workload",
+  "Server",
+  "Result",
+  "× Deno.serve",
+  "p99",
+  "p99 × Deno.serve",
+  "Memory",
+  "Notes",
+] as const;
+/** The numeric columns: Result to p99 × Deno.serve. */
+const RIGHT_ALIGNED = new Set([2, 3, 4, 5]);
+
+/** The rows of the table, in workload order then server order. */
+export function tableRows(report: BenchReport): string[][] {
+  const rows: string[][] = [];
+  for (const workload of report.workloads) {
+    for (const serverId of workload.servers) {
+      const summary = report.summary.find((s) =>
+        s.workload === workload.id && s.server === serverId
+      );
+      const label = report.servers.find((server) => server.id === serverId)?.label ?? serverId;
+      rows.push([workload.title, label, ...cells(workload.kind, summary)]);
+    }
+  }
+  return rows;
+}
+
+/** The six cells after Workload and Server. */
+function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
+  if (!summary || summary.rounds === 0) {
+    return ["failed", "", "", "", "", problemNote(summary)];
+  }
+  const m = summary.median;
+  const isBase = summary.server === BASELINE;
+  const ratio = (name: string) => isBase ? "base" : times(summary.ratio[name]);
+  const note = (text: string) => [text, problemNote(summary)].filter(Boolean).join("; ");
+  switch (kind) {
+    case "throughput":
+      return [
+        `${int(m.requestsPerSecond!)} req/s`,
+        ratio("requestsPerSecond"),
+        ms(m.p99Ms!),
+        ratio("p99Ms"),
+        `peak ${mib(m.rssPeakMiB!)}`,
+        note(""),
+      ];
+    case "file":
+      return [
+        `${int(m.mibPerSecond!)} MiB/s`,
+        ratio("mibPerSecond"),
+        ms(m.p99Ms!),
+        ratio("p99Ms"),
+        `+${mib(m.rssGrowthMiB!)} peak`,
+        note(`RSS ${mib(m.rssBeforeMiB!)} before, VmHWM ${mib(m.hwmMiB!)}`),
+      ];
+    case "sleep_wall":
+      return [
+        `${seconds(m.wallMs!)} wall`,
+        ratio("wallMs"),
+        "",
+        "",
+        "",
+        note(`ideal ${seconds(m.idealMs!)}`),
+      ];
+    case "sleep_probe":
+      return [
+        `p50 ${ms(m.probeP50Ms!)}`,
+        ratio("probeP50Ms"),
+        ms(m.probeP99Ms!),
+        ratio("probeP99Ms"),
+        "",
+        note(`${int(m.probes!)} requests, max ${ms(m.probeMaxMs!)}`),
+      ];
+    case "idle":
+      return [
+        `${mib(m.idleMiB!)} idle`,
+        ratio("idleMiB"),
+        "",
+        "",
+        `${mib(m.connectedMiB!)} with ${int(m.connections!)} conns`,
+        note(`${m.perConnectionKiB!.toFixed(1)} KiB/conn`),
+      ];
+  }
+}
+
+function problemNote(summary: Summary | undefined): string {
+  return summary?.problems ? `✗ ${summary.problems} problem(s), see below` : "";
+}
+
+/** The header lines: date, machine, command. */
+export function headerLines(report: BenchReport): string[] {
+  const { machine, settings } = report;
+  return [
+    `Date: ${report.date}`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; ` +
+    `load average ${machine.loadAverage} at start`,
+    `Tools: ${[machine.deno, machine.wrk, machine.nginx].filter(Boolean).join("; ")}`,
+    `Command: ${report.command}`,
+    `Rounds: ${settings.rounds}, wrk -t1 for ${settings.seconds} s per run` +
+    (Number(settings.warmupSeconds) > 0
+      ? ` after a ${settings.warmupSeconds} s warm-up (A and B; C starts cold)`
+      : ""),
+  ];
+}
+
+const LEGEND = "× Deno.serve: this server's value divided by Deno.serve's in the same round, " +
+  "median over rounds; higher is better for req/s and MiB/s, lower for times and memory.";
+
+/** The table as Markdown, with its header lines, for the README. */
+export function markdownTable(report: BenchReport): string {
+  const escape = (cell: string) => cell.replaceAll("|", "\\|");
+  const lines = [
+    ...headerLines(report).map((line) => `${line}  `),
+    "",
+    `| ${COLUMNS.join(" | ")} |`,
+    `| ${COLUMNS.map((_, i) => RIGHT_ALIGNED.has(i) ? "---:" : "---").join(" | ")} |`,
+    ...tableRows(report).map((row) => `| ${row.map(escape).join(" | ")} |`),
+    "",
+    LEGEND,
+    ...skippedLines(report),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** The table as aligned plain text, for the terminal. */
+export function textTable(report: BenchReport): string {
+  const rows = [[...COLUMNS], ...tableRows(report)];
+  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const line = (row: string[]) =>
+    row.map((cell, i) => RIGHT_ALIGNED.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
+      .join("  ").trimEnd();
+  return [
+    ...headerLines(report),
+    "",
+    line(rows[0]!),
+    widths.map((width) => "-".repeat(width)).join("  "),
+    ...rows.slice(1).map(line),
+    "",
+    LEGEND,
+    ...skippedLines(report),
+  ].join("\n") + "\n";
+}
+
+function skippedLines(report: BenchReport): string[] {
+  return report.skipped.map(({ server, reason }) => `Skipped ${server}: ${reason}`);
+}
+
+/** One line for the progress log while the benchmark runs. */
+export function describeRun(run: RunRecord, kind: WorkloadKind): string {
+  const m = run.metrics;
+  if (Object.keys(m).length === 0) return "failed";
+  switch (kind) {
+    case "throughput":
+      return `${int(m.requestsPerSecond!)} req/s, p99 ${ms(m.p99Ms!)}`;
+    case "file":
+      return `${int(m.mibPerSecond!)} MiB/s, p99 ${ms(m.p99Ms!)}, RSS +${mib(m.rssGrowthMiB!)}`;
+    case "sleep_wall":
+      return `${seconds(m.wallMs!)} wall (ideal ${seconds(m.idealMs!)})`;
+    case "sleep_probe":
+      return `${int(m.probes!)} GET /: p50 ${ms(m.probeP50Ms!)}, p99 ${ms(m.probeP99Ms!)}`;
+    case "idle":
+      return `idle ${mib(m.idleMiB!)}, ${m.perConnectionKiB!.toFixed(1)} KiB/conn`;
+  }
+}
+
+function int(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${int(value)} ms` : `${value.toPrecision(3)} ms`;
+}
+
+function seconds(valueMs: number): string {
+  return `${(valueMs / 1000).toFixed(2)} s`;
+}
+
+function mib(value: number): string {
+  return `${value.toFixed(1)} MiB`;
+}
+
+function times(ratio: number | undefined): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return "";
+  // Two decimals, or two significant digits for tiny ratios (a p99 of 1 ms against 3 s).
+  return `${ratio >= 0.1 || ratio === 0 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+}

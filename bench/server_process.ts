@@ -1,0 +1,297 @@
+/**
+ * The servers under test, each run as a subprocess on a free port of 127.0.0.1: started, asked
+ * for its port, measured, and stopped with SIGTERM (then SIGKILL for its whole process tree if
+ * it lingers). Every live server is tracked so the harness can stop them all on an error or a
+ * signal; none outlives the benchmark.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { HttpConnection } from "./http_client.ts";
+import { type MemorySample, processTree, readMemory } from "./memory.ts";
+import { nginxCommand } from "./nginx.ts";
+
+/** The kinds of server the benchmark knows how to start. */
+export const SERVER_KINDS = ["salut", "deno_serve", "bare", "nginx"] as const;
+/** A kind of server. */
+export type ServerKind = typeof SERVER_KINDS[number];
+
+/** One server as it appears in the results: a kind, and salut's pool size. */
+export interface ServerSpec {
+  /** Stable identifier used in the JSON, e.g. `salut`, `salut_w1`, `deno_serve`. */
+  id: string;
+  kind: ServerKind;
+  /** Name in the table and the chart. */
+  label: string;
+  /** salut's `--workers`. */
+  workers?: number;
+}
+
+/** How long a server may take to say it is listening; generous, the machine may be loaded. */
+const READY_TIMEOUT_MS = 30_000;
+/** How long a server may take to exit after SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 5_000;
+const REPO = join(import.meta.dirname!, "..");
+const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+
+const live = new Set<ServerProcess>();
+
+/** A running server. */
+export class ServerProcess implements AsyncDisposable {
+  readonly spec: ServerSpec;
+  #child: Deno.ChildProcess;
+  #output: OutputTail;
+  #tempDir: string | undefined;
+  #port = 0;
+  #pids: number[];
+  #stopped: Promise<void> | undefined;
+
+  private constructor(
+    spec: ServerSpec,
+    child: Deno.ChildProcess,
+    tempDir: string | undefined,
+  ) {
+    this.spec = spec;
+    this.#child = child;
+    this.#output = new OutputTail(child);
+    this.#tempDir = tempDir;
+    this.#pids = [child.pid];
+  }
+
+  /** Starts `spec` serving the directory `site` and waits until it accepts connections. */
+  static async start(spec: ServerSpec, site: string): Promise<ServerProcess> {
+    // nginx is given a port that was free a moment ago; if another process took it since,
+    // nginx exits at once, and another port is tried.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await ServerProcess.#start(spec, site);
+      } catch (error) {
+        if (spec.kind !== "nginx" || attempt === 3 || !/Address already in use/.test(`${error}`)) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  static async #start(spec: ServerSpec, site: string): Promise<ServerProcess> {
+    const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
+    const args = nginx?.args ?? denoArgs(spec, site);
+    const child = new Deno.Command(args[0]!, {
+      args: args.slice(1),
+      cwd: REPO,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const server = new ServerProcess(spec, child, nginx?.dir);
+    live.add(server);
+    try {
+      server.#port = nginx
+        ? await waitForNginx(nginx.port, child, server.#output)
+        : await server.#output.waitFor(LISTENING, child);
+      server.#pids = await processTree(child.pid);
+      return server;
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** The port it listens on, on 127.0.0.1. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** The server's pid and its descendants (nginx's worker), as found once it was ready. */
+  get pids(): readonly number[] {
+    return this.#pids;
+  }
+
+  /** Current and peak resident memory of the server's processes. */
+  memory(): Promise<MemorySample> {
+    return readMemory(this.pids);
+  }
+
+  /** What the server printed lately, for error messages. */
+  get output(): string {
+    return this.#output.text;
+  }
+
+  /** Whether the process has exited (a crash, when the harness did not stop it). */
+  get exited(): boolean {
+    return this.#output.hasExited;
+  }
+
+  /** SIGTERM, then SIGKILL to the whole process tree after {@linkcode STOP_TIMEOUT_MS}. */
+  stop(): Promise<void> {
+    return this.#stopped ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    if (!this.#output.hasExited) {
+      const tree = await processTree(this.#child.pid).catch(() => [this.#child.pid]);
+      killChild(this.#child, "SIGTERM");
+      if (!await within(this.#output.exited, STOP_TIMEOUT_MS)) {
+        // Children first, so none is left behind as an orphan (nginx's worker).
+        for (const pid of tree.slice(1)) signal(pid, "SIGKILL");
+        killChild(this.#child, "SIGKILL");
+      }
+    }
+    // A grandchild could keep a pipe open; never let that hang the benchmark.
+    await within(this.#output.closed, STOP_TIMEOUT_MS);
+    if (this.#tempDir) await Deno.remove(this.#tempDir, { recursive: true }).catch(() => {});
+    live.delete(this);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** Stops every server still running. */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...live].map((server) => server.stop()));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `promise` settles within `ms`; the timer never outlives the wait. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function killChild(child: Deno.ChildProcess, name: Deno.Signal): void {
+  try {
+    child.kill(name);
+  } catch {
+    // Already gone.
+  }
+}
+
+function signal(pid: number, name: Deno.Signal): void {
+  try {
+    Deno.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+function denoArgs(spec: ServerSpec, site: string): string[] {
+  const deno = [Deno.execPath(), "run", "--allow-all"];
+  switch (spec.kind) {
+    case "salut":
+      return [
+        ...deno,
+        "main.ts",
+        ...["--port", "0", "--quiet", "--sleep", "--root", site],
+        ...["--workers", String(spec.workers ?? 4)],
+      ];
+    case "deno_serve":
+      return [...deno, "bench/deno_serve.ts", "--port", "0", "--root", site];
+    case "bare":
+      return [...deno, "bench/bare.ts", "--port", "0", "--root", site];
+    case "nginx":
+      throw new TypeError("nginx is not a Deno program");
+  }
+}
+
+/**
+ * Waits until nginx answers on `port`. The answer must come from nginx (its `Server` field):
+ * if another process took the port first, nginx exits and that process answers.
+ */
+async function waitForNginx(
+  port: number,
+  child: Deno.ChildProcess,
+  output: OutputTail,
+): Promise<number> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && !output.hasExited) {
+    let server: string | undefined;
+    try {
+      using conn = await HttpConnection.open(port);
+      server = (await conn.get("/")).headers.get("server");
+    } catch {
+      await delay(50);
+      continue;
+    }
+    if (server?.startsWith("nginx")) return port;
+    await within(output.exited, READY_TIMEOUT_MS);
+  }
+  throw new Error(notReady(child, output));
+}
+
+function notReady(child: Deno.ChildProcess, output: OutputTail): string {
+  const why = output.hasExited ? "exited" : `did not listen within ${READY_TIMEOUT_MS / 1000} s`;
+  return `Server (pid ${child.pid}) ${why}; its output ended with:\n${output.text || "(nothing)"}`;
+}
+
+/** Drains a child's stdout and stderr (so it never blocks on a full pipe) and keeps the end. */
+class OutputTail {
+  static readonly KEEP = 4096;
+  text = "";
+  /** Whether the process has exited. */
+  hasExited = false;
+  /** Resolves when the process exits. */
+  readonly exited: Promise<void>;
+  /** Resolves when both pipes have ended and the process has exited. */
+  readonly closed: Promise<void>;
+  #listeners = new Set<() => void>();
+
+  constructor(child: Deno.ChildProcess) {
+    this.exited = child.status.then(() => {
+      this.hasExited = true;
+      this.#notify();
+    });
+    this.closed = Promise.all([
+      this.#drain(child.stdout),
+      this.#drain(child.stderr),
+      this.exited,
+    ]).then(() => {});
+  }
+
+  async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      this.text = (this.text + text).slice(-OutputTail.KEEP);
+      this.#notify();
+    }
+  }
+
+  #notify(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Waits for a line matching `pattern` and returns its first group as a number. */
+  waitFor(pattern: RegExp, child: Deno.ChildProcess): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(this.text);
+        if (match) {
+          done();
+          resolve(Number(match[1]));
+        } else if (this.hasExited) {
+          done();
+          reject(new Error(notReady(child, this)));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(notReady(child, this)));
+      }, READY_TIMEOUT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+      };
+      this.#listeners.add(check);
+      check();
+    });
+  }
+}

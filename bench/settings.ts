@@ -1,0 +1,121 @@
+/**
+ * The benchmark's command line, and the servers it selects.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { ServerSpec } from "./server_process.ts";
+import type { Workload } from "./workloads.ts";
+
+/** `--help`. */
+export const HELP = `Usage: deno task bench [options]
+
+  --rounds N           Interleaved rounds; the table shows medians (default 3; --smoke: 1)
+  --duration TIME      wrk's run per server and workload, e.g. 5s (default 5s; --smoke: 1s)
+  --warmup TIME        wrk run before each measured keep-alive/close run (default 1s; --smoke: 0s)
+  --workers N          salut's pool size (default 4)
+  --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
+  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E
+  --servers LIST       Only these servers besides Deno.serve: salut,bare,nginx
+  --out DIR            Where results go (default bench/results; --smoke: a temp dir)
+  --smoke              One short round of a reduced set, to check the harness works
+  -h, --help           Show this help
+`;
+
+/** The parsed command line. */
+export interface Settings {
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+  workers: number;
+  sweepWorkers: number[];
+  only: string[] | undefined;
+  servers: string[] | undefined;
+  out: string | undefined;
+  smoke: boolean;
+}
+
+/** Reads the command line; `undefined` for `--help`. Throws `TypeError` for a bad value. */
+export function parseSettings(args: string[]): Settings | undefined {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rounds: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
+      workers: { type: "string", default: "4" },
+      "sweep-workers": { type: "string" },
+      only: { type: "string" },
+      servers: { type: "string" },
+      out: { type: "string" },
+      smoke: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const smoke = values.smoke;
+  const list = (value: string | undefined) =>
+    value === undefined ? undefined : value.split(",").map((item) => item.trim()).filter(Boolean);
+  const workers = integer(values.workers, "--workers", 1);
+  return {
+    rounds: integer(values.rounds ?? (smoke ? "1" : "3"), "--rounds", 1),
+    seconds: duration(values.duration ?? (smoke ? "1s" : "5s"), "--duration", 1),
+    warmupSeconds: duration(values.warmup ?? (smoke ? "0s" : "1s"), "--warmup", 0),
+    workers,
+    sweepWorkers: (list(values["sweep-workers"] ?? (smoke ? "" : "1,2")) ?? [])
+      .map((item) => integer(item, "--sweep-workers", 1))
+      .filter((n) => n !== workers),
+    only: list(values.only),
+    servers: list(values.servers),
+    out: values.out,
+    smoke,
+  };
+}
+
+function integer(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new TypeError(`${flag} must be an integer ≥ ${min}, not "${value}"`);
+  }
+  return n;
+}
+
+/** `5s`, `5`, `1m` → whole seconds (wrk takes whole seconds). */
+function duration(value: string, flag: string, min: number): number {
+  const match = /^(\d+)(s|m)?$/.exec(value);
+  const n = match ? Number(match[1]) * (match[2] === "m" ? 60 : 1) : NaN;
+  if (!(n >= min)) {
+    throw new TypeError(`${flag} takes whole seconds ≥ ${min}, like 5s; not "${value}"`);
+  }
+  return n;
+}
+
+/** salut (and its other pool sizes), Deno.serve, bare, nginx: those asked for and available. */
+export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
+  const wanted = (kind: string) =>
+    kind === "deno_serve" || !settings.servers || settings.servers.includes(kind);
+  const plural = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
+  const specs: ServerSpec[] = [];
+  if (wanted("salut")) {
+    const { workers } = settings;
+    specs.push({ id: "salut", kind: "salut", label: `salut (${plural(workers)})`, workers });
+    for (const n of settings.sweepWorkers) {
+      specs.push({ id: `salut_w${n}`, kind: "salut", label: `salut (${plural(n)})`, workers: n });
+    }
+  }
+  specs.push({ id: "deno_serve", kind: "deno_serve", label: "Deno.serve" });
+  if (wanted("bare")) specs.push({ id: "bare", kind: "bare", label: "bare Deno.listen" });
+  if (wanted("nginx") && nginx) {
+    specs.push({ id: "nginx", kind: "nginx", label: "nginx (1 worker process)" });
+  }
+  return specs;
+}
+
+/** The servers of `specs` that run `workload`, salut's other pool sizes only where it sweeps. */
+export function serversFor(workload: Workload, specs: ServerSpec[]): ServerSpec[] {
+  return specs.filter((spec) =>
+    workload.servers.includes(spec.kind) &&
+    (spec.id === spec.kind || workload.sweep)
+  );
+}

@@ -1,0 +1,217 @@
+/**
+ * The workloads of issue 5, (A) to (E), and which servers run each. A workload measures one
+ * freshly started server and reports numbers (`metrics`) and anything answered wrongly
+ * (`problems`).
+ *
+ * @module
+ */
+
+import { checkFile, checkPage, checkWrk } from "./checks.ts";
+import { measureIdleConnections } from "./idle_connections.ts";
+import { MemorySampler } from "./memory.ts";
+import type { ServerKind, ServerProcess } from "./server_process.ts";
+import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
+import { runWrk, type WrkResult } from "./wrk.ts";
+
+/** What a measurement found. */
+export interface Measurement {
+  /** Named numbers; times in ms, memory in MiB or KiB as the name says. */
+  metrics: Record<string, number>;
+  /** What was answered wrongly, one line each; empty when all was right. */
+  problems: string[];
+}
+
+/** How the numbers of a workload read, for the table and the chart. */
+export type WorkloadKind = "throughput" | "file" | "sleep_wall" | "sleep_probe" | "idle";
+
+/** One workload. */
+export interface Workload {
+  /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
+  id: string;
+  /** The issue's letter. */
+  letter: "A" | "B" | "C" | "D" | "E";
+  /** What it does, for the table. */
+  title: string;
+  kind: WorkloadKind;
+  /** The kinds of server that run it. */
+  servers: readonly ServerKind[];
+  /** Whether salut also runs it with the other pool sizes of `--sweep-workers`. */
+  sweep: boolean;
+  /** Measures a server that was just started. */
+  measure(server: ServerProcess, context: WorkloadContext): Promise<Measurement>;
+}
+
+/** What every workload may use. */
+export interface WorkloadContext {
+  /** The directory all servers serve. */
+  site: string;
+  /** The bytes of `index.html`, which `GET /` must answer. */
+  page: Uint8Array;
+  /** The large file of workload C, in `site`. */
+  file: { path: string; bytes: number; digest: string };
+  /** wrk's duration, in seconds. */
+  seconds: number;
+  /** A wrk run before the measured one, in seconds (0: none). */
+  warmupSeconds: number;
+}
+
+/** Sizes that differ between the full benchmark and `--smoke`. */
+export interface WorkloadSizes {
+  fileBytes: number;
+  sleepWall: { count: number; ms: number };
+  sleepProbe: { sleeps: number; ms: number };
+  idleConnections: number;
+}
+
+/** The issue's sizes. */
+export const FULL_SIZES: WorkloadSizes = {
+  fileBytes: 64 * 1024 * 1024,
+  sleepWall: { count: 8, ms: 500 },
+  sleepProbe: { sleeps: 3, ms: 1000 },
+  idleConnections: 1000,
+};
+
+/** Small sizes that still exercise every part of the harness. */
+export const SMOKE_SIZES: WorkloadSizes = {
+  fileBytes: 8 * 1024 * 1024,
+  sleepWall: { count: 8, ms: 100 },
+  sleepProbe: { sleeps: 3, ms: 300 },
+  idleConnections: 50,
+};
+
+const MIB = 1024 * 1024;
+const ALL: readonly ServerKind[] = ["salut", "deno_serve", "bare", "nginx"];
+
+/** The workloads, in the order each round runs them. `smoke` drops A at 256 connections. */
+export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] {
+  const keepAlive = (connections: number): Workload => ({
+    id: `A${connections}`,
+    letter: "A",
+    title: `A keep-alive GET /, ${connections} conns`,
+    kind: "throughput",
+    servers: ALL,
+    sweep: true,
+    measure: (server, context) => measureThroughput(server, context, { connections }),
+  });
+  const { fileBytes, sleepWall, sleepProbe, idleConnections } = sizes;
+  return [
+    keepAlive(50),
+    ...(smoke ? [] : [keepAlive(256)]),
+    {
+      id: "B",
+      letter: "B",
+      title: "B Connection: close, 50 conns",
+      kind: "throughput",
+      servers: ALL,
+      sweep: false,
+      measure: (server, context) =>
+        measureThroughput(server, context, { connections: 50, headers: ["Connection: close"] }),
+    },
+    {
+      id: "C",
+      letter: "C",
+      title: `C ${fileBytes / MIB} MiB file, 8 conns`,
+      kind: "file",
+      servers: ["salut", "deno_serve", "nginx"],
+      sweep: false,
+      measure: (server, context) =>
+        measureThroughput(server, context, { connections: 8, file: true }),
+    },
+    {
+      id: "D_wall",
+      letter: "D",
+      title: `D ${sleepWall.count} × /sleep?ms=${sleepWall.ms} at once`,
+      kind: "sleep_wall",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      async measure(server, context) {
+        const measurement = await measureSleepWall(server.port, context.page, sleepWall);
+        // Ideal: the sleeps spread over the threads that can block (Deno.serve has one).
+        const threads = server.spec.workers ?? 1;
+        measurement.metrics.idealMs = Math.ceil(sleepWall.count / threads) * sleepWall.ms;
+        return measurement;
+      },
+    },
+    {
+      id: "D_probe",
+      letter: "D",
+      title: `D GET / during ${sleepProbe.sleeps} × /sleep?ms=${sleepProbe.ms}`,
+      kind: "sleep_probe",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      measure: (server, context) => measureSleepProbe(server.port, context.page, sleepProbe),
+    },
+    {
+      id: "E",
+      letter: "E",
+      title: `E idle RSS, ${idleConnections} idle keep-alive conns`,
+      kind: "idle",
+      servers: ALL,
+      sweep: false,
+      measure: (server, context) =>
+        measureIdleConnections(server, context.page, { connections: idleConnections }),
+    },
+  ];
+}
+
+/**
+ * Runs wrk against `GET /` (or the large file), sampling the server's RSS every 50 ms, with a
+ * body check before and after. The file run has no warm-up: its RSS growth is measured from a
+ * fresh server.
+ */
+async function measureThroughput(
+  server: ServerProcess,
+  context: WorkloadContext,
+  options: { connections: number; headers?: string[]; file?: boolean },
+): Promise<Measurement> {
+  const problems = await checkPage(server.port, context.page);
+  const url = `http://127.0.0.1:${server.port}${options.file ? context.file.path : "/"}`;
+  const wrkOptions = {
+    connections: options.connections,
+    seconds: context.seconds,
+    headers: options.headers ?? [],
+    // A 64 MiB response can take seconds on a loaded machine; that is slow, not an error.
+    timeoutSeconds: options.file ? 30 : 2,
+  };
+  if (!options.file && context.warmupSeconds > 0) {
+    await runWrk(url, { ...wrkOptions, seconds: context.warmupSeconds });
+  }
+  const before = await server.memory();
+  const sampler = new MemorySampler(server.pids);
+  let result: WrkResult;
+  let peak = 0;
+  try {
+    result = await runWrk(url, wrkOptions);
+  } finally {
+    ({ peak } = await sampler.stop());
+  }
+  const after = await server.memory();
+  problems.push(...checkWrk(result));
+  if (server.exited) {
+    problems.push(`The server exited under load; its output ended with:\n${server.output}`);
+  } else {
+    problems.push(
+      ...options.file
+        ? await checkFile(server.port, context.file.path, context.file.digest)
+        : await checkPage(server.port, context.page),
+    );
+  }
+  return {
+    metrics: {
+      requestsPerSecond: result.requestsPerSecond,
+      mibPerSecond: result.bytesPerSecond / MIB,
+      p50Ms: result.latencyMs.p50,
+      p90Ms: result.latencyMs.p90,
+      p99Ms: result.latencyMs.p99,
+      maxMs: result.latencyMs.max,
+      requests: result.requests,
+      non2xx: result.non2xx,
+      socketErrors: result.socketErrors,
+      rssBeforeMiB: before.rss / MIB,
+      rssPeakMiB: peak / MIB,
+      rssGrowthMiB: Math.max(0, peak - before.rss) / MIB,
+      hwmMiB: after.hwm / MIB,
+    },
+    problems,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The benchmark harness keeps working: `bench/run.ts --smoke` starts and stops every server,
+ * drives every workload, and writes well-formed results. Speed is never asserted here.
+ *
+ * @module
+ */
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { firstLine } from "../bench/machine.ts";
+import type { BenchReport } from "../bench/report.ts";
+import { hasWrk, parseWrk } from "../bench/wrk.ts";
+
+const REPO = join(import.meta.dirname!, "..");
+const wrk = await hasWrk();
+const nginx = (await firstLine("nginx", ["-v"])) !== "";
+/** A hard ceiling: the smoke run takes about 20 s; a loaded CI machine may take longer. */
+const SMOKE_TIMEOUT_MS = 120_000;
+
+const WRK_REPORT = `Running 1s test @ http://127.0.0.1:8080/
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   655.23us  201.12us   1.50s    85.00%
+    Req/Sec    75.00k     3.00k   80.00k    70.00%
+  Latency Distribution
+     50%  600.00us
+     75%  700.00us
+     90%  800.00us
+     99%    1.20s 
+  74600 requests in 1.00s, 20.00MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 5
+Requests/sec:  74600.00
+Transfer/sec:     20.00MB
+`;
+
+Deno.test("parseWrk() reads rates, percentiles in any unit (padded too), errors and non-2xx", () => {
+  const result = parseWrk(WRK_REPORT);
+  equal(result.requests, 74600);
+  equal(result.requestsPerSecond, 74600);
+  equal(result.bytesPerSecond, 20 * 1024 * 1024);
+  deepEqual(result.latencyMs, { p50: 0.6, p75: 0.7, p90: 0.8, p99: 1200, max: 1500 });
+  equal(result.socketErrors, 5);
+  deepEqual(result.socketErrorKinds, { connect: 0, read: 3, write: 0, timeout: 2 });
+  equal(result.non2xx, 5);
+});
+
+Deno.test("parseWrk() counts no errors when wrk reports none", () => {
+  const clean = WRK_REPORT.replace(/ {2}Socket errors.*\n {2}Non-2xx.*\n/, "");
+  const result = parseWrk(clean);
+  equal(result.socketErrors, 0);
+  equal(result.non2xx, 0);
+});
+
+Deno.test("parseWrk() rejects output without a request rate", () => {
+  let error: unknown;
+  try {
+    parseWrk("wrk: connection refused\n");
+  } catch (caught) {
+    error = caught;
+  }
+  ok(error instanceof SyntaxError);
+});
+
+Deno.test({
+  name: wrk
+    ? "bench/run.ts --smoke measures every server under every workload and writes its results"
+    : "bench/run.ts --smoke measures every server under every workload (ignored: wrk is not installed)",
+  ignore: !wrk,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "salut_bench_smoke_test_" });
+    try {
+      // run.ts stops every server it started, on success, error, or the SIGTERM of a timeout.
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-all", "bench/run.ts", "--smoke", "--out", out],
+        cwd: REPO,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
+      }).output();
+      const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      equal(code, 0, `bench/run.ts --smoke exited ${code}:\n${output}`);
+
+      const report: BenchReport = JSON.parse(await Deno.readTextFile(join(out, "latest.json")));
+      equal(report.schema, 1);
+      deepEqual(report.problems, []);
+      deepEqual(
+        report.workloads.map((workload) => workload.id),
+        ["A50", "B", "C", "D_wall", "D_probe", "E"],
+      );
+      const servers = ["salut", "deno_serve", "bare", ...(nginx ? ["nginx"] : [])];
+      deepEqual(report.servers.map((server) => server.id), servers);
+      deepEqual(report.skipped.map((skip) => skip.server), nginx ? [] : ["nginx"]);
+      for (const workload of report.workloads) {
+        ok(workload.servers.includes("salut"), `${workload.id} runs salut`);
+        ok(workload.servers.includes("deno_serve"), `${workload.id} runs Deno.serve`);
+        for (const server of workload.servers) {
+          const summary = report.summary.find((s) =>
+            s.workload === workload.id && s.server === server
+          );
+          ok(summary, `no result for ${server} in ${workload.id}`);
+          equal(summary.rounds, 1, `${server} in ${workload.id} measured nothing`);
+          const values = Object.values(summary.median);
+          ok(values.length > 0 && values.every(Number.isFinite), `${server} in ${workload.id}`);
+        }
+      }
+      match(report.machine.deno, /^deno \d+\.\d+\.\d+/);
+      match(report.command, /--smoke/);
+
+      const files = [...Deno.readDirSync(out)].map((entry) => entry.name).sort();
+      equal(files.length, 4, files.join(", "));
+      ok(files.some((name) => /^\d{4}-\d{2}-\d{2}T[\d-]+Z\.json$/.test(name)), files.join(", "));
+      const markdown = await Deno.readTextFile(join(out, "latest.md"));
+      match(markdown, /^\| Workload \| Server \|/m);
+      match(
+        markdown,
+        /\| A keep-alive GET \/, 50 conns \| salut \(4 workers\) \| [\d,]+ req\/s \|/,
+      );
+      const svg = await Deno.readTextFile(join(out, "latest.svg"));
+      match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/);
+      match(svg, /<\/svg>\n$/);
+      ok(svg.includes("salut (4 workers)"));
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
