@@ -14,7 +14,7 @@ import { bodyTooLarge, type FrameLimits } from "./frame.ts";
 const CR = 13;
 const LF = 10;
 
-/** Longest chunk-size line (size and extensions) accepted. */
+/** Longest chunk-size line (size and extensions, CRLF excluded) accepted. */
 export const MAX_CHUNK_LINE = 4096;
 
 const enum State {
@@ -43,7 +43,7 @@ const FIELD_LINE = new RegExp(`^${TOKEN}:[\\t \\x21-\\x7e\\x80-\\xff]*$`);
  * const limits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBody: 1024 };
  * const reader = new ChunkedBodyReader(limits);
  * const bytes = new TextEncoder().encode("3\r\nabc\r\n0\r\n\r\nGET /next");
- * reader.consume(bytes, 0, bytes.length); // 15: where the next request starts
+ * reader.consume(bytes, 0, bytes.length); // 13: where the next request starts
  * reader.done; // true
  * ```
  */
@@ -114,6 +114,14 @@ export class ChunkedBodyReader {
     const line = this.#line;
     for (let i = pos; i < end; i++) {
       const byte = buf[i]!;
+      // The trailer section is measured as the header section is (see scanHead()): every byte
+      // from its first field line to its final CRLF inclusive.
+      if (
+        this.#state === State.Trailer &&
+        this.#trailerBytes + line.length + 1 > this.#limits.maxHeaderBytes
+      ) {
+        throw new HttpError(431, "Trailer section too large", { close: true });
+      }
       if (byte === LF) {
         if (line[line.length - 1] !== CR) throw badLine("bare LF");
         line.pop();
@@ -121,21 +129,16 @@ export class ChunkedBodyReader {
       }
       if (line[line.length - 1] === CR) throw badLine("bare CR");
       line.push(byte);
-      if (this.#state === State.SizeLine && line.length > MAX_CHUNK_LINE) {
+      // The CR waits in `line` for its LF but is not part of the size line's length.
+      if (this.#state === State.SizeLine && byte !== CR && line.length > MAX_CHUNK_LINE) {
         throw new HttpError(400, "Chunk size line too long", { close: true });
-      }
-      if (
-        this.#state === State.Trailer &&
-        this.#trailerBytes + line.length > this.#limits.maxHeaderBytes
-      ) {
-        throw new HttpError(431, "Trailer section too large", { close: true });
       }
     }
     return -1;
   }
 
   #endSizeLine(): void {
-    const text = String.fromCharCode(...this.#line);
+    const text = latin1(this.#line);
     this.#line.length = 0;
     const match = CHUNK_LINE.exec(text);
     if (!match) throw new HttpError(400, "Malformed chunk size", { close: true });
@@ -162,11 +165,20 @@ export class ChunkedBodyReader {
     if (++this.#trailerFields > this.#limits.maxHeaders) {
       throw new HttpError(431, "Too many trailer fields", { close: true });
     }
-    if (!FIELD_LINE.test(String.fromCharCode(...line))) {
+    if (!FIELD_LINE.test(latin1(line))) {
       throw new HttpError(400, "Malformed trailer field", { close: true });
     }
     line.length = 0;
   }
+}
+
+/** Decodes bytes one to one, in slices: spreading more than ~100k arguments throws RangeError. */
+function latin1(bytes: number[]): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.slice(i, i + 8192));
+  }
+  return text;
 }
 
 function missingCrlf(): HttpError {

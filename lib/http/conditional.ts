@@ -22,7 +22,7 @@ export interface Validators {
  * @example
  * ```ts
  * import { fileValidators } from "./conditional.ts";
- * fileValidators({ size: 500, mtime: 1_700_000_000_123 }).etag; // "\"1f4-18bcfe56a3b\""
+ * fileValidators({ size: 500, mtime: 1_700_000_000_123 }).etag; // "\"1f4-18bcfe5687b\""
  * ```
  */
 export function fileValidators(file: { size: number; mtime: number }): Validators {

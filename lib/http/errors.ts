@@ -1,8 +1,9 @@
 /**
  * The one error type that becomes an HTTP response.
  *
- * Parsers and handlers throw {@linkcode HttpError}; one place (`errorResponse()` in
- * `lib/http/respond.ts`) turns it into bytes. Anything else thrown is a bug and becomes a 500.
+ * Parsers and handlers throw {@linkcode HttpError}; it becomes bytes in the worker's `Handler`
+ * (`lib/handler.ts`), or on the main thread for framing errors (`lib/connection.ts`). Anything
+ * else thrown is a bug and becomes a 500.
  *
  * @module
  */
@@ -27,7 +28,9 @@ export interface HttpErrorOptions {
  * @example
  * ```ts
  * import { HttpError } from "./errors.ts";
- * throw new HttpError(400, "Invalid request line", { close: true });
+ * const error = new HttpError(400, "Invalid request line", { close: true });
+ * error.status; // 400
+ * error.close; // true
  * ```
  */
 export class HttpError extends Error {

@@ -18,7 +18,10 @@ const COLON = 58;
 
 /** Size limits applied while a request arrives. Defaults live in `lib/config.ts`. */
 export interface FrameLimits {
-  /** Longest request line in bytes, CRLF excluded (414 beyond). */
+  /**
+   * Longest request line in bytes, CRLF excluded, counting any empty lines sent before it (414
+   * beyond). A head therefore never takes more than `maxRequestLine + 2 + maxHeaderBytes` bytes.
+   */
   maxRequestLine: number;
   /** Largest header section in bytes, from the first field line to the final CRLF (431 beyond). */
   maxHeaderBytes: number;
@@ -81,13 +84,17 @@ export function scanHead(
     }
   }
   const lineStart = pos;
+  // The empty lines count toward the request line's limit (measured from `start`, not
+  // `lineStart`): the connection's buffer holds at most one head's worth of bytes, and 8 KiB of
+  // empty lines before a long request line and a large header section used to fill it without
+  // breaking any limit, leaving the connection reading into no space, forever.
   let lineEnd = findLineEnd(view, pos, end);
   if (lineEnd < 0) {
     // + 1: the line may be complete but for the LF after its last CR.
-    if (end - lineStart > limits.maxRequestLine + 1) throw requestLineTooLong(limits);
+    if (end - start > limits.maxRequestLine + 1) throw requestLineTooLong(limits);
     return null;
   }
-  if (lineEnd - lineStart > limits.maxRequestLine) throw requestLineTooLong(limits);
+  if (lineEnd - start > limits.maxRequestLine) throw requestLineTooLong(limits);
   if (lineEnd === lineStart) throw new HttpError(400, "Empty request line", { close: true });
 
   const fieldsStart = lineEnd + 2;
@@ -131,7 +138,8 @@ export function scanHead(
       const value = latin1(view, pos + 18, lineEnd);
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
     } else if (lower === 0x65 /* e */ && nameIs(view, pos, lineEnd, "expect")) {
-      frame.expectContinue = latin1(view, pos + 7, lineEnd).trim().toLowerCase() === "100-continue";
+      frame.expectContinue = trimOws(latin1(view, pos + 7, lineEnd)).toLowerCase() ===
+        "100-continue";
     }
     pos = lineEnd + 2;
   }
@@ -202,13 +210,19 @@ function parseContentLength(view: Uint8Array, from: number, to: number): number 
 }
 
 const KNOWN_CODINGS = new Set(["gzip", "x-gzip", "deflate", "compress", "x-compress"]);
+/** A lower-case token (RFC 9110 §5.6.2). */
+const CODING_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /**
  * RFC 9112 §6.1, §6.3: a request body is chunked-framed only when `chunked` is the final coding,
  * applied once. salut decodes no other coding, so any other one is answered 501.
  */
 function checkTransferCodings(value: string): void {
-  const codings = value.split(",").map((coding) => coding.trim().toLowerCase());
+  // RFC 9110 §5.6.1.2: empty list elements are ignored. Only OWS (SP, HTAB) surrounds an element
+  // (§5.6.3): JavaScript's trim() would also strip VT, FF and NBSP and take "chunked\xa0" for
+  // "chunked", a disagreement with other parsers of the same bytes that smuggling feeds on.
+  const codings = value.split(",").map((coding) => trimOws(coding).toLowerCase())
+    .filter((coding) => coding !== "");
   const last = codings.pop();
   if (last !== "chunked") {
     throw new HttpError(400, "Transfer-Encoding must end with chunked", { close: true });
@@ -217,7 +231,12 @@ function checkTransferCodings(value: string): void {
     if (coding === "chunked") {
       throw new HttpError(400, "Transfer-Encoding applies chunked twice", { close: true });
     }
-    const known = KNOWN_CODINGS.has(coding.split(";")[0]!.trim());
+    // RFC 9110 §10.1.4: transfer-coding = token *( OWS ";" OWS transfer-parameter ).
+    const name = trimOws(coding.split(";")[0]!);
+    if (!CODING_NAME.test(name)) {
+      throw new HttpError(400, "Malformed Transfer-Encoding", { close: true });
+    }
+    const known = KNOWN_CODINGS.has(name);
     throw new HttpError(
       501,
       known
@@ -228,8 +247,22 @@ function checkTransferCodings(value: string): void {
   }
 }
 
+/** Decodes bytes one to one, in slices: spreading more than ~100k arguments throws RangeError. */
 function latin1(view: Uint8Array, from: number, to: number): string {
-  return String.fromCharCode(...view.subarray(from, to));
+  let text = "";
+  for (let i = from; i < to; i += 8192) {
+    text += String.fromCharCode(...view.subarray(i, Math.min(i + 8192, to)));
+  }
+  return text;
+}
+
+/** Strips optional whitespace, SP and HTAB only (RFC 9110 §5.6.3). */
+function trimOws(text: string): string {
+  let from = 0;
+  let to = text.length;
+  while (from < to && (text.charCodeAt(from) === SP || text.charCodeAt(from) === HTAB)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === SP || text.charCodeAt(to - 1) === HTAB)) to--;
+  return text.slice(from, to);
 }
 
 function bareLineEnd(which: "CR" | "LF"): HttpError {

@@ -47,9 +47,11 @@ export function parseRange(header: string, size: number): RangeRequest {
     return { kind: "whole" };
   }
   const ranges: ByteRange[] = [];
+  let specs = 0;
   for (const part of header.slice(equals + 1).split(",")) {
     const spec = part.trim();
     if (spec === "") continue; // RFC 9110 §5.6.1: empty list elements are ignored
+    specs++;
     const match = RANGE_SPEC.exec(spec);
     if (!match) return { kind: "whole" };
     const [, first, last, suffix] = match;
@@ -63,6 +65,9 @@ export function parseRange(header: string, size: number): RangeRequest {
     if (end < start) return { kind: "whole" }; // an invalid range-spec: ignore the field
     if (start < size) ranges.push({ start, end: Math.min(end, size - 1) });
   }
+  // RFC 9110 §14.1.1: range-set = 1#range-spec. "bytes=" has none: it is invalid, so ignored,
+  // where answering 416 would refuse a request that asked for nothing we cannot send.
+  if (specs === 0) return { kind: "whole" };
   if (ranges.length === 0) return { kind: "unsatisfiable" };
   const merged = mergeRanges(ranges);
   if (merged.length > MAX_RANGES) return { kind: "whole" };

@@ -40,12 +40,16 @@ export interface SerializeOptions {
 const encoder = new TextEncoder();
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+/** The fields that frame the message: only the serializer writes them (RFC 9112 §6). */
+const FRAMING_FIELDS = new Set(["content-length", "transfer-encoding", "connection", "date"]);
 
 /**
  * Serializes a response into one buffer: `HTTP/1.1` status line, `Date`, the given fields,
  * `Content-Length` (except on 1xx, 204 and 304, RFC 9110 §8.6), `Connection: close` when asked,
  * the empty line, then the body unless `headOnly`. Throws `TypeError` for a field that would
- * break the message (a name that is not a token, a value with CR, LF or non-ASCII).
+ * break the message (a name that is not a token, a value with CR, LF or non-ASCII, one of the
+ * fields it writes itself) and for a `Content-Length` that is not a whole number of bytes or
+ * that contradicts the `body` being sent.
  *
  * @example
  * ```ts
@@ -69,13 +73,25 @@ export function serializeResponse(
   let head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${httpDate(options.now)}\r\n`;
   for (const [name, value] of headers) {
     if (!FIELD_NAME.test(name)) throw new TypeError(`Invalid header field name "${name}"`);
+    if (FRAMING_FIELDS.has(name.toLowerCase())) {
+      // A second Content-Length or Connection would let a client read the stream differently.
+      throw new TypeError(`Header field "${name}" is written by serializeResponse() itself`);
+    }
     if (!FIELD_VALUE.test(value)) {
       throw new TypeError(`Invalid value for header field "${name}": use visible ASCII only`);
     }
     head += `${name}: ${value}\r\n`;
   }
   if (!isBodyless(status)) {
-    head += `Content-Length: ${parts.contentLength ?? body?.length ?? 0}\r\n`;
+    const length = parts.contentLength ?? body?.length ?? 0;
+    // RFC 9110 §8.6: 1*DIGIT. A wrong length desynchronises every later response on the connection.
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new TypeError(`Cannot serialize Content-Length ${length}`);
+    }
+    if (body !== undefined && !options.headOnly && body.length !== length) {
+      throw new TypeError(`Content-Length ${length} does not match a body of ${body.length} bytes`);
+    }
+    head += `Content-Length: ${length}\r\n`;
   }
   if (options.close) head += "Connection: close\r\n";
   head += "\r\n";

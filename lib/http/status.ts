@@ -1,7 +1,7 @@
 /**
  * Status codes and reason phrases (RFC 9110 §15).
  *
- * The phrases are Node's `STATUS_CODES` for every code salut sends; `tests/status_test.ts`
+ * The phrases are Node's `STATUS_CODES` for every code salut sends; `tests/http_status_test.ts`
  * checks them against `node:http` so they cannot drift. We do not import `node:http` at run
  * time because it costs about 4 MiB in every worker isolate.
  *
