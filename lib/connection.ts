@@ -152,13 +152,9 @@ export class Connection {
   async #serveOne(): Promise<boolean> {
     let frame: HeadFrame | null;
     let head: Uint8Array;
-    let requestLine = "";
     try {
       frame = await this.#readHead();
       if (frame === null) return false;
-      if (this.#context.log.accessEnabled) {
-        requestLine = latin1(this.#buf, frame.start, frame.lineEnd);
-      }
       if (frame.bodyLength === 0) {
         // No read happens before the reply, so the head can stay in the buffer.
         head = this.#buf.subarray(frame.start, frame.end);
@@ -174,7 +170,10 @@ export class Connection {
       }
       throw error;
     }
-    const received = performance.now();
+    const log = this.#context.log.accessEnabled;
+    // `head` starts at the request line, whether it is a view of the buffer or a copy.
+    const requestLine = log ? latin1(head, 0, frame.lineEnd - frame.start) : "";
+    const received = log ? performance.now() : 0;
     this.phase = Phase.Busy;
     let reply: ResponseReply;
     try {
@@ -186,15 +185,17 @@ export class Connection {
     if (frame.bodyLength === 0) this.#consume(frame.end);
     await this.#writeReply(reply);
     this.#context.stats?.countRequest();
-    this.#context.log.access({
-      time: performance.timeOrigin + received,
-      remote: this.remote,
-      requestLine,
-      status: reply.status,
-      bytes: reply.bodyLength,
-      duration: performance.now() - received,
-      worker: reply.worker ?? 0,
-    });
+    if (log) {
+      this.#context.log.access({
+        time: performance.timeOrigin + received,
+        remote: this.remote,
+        requestLine,
+        status: reply.status,
+        bytes: reply.bodyLength,
+        duration: performance.now() - received,
+        worker: reply.worker ?? 0,
+      });
+    }
     if (reply.close || this.#draining) return false;
     this.phase = this.#start === this.#end ? Phase.Idle : Phase.Head;
     this.deadline = Date.now() +
@@ -300,35 +301,47 @@ export class Connection {
    */
   async #writeStream(parts: StreamPart[]): Promise<void> {
     const pieces = streamPieces(parts);
-    let next = this.#fetch(pieces.next().value);
+    // Two chunk buffers circulate: one being written, one being read by a worker.
+    const spare: ArrayBuffer[] = [];
+    let next = this.#fetch(pieces.next().value, spare);
     for (;;) {
       const current = await next;
       if (current === undefined) return;
       if (!current.ok) {
         throw new Error("a streamed file could not be read; the response was cut short");
       }
-      next = this.#fetch(pieces.next().value);
+      next = this.#fetch(pieces.next().value, spare);
       try {
         await this.#writeAll(current.bytes);
       } catch (error) {
         next.catch(() => {});
         throw error;
       }
+      const { buffer, byteLength } = current.bytes;
+      if (byteLength === STREAM_CHUNK && buffer instanceof ArrayBuffer) spare.push(buffer);
     }
   }
 
-  #fetch(piece: Uint8Array | FileChunk | undefined): Promise<ChunkReply | undefined> {
+  #fetch(
+    piece: Uint8Array | FileChunk | undefined,
+    spare: ArrayBuffer[],
+  ): Promise<ChunkReply | undefined> {
     if (piece === undefined) return Promise.resolve(undefined);
     if (piece instanceof Uint8Array) {
       return Promise.resolve({ kind: "chunk", bytes: piece, ok: true });
     }
-    return this.#context.pool.execute({ kind: "read", chunk: piece }) as Promise<ChunkReply>;
+    const buffer = spare.pop() ?? new ArrayBuffer(STREAM_CHUNK);
+    return this.#context.pool.execute({ kind: "read", chunk: piece, buffer }) as Promise<
+      ChunkReply
+    >;
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
     const previous = this.phase;
     this.phase = Phase.Write;
-    let written = 0;
+    this.deadline = Date.now() + this.#context.timeouts.write;
+    // Usually the whole response fits in the socket's buffer at once.
+    let written = await this.conn.write(bytes);
     while (written < bytes.length) {
       this.deadline = Date.now() + this.#context.timeouts.write;
       written += await this.conn.write(bytes.subarray(written));

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { httpDate } from "./http/date.ts";
 import { HttpError } from "./http/errors.ts";
 import { parseRequestHead, type RequestHead } from "./http/parse.ts";
 import { serializeResponse } from "./http/serialize.ts";
@@ -62,6 +63,7 @@ export class Handler {
   #options: HandlerOptions;
   #extraNames: Set<string>;
   #sleeper = new Int32Array(new SharedArrayBuffer(4));
+  #replies = new ReplyCache();
   #stats: SharedStats | undefined;
   #onError: (message: string) => void;
 
@@ -75,6 +77,14 @@ export class Handler {
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
     this.#stats = options.stats ? new SharedStats(options.stats) : undefined;
     this.#onError = onError;
+  }
+
+  /**
+   * Marks the start of a batch of jobs. Cached replies are revalidated (one `stat`) at most once
+   * per batch: the jobs of a batch arrived together and are answered as of the same moment.
+   */
+  beginBatch(): void {
+    this.#replies.nextBatch();
   }
 
   /** Parses and answers one request head. */
@@ -98,6 +108,10 @@ export class Handler {
 
   /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */
   respond(parsed: Parsed, closing = false): ResponseReply {
+    if (parsed.ok) {
+      const cached = this.#replies.get(parsed.request, closing);
+      if (cached) return cached;
+    }
     let response: SiteResponse;
     let close = closing;
     const request = parsed.ok ? parsed.request : undefined;
@@ -127,7 +141,13 @@ export class Handler {
     }
     if (this.blocks({ ok: true, request })) {
       this.#sleep(request);
-      return this.#site.respond({ ...request, path: "/", query: "" });
+      // The same bytes as `/`, but never cached under /sleep: every call must block again.
+      const { cacheable: _, ...response } = this.#site.respond({
+        ...request,
+        path: "/",
+        query: "",
+      });
+      return response;
     }
     if (request.path.startsWith(INTERNAL_PREFIX)) return this.#internal(request);
     return this.#site.respond(request);
@@ -237,7 +257,100 @@ export class Handler {
       bodyLength,
     };
     if (response.stream && !headOnly) reply.stream = response.stream;
+    if (response.cacheable && request) {
+      this.#replies.set(request, close, reply, response.cacheable);
+    }
     return reply;
+  }
+}
+
+/** Request fields that change a file response: with any of them the cache is bypassed. */
+const CONDITIONAL_FIELDS = [
+  "if-match",
+  "if-none-match",
+  "if-modified-since",
+  "if-unmodified-since",
+  "range",
+  "if-range",
+];
+
+interface CachedReply {
+  reply: ResponseReply;
+  file: { path: string; mtime: number; size: number };
+  /** The Date the reply carries: an entry lives within one second. */
+  date: string;
+  /** The batch in which the file was last checked unchanged. */
+  checkedIn: number;
+}
+
+/**
+ * Serialized replies for plain file requests, so a repeated `GET /` costs a lookup and one
+ * `stat`, never a path resolution, a read or a serialization. An entry is used only within the
+ * second its `Date` names, and only while the file's size and mtime are unchanged, so a changed
+ * file is served new at once and a changed path mapping (a new symlink) within a second.
+ */
+class ReplyCache {
+  static readonly MAX_ENTRIES = 1024;
+  #entries = new Map<string, CachedReply>();
+  #batch = 0;
+
+  nextBatch(): void {
+    this.#batch++;
+  }
+
+  get(request: RequestHead, closing: boolean): ResponseReply | undefined {
+    if (!ReplyCache.#applies(request)) return undefined;
+    const key = ReplyCache.#key(request, closing);
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.date !== httpDate()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    if (entry.checkedIn === this.#batch) return entry.reply;
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(entry.file.path);
+    } catch {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    if (info.size !== entry.file.size || (info.mtime?.getTime() ?? 0) !== entry.file.mtime) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    entry.checkedIn = this.#batch;
+    return entry.reply;
+  }
+
+  set(
+    request: RequestHead,
+    closing: boolean,
+    reply: ResponseReply,
+    file: CachedReply["file"],
+  ): void {
+    if (!ReplyCache.#applies(request)) return;
+    if (this.#entries.size >= ReplyCache.MAX_ENTRIES) {
+      this.#entries.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(ReplyCache.#key(request, closing), {
+      reply,
+      file,
+      date: httpDate(),
+      checkedIn: this.#batch,
+    });
+  }
+
+  static #applies(request: RequestHead): boolean {
+    if (request.method !== "GET" && request.method !== "HEAD") return false;
+    for (const field of CONDITIONAL_FIELDS) if (request.headers.has(field)) return false;
+    return true;
+  }
+
+  static #key(request: RequestHead, closing: boolean): string {
+    // The path decides the file; the method and closing decide the bytes (body, Connection).
+    const close = closing || !request.keepAlive;
+    return `${request.method} ${close ? "close" : "keep"} ${request.path}`;
   }
 }
 

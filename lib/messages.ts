@@ -29,6 +29,8 @@ export interface ReadJob {
   kind: "read";
   /** Which file and which bytes. */
   chunk: FileChunk;
+  /** A buffer to read into (transferred), so that a stream reuses its buffers. */
+  buffer?: ArrayBuffer;
 }
 
 /** Work for the pool. */
@@ -170,7 +172,8 @@ export function encodeJobs(jobs: ReadonlyArray<Numbered<Job>>): BatchMessage {
         status: 0,
         extra: 0,
         meta: json(value.chunk),
-        data: undefined,
+        // A job handed back by a worker comes again with its buffer detached (byteLength 0).
+        data: value.buffer?.byteLength ? new Uint8Array(value.buffer) : undefined,
       }
   ));
 }
@@ -181,8 +184,14 @@ export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
     id: record.id,
     value: record.kind === KIND_REQUEST
       ? { kind: "request", head: record.data!, closing: (record.flags & FLAG_CLOSE) !== 0 }
-      : { kind: "read", chunk: parseJson(record.meta) as FileChunk },
+      : readJob(record),
   }));
+}
+
+function readJob(record: RawRecord): ReadJob {
+  const job: ReadJob = { kind: "read", chunk: parseJson(record.meta) as FileChunk };
+  if (record.data && record.data.byteLength > 0) job.buffer = record.data.buffer as ArrayBuffer;
+  return job;
 }
 
 /** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */

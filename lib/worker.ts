@@ -70,10 +70,11 @@ self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
 function runBatch(message: BatchMessage, handler: Handler): void {
   const jobs = decodeJobs(message);
   const replies: Numbered<Reply>[] = [];
+  handler.beginBatch();
   for (let i = 0; i < jobs.length; i++) {
     const { id, value: job } = jobs[i]!;
     if (job.kind === "read") {
-      replies.push({ id, value: readFileChunk(job.chunk) });
+      replies.push({ id, value: readFileChunk(job.chunk, job.buffer) });
       continue;
     }
     // For the status page: what this worker is doing now.
@@ -89,9 +90,9 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   sendReplies(encodeReplies(replies, { done: true }));
 }
 
-function readFileChunk(chunk: Parameters<typeof readChunk>[0]): Reply {
+function readFileChunk(chunk: Parameters<typeof readChunk>[0], buffer?: ArrayBuffer): Reply {
   try {
-    const bytes = readChunk(chunk);
+    const bytes = readChunk(chunk, buffer);
     if (bytes) return { kind: "chunk", bytes, ok: true };
     report(`${chunk.path} changed while it was being sent; the connection was closed`);
   } catch (error) {

@@ -44,6 +44,11 @@ export interface SiteResponse {
   stream?: StreamPart[];
   /** Content length when `body` is absent (HEAD, streams). */
   contentLength?: number;
+  /**
+   * Set on a plain 200 for a whole file: the response depends only on the request's path,
+   * method and the file's validators, so the handler may reuse its bytes while they hold.
+   */
+  cacheable?: { path: string; mtime: number; size: number };
 }
 
 /** Files up to this size are read whole and answered in one message. */
@@ -218,8 +223,12 @@ export class StaticSite {
         return this.#ranges(path, info, type, headers, range.ranges);
       }
     }
-    if (head) return { status: 200, headers, contentLength: size };
-    if (size <= INLINE_LIMIT) return { status: 200, headers, body: this.#read(path, info) };
+    const cacheable = vary ? undefined : { path, mtime, size };
+    if (head) return { status: 200, headers, contentLength: size, ...(cacheable && { cacheable }) };
+    if (size <= INLINE_LIMIT) {
+      const body = this.#read(path, info);
+      return { status: 200, headers, body, ...(cacheable && { cacheable }) };
+    }
     return {
       status: 200,
       headers,
@@ -313,15 +322,21 @@ export class StaticSite {
 }
 
 /**
- * Reads one chunk of a file being streamed, in a worker. Returns `undefined` when the file has
+ * Reads one chunk of a file being streamed, in a worker, into `into` when given. Returns
+ * `undefined` when the file has
  * changed since the response head was made (its validators no longer hold): the connection is
  * then closed rather than sending a mix of two versions.
  */
-export function readChunk(chunk: FileChunk): Uint8Array | undefined {
+export function readChunk(chunk: FileChunk, into?: ArrayBuffer): Uint8Array | undefined {
   using file = Deno.openSync(chunk.path, { read: true });
   const info = file.statSync();
   if (info.size !== chunk.size || (info.mtime?.getTime() ?? 0) !== chunk.mtime) return undefined;
-  const bytes = new Uint8Array(chunk.end - chunk.start);
+  const length = chunk.end - chunk.start;
+  // Reuse the caller's buffer when it fits: a stream's buffers then circulate instead of
+  // piling up as garbage at the pace of the download.
+  const bytes = into && into.byteLength >= length
+    ? new Uint8Array(into, 0, length)
+    : new Uint8Array(length);
   file.seekSync(chunk.start, Deno.SeekMode.Start);
   let filled = 0;
   while (filled < bytes.length) {
