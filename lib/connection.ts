@@ -183,7 +183,19 @@ export class Connection {
       reply = poolErrorReply(error);
     }
     if (frame.bodyLength === 0) this.#consume(frame.end);
-    await this.#writeReply(reply);
+    try {
+      // Most replies are written by one write that the socket takes whole.
+      this.phase = Phase.Write;
+      this.deadline = Date.now() + this.#context.timeouts.write;
+      // A reply made before shutdown began did not know the connection would close: say so.
+      const bytes = this.#draining && !reply.close ? withConnectionClose(reply.bytes) : reply.bytes;
+      const written = await this.conn.write(bytes);
+      if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
+      if (reply.stream) await this.#writeStream(reply.stream);
+    } finally {
+      // Its bytes are written (or never will be): the batch buffer may go back to the worker.
+      reply.release?.();
+    }
     this.#context.stats?.countRequest();
     if (log) {
       this.#context.log.access({
@@ -217,12 +229,21 @@ export class Connection {
       } else if (this.#draining) {
         return null;
       }
-      if (!await this.#read()) {
+      // The read is inlined (not #read()): this is the hottest await of a connection.
+      let read: number | null;
+      try {
+        read = await this.conn.read(this.#space());
+      } catch (error) {
+        if (!isDisconnect(error)) throw error;
+        read = null;
+      }
+      if (read === null) {
         if (this.#start < this.#end && this.phase !== Phase.Closed) {
           throw new HttpError(400, "The connection ended inside a request head", { close: true });
         }
         return null;
       }
+      this.#end += read;
     }
   }
 
@@ -251,6 +272,20 @@ export class Connection {
 
   /** Reads more bytes; false when the client closed its side. */
   async #read(): Promise<boolean> {
+    let read: number | null;
+    try {
+      read = await this.conn.read(this.#space());
+    } catch (error) {
+      if (!isDisconnect(error)) throw error;
+      read = null;
+    }
+    if (read === null) return false;
+    this.#end += read;
+    return true;
+  }
+
+  /** The free part of the buffer to read into, making room first. */
+  #space(): Uint8Array {
     if (this.#end === this.#buf.length) {
       if (this.#start > 0) {
         this.#buf.copyWithin(0, this.#start, this.#end);
@@ -264,16 +299,7 @@ export class Connection {
         throw new HttpError(431, "Request head larger than the server accepts", { close: true });
       }
     }
-    let read: number | null;
-    try {
-      read = await this.conn.read(this.#buf.subarray(this.#end));
-    } catch (error) {
-      if (isDisconnect(error)) return false;
-      throw error;
-    }
-    if (read === null) return false;
-    this.#end += read;
-    return true;
+    return this.#buf.subarray(this.#end);
   }
 
   /** Marks bytes up to `offset` as used; an empty buffer restarts at 0. */
@@ -287,14 +313,6 @@ export class Connection {
     const bigger = new Uint8Array(size);
     bigger.set(this.#buf.subarray(0, this.#end));
     this.#buf = bigger;
-  }
-
-  async #writeReply(reply: ResponseReply): Promise<void> {
-    this.phase = Phase.Write;
-    // A reply made before shutdown began did not know the connection would close: say so.
-    const bytes = this.#draining && !reply.close ? withConnectionClose(reply.bytes) : reply.bytes;
-    await this.#writeAll(bytes);
-    if (reply.stream) await this.#writeStream(reply.stream);
   }
 
   /**

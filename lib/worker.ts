@@ -3,14 +3,14 @@
  * A worker thread of the pool: receives batches of jobs, answers each one, and sends the
  * replies back as one batch.
  *
- * Jobs run one after another, synchronously. When a job is about to block the thread (the
- * book's `/sleep`), the worker first sends what it has finished and hands the jobs it has not
- * started back to the pool, so that free workers take them instead of waiting behind it.
+ * Jobs run one after another, synchronously, quick ones first. Before a job that blocks the
+ * thread (the book's `/sleep`), the worker sends what it has finished and hands any other
+ * blocking jobs back to the pool, so that free workers take them instead of waiting behind it.
  *
  * @module
  */
 
-import { Handler, type HandlerOptions } from "./handler.ts";
+import { Handler, type HandlerOptions, type Parsed } from "./handler.ts";
 import {
   type BatchMessage,
   type ControlMessage,
@@ -18,6 +18,7 @@ import {
   encodeReplies,
   type Numbered,
   type Reply,
+  type RequestJob,
   transferList,
   type WorkerEvent,
 } from "./messages.ts";
@@ -27,6 +28,8 @@ import { SharedStats } from "./stats.ts";
 let handler: Handler | undefined;
 let stats: SharedStats | undefined;
 let workerId = 0;
+/** A batch buffer the main thread gave back, to pack the next replies into. */
+let spare: ArrayBuffer | undefined;
 
 // An uncaught error leaves the worker in an unknown state: report it in one line and close;
 // the pool fails this worker's jobs and starts a replacement.
@@ -69,25 +72,40 @@ self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
 
 function runBatch(message: BatchMessage, handler: Handler): void {
   const jobs = decodeJobs(message);
+  if (message.spare) spare = message.spare;
   const replies: Numbered<Reply>[] = [];
+  const blocking: { id: number; parsed: Parsed; job: RequestJob }[] = [];
   handler.beginBatch();
-  for (let i = 0; i < jobs.length; i++) {
-    const { id, value: job } = jobs[i]!;
+  // Jobs of a batch come from different connections, so their order does not matter: answer
+  // every quick one first, and keep the ones that block the thread for last.
+  for (const { id, value: job } of jobs) {
     if (job.kind === "read") {
       replies.push({ id, value: readFileChunk(job.chunk, job.buffer) });
       continue;
     }
+    const parsed = handler.parse(job.head);
+    if (handler.blocks(parsed)) {
+      blocking.push({ id, parsed, job });
+      continue;
+    }
     // For the status page: what this worker is doing now.
     stats?.setJob(workerId, requestLine(job.head));
-    const parsed = handler.parse(job.head);
-    if (handler.blocks(parsed) && (replies.length > 0 || i < jobs.length - 1)) {
-      const returned = jobs.slice(i + 1).map((job) => job.id);
-      sendReplies(encodeReplies(replies.splice(0), { returned, done: false }));
-      jobs.length = i + 1;
-    }
     replies.push({ id, value: handler.respond(parsed, job.closing) });
   }
-  sendReplies(encodeReplies(replies, { done: true }));
+  const [first, ...rest] = blocking;
+  if (first) {
+    // Before blocking, send what is done and hand the other blocking jobs back to the pool,
+    // so that free workers take them instead of waiting behind this one.
+    if (replies.length > 0 || rest.length > 0) {
+      const returned = rest.map((entry) => entry.id);
+      sendReplies(encodeReplies(replies.splice(0), { returned, done: false }));
+    }
+    stats?.setJob(workerId, requestLine(first.job.head));
+    replies.push({ id: first.id, value: handler.respond(first.parsed, first.job.closing) });
+  }
+  const into = spare;
+  spare = undefined;
+  sendReplies(encodeReplies(replies, { done: true }, into));
 }
 
 function readFileChunk(chunk: Parameters<typeof readChunk>[0], buffer?: ArrayBuffer): Reply {

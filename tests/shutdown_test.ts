@@ -52,9 +52,11 @@ Deno.test("the shutdown deadline cuts what is still running and exits 1", async 
 });
 
 Deno.test("a second signal forces the exit", async () => {
-  await using salut = await startSalut(["--workers", "1", "--quiet"]);
+  await using salut = await startSalut(["--workers", "1", "--quiet", "--verbose"]);
   await using busy = await RawClient.connect(salut.port);
   await busy.send(get("/sleep?ms=5000"));
+  // Only a request in progress keeps the first signal's shutdown from finishing at once.
+  await salut.waitForLine(/got a job/);
   salut.child.kill("SIGTERM");
   await salut.waitForLine(/^Shutting down\.$/);
   const { code, stderr } = await salut.stop("SIGTERM");

@@ -2,37 +2,11 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { get, RawClient, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
+import { serverSockets } from "./support/sockets.ts";
 
 const VALID_CLIENTS = 200;
 const SLOW_CLIENTS = 60;
 const BROKEN_CLIENTS = 60;
-
-/**
- * Open sockets on the server's side of `port` (not listening, not yet reclaimed by the
- * kernel), read from /proc/net/tcp: the server's own connections, whatever other tests running
- * in this process hold.
- */
-function serverSockets(port: number): number {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  let count = 0;
-  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(table);
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      const localPort = fields[1]!.split(":")[1];
-      const state = fields[3];
-      const inode = fields[9];
-      if (localPort === hexPort && state !== "0A" && inode !== "0") count++;
-    }
-  }
-  return count;
-}
 
 /** A well-behaved client: three keep-alive requests, each checked. */
 async function validClient(port: number, index: number): Promise<string[]> {
