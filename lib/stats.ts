@@ -104,7 +104,7 @@ export class SharedStats {
   }
 
   /** Updates the request rate; call about once a second. */
-  tick(now = Date.now()): void {
+  tick(now: number = Date.now()): void {
     const requests = this.#numbers[REQUESTS]!;
     if (this.#lastTick > 0 && now > this.#lastTick) {
       this.#numbers[RATE] = ((requests - this.#lastRequests) * 1000) / (now - this.#lastTick);
@@ -151,7 +151,7 @@ export class SharedStats {
   }
 
   /** A snapshot for the status page. */
-  snapshot(now = Date.now()): ServerStatus {
+  snapshot(now: number = Date.now()): ServerStatus {
     const numbers = this.#numbers;
     const workers: WorkerStatus[] = [];
     for (let id = 1; id <= this.#workers; id++) {

@@ -1,4 +1,6 @@
-import { equal } from "node:assert/strict";
+import { deepEqual, equal } from "node:assert/strict";
+import { deriveMediaTypes } from "../scripts/media_types.ts";
+import { MEDIA_TYPES } from "../lib/static/media_table.ts";
 import { contentType, FALLBACK_TYPE } from "../lib/static/media_types.ts";
 
 Deno.test("contentType() adds charset=utf-8 to text types", () => {
@@ -60,4 +62,8 @@ Deno.test("contentType() falls back to application/octet-stream", () => {
     equal(contentType(name), FALLBACK_TYPE, name);
   }
   equal(FALLBACK_TYPE, "application/octet-stream");
+});
+
+Deno.test("the generated table is what mime-db gives today (deno task media-types)", () => {
+  deepEqual(MEDIA_TYPES, deriveMediaTypes());
 });

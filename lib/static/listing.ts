@@ -8,8 +8,14 @@
  * @module
  */
 
-import { join, relative, sep } from "node:path";
-import { encodeSegment, resolveInRoot, WELL_KNOWN } from "./resolve.ts";
+import {
+  encodeSegment,
+  joinUnder,
+  relativeInside,
+  resolveInRoot,
+  SEP,
+  WELL_KNOWN,
+} from "./resolve.ts";
 
 /** One entry of a listing. */
 export interface ListingEntry {
@@ -46,7 +52,7 @@ export function readListing(directory: string, options: ListingOptions): Listing
     if (entry.name[0] === "." && !options.dotfiles && !(atRoot && entry.name === WELL_KNOWN)) {
       continue;
     }
-    const path = join(directory, entry.name);
+    const path = joinUnder(directory, [entry.name]);
     try {
       const info = entry.isSymlink ? followInside(path, options) : Deno.statSync(path);
       if (!info || !(info.isFile || info.isDirectory)) continue;
@@ -67,7 +73,7 @@ export function readListing(directory: string, options: ListingOptions): Listing
 
 /** A symlink's target, checked the way `resolveInRoot()` checks a request's. */
 function followInside(path: string, options: ListingOptions): Deno.FileInfo | undefined {
-  const segments = relative(options.root, path).split(sep);
+  const segments = relativeInside(options.root, path)!.split(SEP);
   return resolveInRoot(options.root, segments, options)?.info;
 }
 
