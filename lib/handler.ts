@@ -30,6 +30,8 @@ export interface HandlerOptions extends StaticSiteOptions {
   stats?: SharedArrayBuffer;
   /** Serve the status page at `/_salut/status` and `/_salut/status.json`. @default false */
   status?: boolean;
+  /** The number of the worker this handler runs in (1-based), for the status page. */
+  workerId?: number;
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -192,7 +194,9 @@ export class Handler {
       return {
         status: 200,
         headers: [["Content-Type", "application/json; charset=utf-8"], noStore],
-        body: ENCODER.encode(JSON.stringify(this.#stats.snapshot())),
+        body: ENCODER.encode(
+          JSON.stringify(this.#stats.snapshot(Date.now(), this.#options.workerId)),
+        ),
       };
     }
     if (this.#options.status && this.#stats && name === "status") {

@@ -150,13 +150,16 @@ export class SharedStats {
     this.#numbers[base + JOB_LENGTH] = length;
   }
 
-  /** A snapshot for the status page. */
-  snapshot(now: number = Date.now()): ServerStatus {
+  /**
+   * A snapshot for the status page. `reader` is the worker taking it: it is shown as it was
+   * before, since answering the status request is not what anyone wants to watch.
+   */
+  snapshot(now: number = Date.now(), reader = 0): ServerStatus {
     const numbers = this.#numbers;
     const workers: WorkerStatus[] = [];
     for (let id = 1; id <= this.#workers; id++) {
       const base = this.#base(id);
-      const busy = numbers[base + BUSY] === 1;
+      const busy = numbers[base + BUSY] === 1 && id !== reader;
       const length = numbers[base + JOB_LENGTH]!;
       const offset = (id - 1) * JOB_TEXT_BYTES;
       workers.push({

@@ -24,7 +24,7 @@ body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-seri
 main { max-width: 56rem; margin: 0 auto; padding: 2rem 1rem 3rem; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
 p.lead { margin: 0 0 1.5rem; color: var(--muted); }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(7.5rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: .75rem 1rem; }
 .card .label { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 .card .value { font-size: 1.5rem; font-variant-numeric: tabular-nums; }
@@ -32,7 +32,7 @@ table { width: 100%; border-collapse: collapse; background: var(--card); border:
 th, td { text-align: left; padding: .55rem .8rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: .8rem; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
 tr:last-child td { border-bottom: 0; }
-td.num { font-variant-numeric: tabular-nums; text-align: right; }
+td.num, th.num { font-variant-numeric: tabular-nums; text-align: right; }
 code { font: .9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word-break: break-all; }
 .state { display: inline-block; min-width: 3.5rem; text-align: center; border-radius: 1rem; padding: 0 .6rem; font-size: .85rem; font-weight: 600; }
 .state.busy { color: var(--busy); background: var(--busy-bg); }

@@ -56,7 +56,7 @@ self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
       const options = message.options as HandlerOptions;
       workerId = message.id;
       stats = options.stats ? new SharedStats(options.stats) : undefined;
-      handler = new Handler(options, (line) => report(line));
+      handler = new Handler({ ...options, workerId }, (line) => report(line));
       post({ type: "ready" });
       break;
     }

@@ -2,6 +2,7 @@ import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import type { Page, Response } from "playwright-core";
 import { browserTest, COLOR_SCHEMES, measureContrast, WatchedPage } from "./support/browser.ts";
+import { get, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 
 /** WCAG 2 level AA for normal text. */
@@ -203,3 +204,32 @@ async function follow(page: Page, name: string): Promise<Response> {
 function sitePath(page: Page): string {
   return decodeURIComponent(new URL(page.url()).pathname);
 }
+
+browserTest(
+  "the status page shows every worker, one turning busy during a /sleep and coming back",
+  async (browser) => {
+    await using server = await startServer({ args: ["--workers", "3"] });
+    for (const colorScheme of COLOR_SCHEMES) {
+      await using watched = await WatchedPage.open(browser, { colorScheme });
+      watched.allowOrigin(server.url);
+      const { page } = watched;
+      const response = await page.goto(new URL("/_salut/status", server.url).href);
+      equal(response?.status(), 200);
+      await page.locator("tr[data-worker]").nth(2).waitFor();
+      equal(await page.locator("tr[data-worker]").count(), 3);
+      await page.locator('tr[data-state="idle"]').nth(2).waitFor();
+
+      // A request in another "tab": the page polls and shows the worker it blocks.
+      const sleeping = rawRequest(server.port, get("/sleep?ms=1500"));
+      const busy = page.locator('tr[data-state="busy"]', { hasText: "/sleep?ms=1500" });
+      await busy.waitFor();
+      equal(await busy.count(), 1);
+      equal(await page.locator("#busy").textContent(), "1");
+      await watched.screenshot("status");
+      equal((await sleeping).status, 200);
+      await busy.waitFor({ state: "detached" });
+      await page.locator('tr[data-state="idle"]').nth(2).waitFor();
+      watched.assertClean();
+    }
+  },
+);
