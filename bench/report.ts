@@ -201,7 +201,7 @@ export function headerLines(report: BenchReport): string[] {
     `Command: ${report.command}`,
     `Rounds: ${settings.rounds}, wrk -t1 for ${settings.seconds} s per run` +
     (Number(settings.warmupSeconds) > 0
-      ? ` after a ${settings.warmupSeconds} s warm-up (A and B; C starts cold)`
+      ? ` after a ${settings.warmupSeconds} s warm-up (A and B; C after one checked download)`
       : ""),
   ];
 }
