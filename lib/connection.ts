@@ -177,7 +177,10 @@ export class Connection {
     this.phase = Phase.Busy;
     let reply: ResponseReply;
     try {
-      const job = { kind: "request", head, closing: this.#draining } as const;
+      // While draining, the last request received whole says the connection closes.
+      const closing = this.#draining &&
+        !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end));
+      const job = { kind: "request", head, closing } as const;
       reply = await this.#context.pool.execute(job) as ResponseReply;
     } catch (error) {
       reply = poolErrorReply(error);
@@ -188,7 +191,8 @@ export class Connection {
       this.phase = Phase.Write;
       this.deadline = Date.now() + this.#context.timeouts.write;
       // A reply made before shutdown began did not know the connection would close: say so.
-      const bytes = this.#draining && !reply.close ? withConnectionClose(reply.bytes) : reply.bytes;
+      const last = this.#draining && !reply.close && !this.#hasCompleteHead();
+      const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
       const written = await this.conn.write(bytes);
       if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
       if (reply.stream) await this.#writeStream(reply.stream);
@@ -208,11 +212,23 @@ export class Connection {
         worker: reply.worker ?? 0,
       });
     }
-    if (reply.close || this.#draining) return false;
+    if (reply.close) return false;
+    // Draining: requests already received whole (pipelined) are still answered; then close.
+    if (this.#draining) return this.#hasCompleteHead();
     this.phase = this.#start === this.#end ? Phase.Idle : Phase.Head;
     this.deadline = Date.now() +
       (this.phase === Phase.Idle ? this.#context.timeouts.idle : this.#context.timeouts.header);
     return true;
+  }
+
+  /** Whether the buffer holds another whole request head from `offset` (pipelining). */
+  #hasCompleteHead(offset: number = this.#start): boolean {
+    try {
+      return offset < this.#end &&
+        scanHead(this.#buf, offset, this.#end, this.#context.limits) !== null;
+    } catch {
+      return true; // a bad head is answered (400) rather than dropped
+    }
   }
 
   /** Reads until a complete head is buffered; `null` when the client closed cleanly first. */

@@ -80,6 +80,15 @@ export class Server {
     return this.#connections.size;
   }
 
+  /** Connections with a request received and not yet fully answered. */
+  get inFlight(): number {
+    let count = 0;
+    for (const connection of this.#connections.keys()) {
+      if (connection.phase === Phase.Busy || connection.phase === Phase.Write) count++;
+    }
+    return count;
+  }
+
   /** Connections refused because of `maxConnections`. */
   get rejected(): number {
     return this.#rejected;

@@ -1,5 +1,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { get, RawClient } from "./support/http.ts";
+import { waitUntil } from "./support/deadline.ts";
+import { startServer } from "./support/server.ts";
 import { startSalut } from "./support/process.ts";
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -62,4 +64,45 @@ Deno.test("a second signal forces the exit", async () => {
   const { code, stderr } = await salut.stop("SIGTERM");
   equal(code, 1);
   ok(stderr.includes("Second signal"), stderr);
+});
+
+Deno.test("shutdown under load: every request received before it gets its full response", async () => {
+  await using server = await startServer({ args: ["--workers", "2", "--quiet"] });
+  const targets = Array.from({ length: 24 }, (_, i) => i % 3 === 0 ? "/sleep?ms=200" : "/");
+  const clients = await Promise.all(targets.map(() => RawClient.connect(server.port)));
+  try {
+    await Promise.all(clients.map((client, i) => client.send(get(targets[i]!))));
+    // Received, framed and handed to the pool (or queued for it): then the signal comes.
+    await waitUntil(
+      () => server.server.inFlight === targets.length,
+      10_000,
+      "all requests in flight",
+    );
+    const closing = server.close();
+    const responses = await Promise.all(clients.map((client) => client.response()));
+    deepEqual(responses.map((response) => response.status), targets.map(() => 200));
+    ok(responses.every((response) => response.text.includes("Hello!")));
+    // Then every connection closes (most replies say so; one already being written may not).
+    for (const client of clients) equal((await client.readToEnd()).length, 0);
+    await closing;
+  } finally {
+    for (const client of clients) client.close();
+  }
+});
+
+Deno.test("shutdown answers the pipelined requests already received, the last with Connection: close", async () => {
+  await using server = await startServer({ args: ["--workers", "1", "--quiet"] });
+  await using client = await RawClient.connect(server.port);
+  await client.send(get("/sleep?ms=300") + get("/") + get("/missing"));
+  await waitUntil(() => server.server.inFlight === 1, 10_000, "the first request in flight");
+  const closing = server.close();
+  const responses = [await client.response(), await client.response(), await client.response()];
+  deepEqual(responses.map((response) => response.status), [200, 200, 404]);
+  deepEqual(responses.map((response) => response.headers.get("connection")), [
+    undefined,
+    undefined,
+    "close",
+  ]);
+  equal((await client.readToEnd()).length, 0);
+  await closing;
 });
