@@ -1,4 +1,4 @@
-import { deepEqual, equal, fail, ok } from "node:assert/strict";
+import { deepEqual, equal, fail, ok, throws } from "node:assert/strict";
 import { HttpError } from "../lib/http/errors.ts";
 import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "../lib/http/frame.ts";
 
@@ -464,3 +464,24 @@ for (const head of INCREMENTAL) {
     }
   });
 }
+
+Deno.test("scanHead() refuses bytes that cannot start a request line at once, not after a timeout", () => {
+  const tlsHello = new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]);
+  for (
+    const bytes of [
+      tlsHello,
+      new TextEncoder().encode(" GET / HTTP/1.1"),
+      new TextEncoder().encode("GE\x00T"),
+    ]
+  ) {
+    throws(() => scanHead(bytes, 0, bytes.length, LIMITS), (error: unknown) => {
+      ok(error instanceof HttpError);
+      equal(error.status, 400);
+      equal(error.close, true);
+      return true;
+    });
+  }
+  // A method still arriving is not judged early.
+  const partial = new TextEncoder().encode("OPTIO");
+  equal(scanHead(partial, 0, partial.length, LIMITS), null);
+});

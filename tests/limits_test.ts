@@ -127,3 +127,15 @@ Deno.test("requests under the limits are served; over them 414, 431 and 413", as
   equal(chunked.status, 413);
   equal(chunked.closed, true);
 });
+
+Deno.test("a TLS handshake sent to the plain-HTTP port gets 400 at once", async () => {
+  await using server = await startServer();
+  await using client = await RawClient.connect(server.port);
+  await client.send(
+    new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+  );
+  // Without the early check this would wait for the 10 s header timeout and get 408.
+  const response = await withDeadline(client.response(), 5_000, "the 400");
+  equal(response.status, 400);
+  equal(await client.closedByServer(), true);
+});

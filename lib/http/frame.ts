@@ -84,6 +84,7 @@ export function scanHead(
     }
   }
   const lineStart = pos;
+  checkMethod(view, lineStart, end);
   // The empty lines count toward the request line's limit (measured from `start`, not
   // `lineStart`): the connection's buffer holds at most one head's worth of bytes, and 8 KiB of
   // empty lines before a long request line and a large header section used to fill it without
@@ -180,6 +181,30 @@ function findLineEnd(view: Uint8Array, pos: number, end: number): number {
   if (cr === lf - 1) return cr;
   if (cr >= 0 && cr < lf) throw bareLineEnd("CR");
   throw bareLineEnd("LF");
+}
+
+// RFC 9110 §5.6.2: tchar, the characters of a method.
+const TCHAR = new Uint8Array(128);
+for (
+  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+) {
+  TCHAR[char.charCodeAt(0)] = 1;
+}
+
+/**
+ * Refuses at once bytes that cannot start a request line (a method is a token followed by a
+ * space), so that a TLS handshake or other garbage gets 400 now rather than 408 later.
+ */
+function checkMethod(view: Uint8Array, from: number, end: number): void {
+  for (let i = from; i < end; i++) {
+    const byte = view[i]!;
+    if (byte === SP && i > from) return; // the method is complete
+    if (byte < 128 && TCHAR[byte] === 1) continue;
+    throw new HttpError(400, "Not an HTTP request: a request line starts with a method", {
+      close: true,
+    });
+  }
+  // Only method characters so far: wait for more.
 }
 
 /** Whether the field line at `pos` has exactly `name` (lower case) before its colon. */
