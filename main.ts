@@ -49,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
     workerOptions: handlerOptions(config, root, stats),
     stats,
     jobTimeout: config.jobTimeout,
+    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),

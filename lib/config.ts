@@ -225,6 +225,15 @@ export const FLAGS = {
     max: 3_600_000,
     help: "Time a worker may be stuck before it is replaced (503)",
   },
+  "worker-heap": {
+    kind: "size",
+    group: "Limits",
+    value: "BYTES",
+    shown: "512MiB",
+    min: 16 * 2 ** 20,
+    max: 2 ** 40,
+    help: "Heap a worker may use before it is replaced (its requests get 500)",
+  },
   "shutdown-timeout": {
     kind: "duration",
     group: "Limits",
@@ -289,6 +298,8 @@ export interface Config {
   maxConnections: number;
   maxQueue: number;
   jobTimeout: number;
+  /** Bytes of heap each worker may use. */
+  workerHeap: number;
   shutdownTimeout: number;
   logFormat: LogFormat;
   quiet: boolean;
@@ -318,6 +329,7 @@ export function defaults(): Config {
     maxConnections: 10_000,
     maxQueue: 4096,
     jobTimeout: 30_000,
+    workerHeap: 512 * 2 ** 20,
     shutdownTimeout: 10_000,
     logFormat: "common",
     quiet: false,
@@ -485,7 +497,7 @@ function convert(spec: FlagSpec, raw: string | boolean | string[], source: strin
     case "integer":
       return inRange(spec, parseWhole(String(raw), source), source, String);
     case "size":
-      return inRange(spec, parseSize(String(raw), source), source, (n) => `${n} bytes`);
+      return inRange(spec, parseSize(String(raw), source), source, showSize);
     case "duration":
       return inRange(spec, parseDuration(String(raw), source), source, (n) => `${n} ms`);
   }
@@ -520,6 +532,16 @@ export function parseSize(text: string, source = "size"): number {
     throw new ConfigError(`${source} must be a size like 16384, 16KiB or 1MiB, got "${text}"`);
   }
   return Number(match[1]) * unit;
+}
+
+/** Shows a size the way a user would write it: `16MiB` when exact, else `1000 bytes`. */
+function showSize(bytes: number): string {
+  for (const [unit, factor] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]] as const) {
+    if (bytes >= factor && bytes % factor === 0 && bytes / factor < 10_000) {
+      return `${bytes / factor}${unit}`;
+    }
+  }
+  return `${bytes} bytes`;
 }
 
 /** Parses `10` (seconds), `10s`, `500ms`, `2m` into milliseconds. */
@@ -630,6 +652,9 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
       break;
     case "job-timeout":
       config.jobTimeout = value as number;
+      break;
+    case "worker-heap":
+      config.workerHeap = value as number;
       break;
     case "shutdown-timeout":
       config.shutdownTimeout = value as number;

@@ -1,5 +1,5 @@
 /**
- * The thread pool: the Rust book's `ThreadPool` with Web Workers.
+ * The thread pool: the Rust book's `ThreadPool` with worker threads.
  *
  * A fixed number of {@linkcode Worker}s is created up front. Jobs wait in one FIFO queue; at the
  * end of each event-loop turn the queue is shared out among the workers that are free, each
@@ -7,6 +7,11 @@
  * blocked in `/sleep` — gets nothing until it answers, so a free worker always takes the next
  * job. A worker that crashes or overruns `jobTimeout` is terminated and replaced; its jobs fail
  * with {@linkcode WorkerCrashedError} or {@linkcode JobTimeoutError}.
+ *
+ * Each worker is a Deno worker (an isolate on its own thread, spoken to with `postMessage`)
+ * created through `node:worker_threads`, the one Deno API that gives a worker a heap limit: a
+ * worker that runs out of memory is then stopped and replaced like a crashed one, where a Web
+ * Worker would take the whole process down with it.
  *
  * Closing the pool (`await pool.close()`, or `await using pool`) is the book's `impl Drop`:
  * stop taking jobs, finish the queued and running ones, then shut each worker down in turn.
@@ -25,6 +30,7 @@ import {
   type WorkerEvent,
 } from "./messages.ts";
 import type { SharedStats } from "./stats.ts";
+import { Worker as Thread } from "node:worker_threads";
 
 /** The fewest jobs worth a message of their own when several workers are free. */
 const MIN_SHARE = 32;
@@ -44,6 +50,12 @@ export interface PoolOptions {
   jobTimeout?: number;
   /** Most jobs waiting in the queue; {@linkcode Pool.execute} rejects beyond it. @default 4096 */
   maxQueue?: number;
+  /**
+   * MiB of heap (V8's old generation) each worker may use; a worker that needs more is
+   * stopped and replaced, and its jobs fail with {@linkcode WorkerCrashedError}.
+   * @default 512
+   */
+  heapLimit?: number;
   /** Most jobs sent to one worker in one message. @default 64 */
   maxBatch?: number;
   /** Receives the book's log lines ("Worker 2 got a job; executing."); unset for quiet. */
@@ -141,6 +153,7 @@ export class Pool {
       workerUrl: new URL("./worker.ts", import.meta.url),
       jobTimeout: 30_000,
       maxQueue: 4096,
+      heapLimit: 512,
       maxBatch: 64,
       ...options,
     };
@@ -234,6 +247,7 @@ export class Pool {
     return new Worker(id, {
       url: this.#options.workerUrl,
       workerOptions: this.#options.workerOptions,
+      heapLimit: this.#options.heapLimit,
       stats: this.#options.stats,
       restarts,
       jobsDone,
@@ -334,6 +348,7 @@ export class Pool {
 interface WorkerHooks {
   url: URL;
   workerOptions: unknown;
+  heapLimit: number;
   stats: SharedStats | undefined;
   restarts: number;
   jobsDone: number;
@@ -343,12 +358,12 @@ interface WorkerHooks {
   onLog: (event: Extract<WorkerEvent, { type: "log" }>) => void;
 }
 
-/** One thread of the pool (the book's `Worker`): a Web Worker and the jobs it holds. */
+/** One thread of the pool (the book's `Worker`): a worker thread and the jobs it holds. */
 class Worker {
   readonly id: number;
   /** Resolves when the worker has loaded its module and handler. */
   readonly ready: Promise<void>;
-  #thread: globalThis.Worker;
+  #thread: Thread;
   #hooks: WorkerHooks;
   #inFlight = new Map<number, Pending>();
   #busySince = 0;
@@ -362,26 +377,32 @@ class Worker {
     this.id = id;
     this.#hooks = hooks;
     this.#jobsDone = hooks.jobsDone;
-    this.#thread = new globalThis.Worker(hooks.url, { type: "module", name: `salut-worker-${id}` });
+    this.#thread = new Thread(hooks.url, {
+      name: `salut-worker-${id}`,
+      resourceLimits: { maxOldGenerationSizeMb: hooks.heapLimit },
+    });
     let started = false;
     this.ready = new Promise((resolve, reject) => {
-      this.#thread.onmessage = (event: MessageEvent<BatchMessage | WorkerEvent>) => {
-        if (event.data.type !== "ready") return;
-        started = true;
-        this.#thread.onmessage = (event) => this.#receive(event.data);
-        resolve();
-      };
-      this.#thread.onerror = (event) => {
-        // Without preventDefault() an error in a worker would end the whole process.
-        event.preventDefault();
-        const reason = event.message || "uncaught error";
+      const fail = (reason: string) => {
         if (!started) reject(new Error(`Worker ${id} failed to start: ${reason}`));
         this.#hooks.onCrash(this, reason);
       };
+      this.#thread.on("message", (message: BatchMessage | WorkerEvent) => {
+        if (started) return this.#receive(message);
+        if (message.type !== "ready") return;
+        started = true;
+        resolve();
+      });
+      // An error the worker could not report itself (it failed to load, or V8 stopped it at
+      // its heap limit outside a batch); the thread is gone.
+      this.#thread.on("error", (error: Error) => fail(error.message || "uncaught error"));
+      this.#thread.on("messageerror", () => fail("a message could not be read"));
+      this.#thread.on("exit", () => {
+        if (!this.#failed && !this.#stopped) fail("its thread exited");
+      });
     });
     // A replacement's start-up failure is handled through onCrash; nobody awaits its ready.
     this.ready.catch(() => {});
-    this.#thread.onmessageerror = () => this.#hooks.onCrash(this, "a message could not be read");
     this.#thread.postMessage({ type: "init", id, options: hooks.workerOptions });
   }
 

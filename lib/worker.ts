@@ -1,4 +1,3 @@
-/// <reference lib="deno.worker" />
 /**
  * A worker thread of the pool: receives batches of jobs, answers each one, and sends the
  * replies back as one batch.
@@ -6,6 +5,10 @@
  * Jobs run one after another, synchronously, quick ones first. Before a job that blocks the
  * thread (the book's `/sleep`), the worker sends what it has finished and hands any other
  * blocking jobs back to the pool, so that free workers take them instead of waiting behind it.
+ *
+ * The pool starts this module with `node:worker_threads` and a heap limit, so it talks through
+ * `parentPort`. A batch that hits the limit is stopped by V8; Deno then lets the thread go on
+ * without telling anyone, so a timer here notices the batch that never finished and reports it.
  *
  * @module
  */
@@ -24,33 +27,53 @@ import {
 } from "./messages.ts";
 import { readChunk } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
+import { parentPort, resourceLimits } from "node:worker_threads";
+
+/** How often, in ms, the worker checks for a batch that V8 stopped at the heap limit. */
+const CUT_SHORT_CHECK = 100;
+
+if (!parentPort) throw new Error("lib/worker.ts runs as a worker thread of the pool");
+const port = parentPort;
 
 let handler: Handler | undefined;
 let stats: SharedStats | undefined;
 let workerId = 0;
 /** A batch buffer the main thread gave back, to pack the next replies into. */
 let spare: ArrayBuffer | undefined;
+/** Set while a batch runs; still set afterwards only if V8 stopped it (see the module doc). */
+let inBatch = false;
 
 // An uncaught error leaves the worker in an unknown state: report it in one line and close;
 // the pool fails this worker's jobs and starts a replacement.
-self.addEventListener("error", (event) => {
+globalThis.addEventListener("error", (event) => {
   event.preventDefault();
   crash(event.message || String(event.error));
 });
-self.addEventListener("unhandledrejection", (event) => {
+globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   crash(
     `unhandled rejection: ${event.reason instanceof Error ? event.reason.message : event.reason}`,
   );
 });
 
-function crash(message: string): void {
-  post({ type: "crashed", message });
-  self.close();
+// Runs between batches, never during one: JavaScript here is single-threaded, and a batch is
+// synchronous. A batch left unfinished was stopped by V8 at the heap limit (an exception would
+// have cleared the flag in runBatch's `finally`; a terminated batch skips it).
+setInterval(() => {
+  if (inBatch) crash(`ran out of memory (the heap limit is ${heapLimitMiB()} MiB)`);
+}, CUT_SHORT_CHECK);
+
+function heapLimitMiB(): number {
+  // The pool always sets maxOldGenerationSizeMb; the worker learns it from node:worker_threads.
+  return (resourceLimits as { maxOldGenerationSizeMb?: number }).maxOldGenerationSizeMb ?? 0;
 }
 
-self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
-  const message = event.data;
+function crash(message: string): void {
+  post({ type: "crashed", message });
+  close();
+}
+
+port.on("message", (message: BatchMessage | ControlMessage) => {
   switch (message.type) {
     case "init": {
       const options = message.options as HandlerOptions;
@@ -61,14 +84,19 @@ self.onmessage = (event: MessageEvent<BatchMessage | ControlMessage>) => {
       break;
     }
     case "batch":
-      runBatch(message, handler!);
+      inBatch = true;
+      try {
+        runBatch(message, handler!);
+      } finally {
+        inBatch = false;
+      }
       break;
     case "close":
       post({ type: "closed" });
-      self.close();
+      close();
       break;
   }
-};
+});
 
 function runBatch(message: BatchMessage, handler: Handler): void {
   const jobs = decodeJobs(message);
@@ -125,11 +153,11 @@ function requestLine(head: Uint8Array): Uint8Array {
 }
 
 function sendReplies(message: BatchMessage): void {
-  self.postMessage(message, transferList(message));
+  port.postMessage(message, transferList(message));
 }
 
 function post(event: WorkerEvent): void {
-  self.postMessage(event);
+  port.postMessage(event);
 }
 
 function report(message: string): void {

@@ -49,6 +49,22 @@ Deno.test("a worker that dies: its request gets 500 at once and a new worker tak
   });
 });
 
+Deno.test("a worker that runs out of memory: 500 at once, one log line, a new worker takes over", async () => {
+  await withRoot(async (root) => {
+    await using server = await startServer({
+      args: ["--root", root, "--workers", "1", "--worker-heap", "64MiB"],
+      workerUrl: FAULTY,
+    });
+    const exhausted = await rawRequest(server.port, get("/oom"));
+    equal(exhausted.status, 500);
+    equal((await rawRequest(server.port, get("/"))).status, 200);
+    equal(server.pool.workers[0]!.restarts, 1);
+    await server.close();
+    const lines = server.stderr.lines.filter((line) => line.includes("ran out of memory"));
+    equal(lines.length, 1, server.stderr.lines.join("\n"));
+  });
+});
+
 Deno.test("a worker stuck past --job-timeout is replaced and its request gets 503", async () => {
   await withRoot(async (root) => {
     await using server = await startServer({

@@ -136,3 +136,20 @@ Deno.test("a worker stuck past the job timeout is terminated and replaced", asyn
 Deno.test("Pool.create() rejects a size below one", async () => {
   await rejects(createPool({ size: 0 }), RangeError);
 });
+
+Deno.test("a worker that runs out of memory fails its jobs at once and is replaced", async () => {
+  const errors: string[] = [];
+  await using pool = await createPool({
+    size: 1,
+    workerUrl: FAULTY,
+    heapLimit: 64,
+    logError: (line) => errors.push(line),
+  });
+  await rejects(pool.execute(request("/oom")), WorkerCrashedError);
+  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+  equal(pool.workers[0]!.restarts, 1);
+  ok(
+    errors.some((line) => line.includes("ran out of memory (the heap limit is 64 MiB)")),
+    errors.join("\n"),
+  );
+});

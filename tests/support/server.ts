@@ -59,6 +59,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     workerOptions: handlerOptions(config, config.root ?? BUNDLED_SITE, stats),
     stats,
     jobTimeout: config.jobTimeout,
+    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
     maxQueue: config.maxQueue,
     ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
