@@ -11,12 +11,13 @@
  * @module
  */
 
+import { bodyPieces } from "./body_stream.ts";
 import { ChunkedBodyReader } from "./http/chunked.ts";
 import { HttpError } from "./http/errors.ts";
 import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "./http/frame.ts";
 import { serializeResponse } from "./http/serialize.ts";
 import type { Logger } from "./log.ts";
-import type { ChunkReply, FileChunk, ResponseReply, StreamPart } from "./messages.ts";
+import type { ResponseReply, StreamPart } from "./messages.ts";
 import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
 import type { SharedStats } from "./stats.ts";
 
@@ -60,9 +61,6 @@ export const enum Phase {
 
 /** Bytes read at once into a fresh connection's buffer; it grows up to the head limits. */
 const INITIAL_BUFFER = 4096;
-/** Bytes of a streamed file read per pool job. */
-export const STREAM_CHUNK = 256 * 1024;
-
 const ENCODER = new TextEncoder();
 const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -337,40 +335,7 @@ export class Connection {
    * client that stops reading stops the reading too.
    */
   async #writeStream(parts: StreamPart[]): Promise<void> {
-    const pieces = streamPieces(parts);
-    // Two chunk buffers circulate: one being written, one being read by a worker.
-    const spare: ArrayBuffer[] = [];
-    let next = this.#fetch(pieces.next().value, spare);
-    for (;;) {
-      const current = await next;
-      if (current === undefined) return;
-      if (!current.ok) {
-        throw new Error("a streamed file could not be read; the response was cut short");
-      }
-      next = this.#fetch(pieces.next().value, spare);
-      try {
-        await this.#writeAll(current.bytes);
-      } catch (error) {
-        next.catch(() => {});
-        throw error;
-      }
-      const { buffer, byteLength } = current.bytes;
-      if (byteLength === STREAM_CHUNK && buffer instanceof ArrayBuffer) spare.push(buffer);
-    }
-  }
-
-  #fetch(
-    piece: Uint8Array | FileChunk | undefined,
-    spare: ArrayBuffer[],
-  ): Promise<ChunkReply | undefined> {
-    if (piece === undefined) return Promise.resolve(undefined);
-    if (piece instanceof Uint8Array) {
-      return Promise.resolve({ kind: "chunk", bytes: piece, ok: true });
-    }
-    const buffer = spare.pop() ?? new ArrayBuffer(STREAM_CHUNK);
-    return this.#context.pool.execute({ kind: "read", chunk: piece, buffer }) as Promise<
-      ChunkReply
-    >;
+    for await (const piece of bodyPieces(parts)) await this.#writeAll(piece);
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
@@ -472,20 +437,6 @@ function poolErrorReply(error: unknown): ResponseReply {
     bytes,
     bodyLength: bytes.length,
   };
-}
-
-/** Splits stream parts into write-sized pieces, lazily: literal bytes, and file chunks to read. */
-function* streamPieces(parts: StreamPart[]): Generator<Uint8Array | FileChunk, undefined> {
-  for (const part of parts) {
-    if ("text" in part) {
-      yield ENCODER.encode(part.text);
-      continue;
-    }
-    for (let start = part.file.start; start < part.file.end; start += STREAM_CHUNK) {
-      yield { ...part.file, start, end: Math.min(part.file.end, start + STREAM_CHUNK) };
-    }
-  }
-  return undefined;
 }
 
 function bodyCutShort(): HttpError {

@@ -24,17 +24,8 @@ export interface RequestJob {
   closing: boolean;
 }
 
-/** A request for a worker to read a byte range of a file being streamed to a client. */
-export interface ReadJob {
-  kind: "read";
-  /** Which file and which bytes. */
-  chunk: FileChunk;
-  /** A buffer to read into (transferred), so that a stream reuses its buffers. */
-  buffer?: ArrayBuffer;
-}
-
 /** Work for the pool. */
-export type Job = RequestJob | ReadJob;
+export type Job = RequestJob;
 
 /** A byte range of a file, with the validators it had when the response was made. */
 export interface FileChunk {
@@ -77,17 +68,8 @@ export interface ResponseReply {
   release?: () => void;
 }
 
-/** A worker's answer to a {@linkcode ReadJob}. */
-export interface ChunkReply {
-  kind: "chunk";
-  /** The bytes read. */
-  bytes: Uint8Array;
-  /** False when the file could not be read or changed since the response head was made. */
-  ok: boolean;
-}
-
 /** What a job resolves to. */
-export type Reply = ResponseReply | ChunkReply;
+export type Reply = ResponseReply;
 
 /** A job with the id that matches it to its reply. */
 export interface Numbered<T> {
@@ -130,9 +112,7 @@ export type WorkerEvent =
   | { type: "log"; level: "error" | "info"; message: string };
 
 const KIND_REQUEST = 1;
-const KIND_READ = 2;
 const KIND_RESPONSE = 3;
-const KIND_CHUNK = 4;
 const FLAG_CLOSE = 1;
 const FLAG_LARGE = 2;
 const RECORD_HEADER = 24;
@@ -164,44 +144,23 @@ interface RawRecord {
  * ```
  */
 export function encodeJobs(jobs: ReadonlyArray<Numbered<Job>>): BatchMessage {
-  return pack(jobs.map(({ id, value }) =>
-    value.kind === "request"
-      ? {
-        id,
-        kind: KIND_REQUEST,
-        flags: value.closing ? FLAG_CLOSE : 0,
-        status: 0,
-        extra: 0,
-        meta: undefined,
-        data: value.head,
-      }
-      : {
-        id,
-        kind: KIND_READ,
-        flags: 0,
-        status: 0,
-        extra: 0,
-        meta: json(value.chunk),
-        // A job handed back by a worker comes again with its buffer detached (byteLength 0).
-        data: value.buffer?.byteLength ? new Uint8Array(value.buffer) : undefined,
-      }
-  ));
+  return pack(jobs.map(({ id, value }) => ({
+    id,
+    kind: KIND_REQUEST,
+    flags: value.closing ? FLAG_CLOSE : 0,
+    status: 0,
+    extra: 0,
+    meta: undefined,
+    data: value.head,
+  })));
 }
 
 /** Unpacks the jobs of a message made by {@linkcode encodeJobs}. */
 export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
   return unpack(message).map((record): Numbered<Job> => ({
     id: record.id,
-    value: record.kind === KIND_REQUEST
-      ? { kind: "request", head: record.data!, closing: (record.flags & FLAG_CLOSE) !== 0 }
-      : readJob(record),
+    value: { kind: "request", head: record.data!, closing: (record.flags & FLAG_CLOSE) !== 0 },
   }));
-}
-
-function readJob(record: RawRecord): ReadJob {
-  const job: ReadJob = { kind: "read", chunk: parseJson(record.meta) as FileChunk };
-  if (record.data && record.data.byteLength > 0) job.buffer = record.data.buffer as ArrayBuffer;
-  return job;
 }
 
 /** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */
@@ -211,27 +170,15 @@ export function encodeReplies(
   into?: ArrayBuffer,
 ): BatchMessage {
   const message = pack(
-    replies.map(({ id, value }) =>
-      value.kind === "response"
-        ? {
-          id,
-          kind: KIND_RESPONSE,
-          flags: value.close ? FLAG_CLOSE : 0,
-          status: value.status,
-          extra: value.bodyLength,
-          meta: value.stream ? json(value.stream) : undefined,
-          data: value.bytes,
-        }
-        : {
-          id,
-          kind: KIND_CHUNK,
-          flags: 0,
-          status: value.ok ? 200 : 500,
-          extra: 0,
-          meta: undefined,
-          data: value.bytes,
-        }
-    ),
+    replies.map(({ id, value }) => ({
+      id,
+      kind: KIND_RESPONSE,
+      flags: value.close ? FLAG_CLOSE : 0,
+      status: value.status,
+      extra: value.bodyLength,
+      meta: value.stream ? json(value.stream) : undefined,
+      data: value.bytes,
+    })),
     into,
   );
   return { ...message, ...progress };
@@ -240,10 +187,6 @@ export function encodeReplies(
 /** Unpacks the replies of a message made by {@linkcode encodeReplies}. */
 export function decodeReplies(message: BatchMessage): Numbered<Reply>[] {
   return unpack(message).map((record): Numbered<Reply> => {
-    if (record.kind === KIND_CHUNK) {
-      const value: ChunkReply = { kind: "chunk", bytes: record.data!, ok: record.status === 200 };
-      return { id: record.id, value };
-    }
     const reply: ResponseReply = {
       kind: "response",
       status: record.status,

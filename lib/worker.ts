@@ -25,7 +25,6 @@ import {
   transferList,
   type WorkerEvent,
 } from "./messages.ts";
-import { readChunk } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
 import { parentPort, resourceLimits } from "node:worker_threads";
 
@@ -107,10 +106,6 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   // Jobs of a batch come from different connections, so their order does not matter: answer
   // every quick one first, and keep the ones that block the thread for last.
   for (const { id, value: job } of jobs) {
-    if (job.kind === "read") {
-      replies.push({ id, value: readFileChunk(job.chunk, job.buffer) });
-      continue;
-    }
     const parsed = handler.parse(job.head);
     if (handler.blocks(parsed)) {
       blocking.push({ id, parsed, job });
@@ -134,17 +129,6 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   const into = spare;
   spare = undefined;
   sendReplies(encodeReplies(replies, { done: true }, into));
-}
-
-function readFileChunk(chunk: Parameters<typeof readChunk>[0], buffer?: ArrayBuffer): Reply {
-  try {
-    const bytes = readChunk(chunk, buffer);
-    if (bytes) return { kind: "chunk", bytes, ok: true };
-    report(`${chunk.path} changed while it was being sent; the connection was closed`);
-  } catch (error) {
-    report(`Cannot read ${chunk.path}: ${error instanceof Error ? error.message : error}`);
-  }
-  return { kind: "chunk", bytes: new Uint8Array(0), ok: false };
 }
 
 function requestLine(head: Uint8Array): Uint8Array {

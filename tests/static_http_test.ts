@@ -4,6 +4,7 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { join } from "node:path";
 import { get, RawClient, rawRequest, type RawResponse } from "./support/http.ts";
 import { ENV_SECRET, SECRET, serveSite, type SiteOptions, STANDARD_SITE } from "./support/site.ts";
 
@@ -278,13 +279,12 @@ Deno.test("no response ever carries the content of a file outside the root or a 
   }
 });
 
-Deno.test("files are read in the workers, never on the main thread", async () => {
+Deno.test("requests are handled in the workers; the main thread only opens the files they stream", async () => {
   const big = new Uint8Array(300_000).fill(7);
   await using served = await serveSite([], withFiles({ "big.bin": big }));
-  // The server's main thread is this isolate; the workers are others. Any file access here
-  // during the requests throws, and the request fails.
+  // The server's main thread is this isolate; the workers are others. Any other file access
+  // here during the requests throws, and the request fails.
   const names = [
-    "open",
     "openSync",
     "readFile",
     "readFileSync",
@@ -298,13 +298,21 @@ Deno.test("files are read in the workers, never on the main thread", async () =>
     "readDirSync",
   ];
   const deno = Deno as unknown as Record<string, unknown>;
-  const originals = new Map(names.map((name) => [name, deno[name]]));
+  const originals = new Map([...names, "open"].map((name) => [name, deno[name]]));
   for (const name of names) {
     deno[name] = () => {
       throw new Error(`Deno.${name}() on the main thread`);
     };
   }
+  // Streaming a large body opens the file the worker resolved, and nothing else.
+  const opened: string[] = [];
+  const open = originals.get("open") as typeof Deno.open;
+  deno.open = (path: string | URL, options?: Deno.OpenOptions) => {
+    opened.push(String(path));
+    return open(path, options);
+  };
   const responses: RawResponse[] = [];
+  const openedBy: number[] = [];
   try {
     for (
       const request of [
@@ -316,10 +324,15 @@ Deno.test("files are read in the workers, never on the main thread", async () =>
       ]
     ) {
       responses.push(await rawRequest(served.port, request));
+      openedBy.push(opened.length);
     }
   } finally {
     for (const [name, original] of originals) deno[name] = original;
   }
   deepEqual(responses.map((response) => response.status), [200, 200, 206, 200, 404]);
   deepEqual(responses[1]!.body, big);
+  // One open per streamed response, none for the others.
+  deepEqual(openedBy, [0, 1, 2, 2, 2]);
+  const bigPath = join(Deno.realPathSync(served.site.root), "big.bin");
+  deepEqual(opened, [bigPath, bigPath]);
 });

@@ -4,8 +4,8 @@
  * site's `404.html` and an optional single-page-app fallback.
  *
  * Small files are read whole (and kept in a small per-worker cache); larger ones are answered
- * with a head and a list of {@linkcode StreamPart}s that the main thread reads chunk by chunk
- * through the pool, so no file is ever held in memory whole.
+ * with a head and a list of {@linkcode StreamPart}s that the connection reads chunk by chunk
+ * as it writes them (`lib/body_stream.ts`), so no file is ever held in memory whole.
  *
  * @module
  */
@@ -319,32 +319,6 @@ export class StaticSite {
     this.#cacheBytes += bytes.length;
     return bytes;
   }
-}
-
-/**
- * Reads one chunk of a file being streamed, in a worker, into `into` when given. Returns
- * `undefined` when the file has
- * changed since the response head was made (its validators no longer hold): the connection is
- * then closed rather than sending a mix of two versions.
- */
-export function readChunk(chunk: FileChunk, into?: ArrayBuffer): Uint8Array | undefined {
-  using file = Deno.openSync(chunk.path, { read: true });
-  const info = file.statSync();
-  if (info.size !== chunk.size || (info.mtime?.getTime() ?? 0) !== chunk.mtime) return undefined;
-  const length = chunk.end - chunk.start;
-  // Reuse the caller's buffer when it fits: a stream's buffers then circulate instead of
-  // piling up as garbage at the pace of the download.
-  const bytes = into && into.byteLength >= length
-    ? new Uint8Array(into, 0, length)
-    : new Uint8Array(length);
-  file.seekSync(chunk.start, Deno.SeekMode.Start);
-  let filled = 0;
-  while (filled < bytes.length) {
-    const read = file.readSync(bytes.subarray(filled));
-    if (read === null) return undefined;
-    filled += read;
-  }
-  return bytes;
 }
 
 function chunk(

@@ -1,0 +1,154 @@
+/**
+ * The bytes of a streamed response body, produced on the main thread while the connection
+ * writes them.
+ *
+ * A worker handles the request: it resolves the file, checks the conditions and ranges, and
+ * serializes the head. What it hands back for a large body is a plan — literal text, and byte
+ * ranges of files with the size and mtime they had ({@linkcode StreamPart}). Moving those bytes
+ * from the file to the socket is I/O like the socket's own, so the connection does it: one
+ * chunk is read (asynchronously, off the event loop) while the previous one is written. A
+ * round trip to a worker per chunk would only add cost, and a download would stall whenever
+ * every worker is busy.
+ *
+ * @module
+ */
+
+import type { FileChunk, StreamPart } from "./messages.ts";
+
+/** Bytes of a streamed file read and written at a time. */
+export const STREAM_CHUNK = 256 * 1024;
+
+/** Chunk buffers kept for the next streams, at most; more are left to the garbage collector. */
+const MAX_SPARE_BUFFERS = 16;
+
+const ENCODER = new TextEncoder();
+/** Chunk buffers of finished streams: reused, so a busy download server allocates none. */
+const spareBuffers: Uint8Array[] = [];
+
+/** The file changed (or vanished) after the worker made the response head. */
+export class FileChangedError extends Error {
+  /** Creates the error for `path`. */
+  constructor(path: string) {
+    super(`${path} changed while it was being sent; the response was cut short`);
+    this.name = "FileChangedError";
+  }
+}
+
+/**
+ * Yields the body described by `parts`, in pieces of at most {@linkcode STREAM_CHUNK} bytes.
+ *
+ * Two buffers alternate: while the caller writes one piece, the next is read into the other
+ * buffer. A yielded piece stays valid until the caller asks for the next one. Each file is
+ * opened once and checked before every chunk; a file whose size or mtime is no longer the one
+ * in its part ends the stream with {@linkcode FileChangedError}, so a client never receives a
+ * mix of two versions. Stopping early (a `break`, or an error while writing) closes the files.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const piece of bodyPieces(reply.stream)) await writeAll(conn, piece);
+ * ```
+ */
+export async function* bodyPieces(parts: StreamPart[]): AsyncGenerator<Uint8Array, void> {
+  const files = new OpenFiles();
+  const buffers = [takeBuffer(), takeBuffer()];
+  const pieces = splitParts(parts);
+  let turn = 0;
+  let next = handled(readPiece(pieces.next().value, buffers[turn]!, files));
+  try {
+    for (;;) {
+      const piece = await next;
+      if (piece === undefined) return;
+      turn ^= 1;
+      next = handled(readPiece(pieces.next().value, buffers[turn]!, files));
+      yield piece;
+    }
+  } finally {
+    // A read may still be running into a buffer: let it end before its file is closed.
+    await next.catch(() => {});
+    files.close();
+    for (const buffer of buffers) {
+      if (spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(buffer);
+    }
+  }
+}
+
+function takeBuffer(): Uint8Array {
+  return spareBuffers.pop() ?? new Uint8Array(STREAM_CHUNK);
+}
+
+/** Marks a read that may fail while its caller is still writing as handled; awaiting it later
+ * still throws. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/** Splits parts into pieces of at most one chunk: literal bytes, or file ranges to read. */
+function* splitParts(parts: StreamPart[]): Generator<Uint8Array | FileChunk, undefined> {
+  for (const part of parts) {
+    if ("text" in part) {
+      yield ENCODER.encode(part.text);
+      continue;
+    }
+    const { file } = part;
+    for (let start = file.start; start < file.end; start += STREAM_CHUNK) {
+      yield { ...file, start, end: Math.min(file.end, start + STREAM_CHUNK) };
+    }
+  }
+  return undefined;
+}
+
+async function readPiece(
+  piece: Uint8Array | FileChunk | undefined,
+  buffer: Uint8Array,
+  files: OpenFiles,
+): Promise<Uint8Array | undefined> {
+  if (piece === undefined || piece instanceof Uint8Array) return piece;
+  const open = await files.open(piece.path);
+  const { file } = open;
+  const info = file.statSync();
+  if (info.size !== piece.size || (info.mtime?.getTime() ?? 0) !== piece.mtime) {
+    throw new FileChangedError(piece.path);
+  }
+  const bytes = buffer.subarray(0, piece.end - piece.start);
+  // Pieces of one part follow each other: seek only to start a part (a range).
+  if (open.position !== piece.start) file.seekSync(piece.start, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const read = await file.read(bytes.subarray(filled));
+    if (read === null) throw new FileChangedError(piece.path);
+    filled += read;
+  }
+  open.position = piece.end;
+  return bytes;
+}
+
+/** A file a stream has open, and where its next read starts. */
+interface OpenFile {
+  file: Deno.FsFile;
+  position: number;
+}
+
+/** The files a stream has open, each opened once, closed together. */
+class OpenFiles {
+  #files = new Map<string, Promise<OpenFile>>();
+
+  open(path: string): Promise<OpenFile> {
+    let open = this.#files.get(path);
+    if (!open) {
+      open = Deno.open(path, { read: true }).then(
+        (file) => ({ file, position: 0 }),
+        (error) => {
+          throw error instanceof Deno.errors.NotFound ? new FileChangedError(path) : error;
+        },
+      );
+      this.#files.set(path, open);
+    }
+    return open;
+  }
+
+  close(): void {
+    for (const open of this.#files.values()) open.then(({ file }) => file.close(), () => {});
+    this.#files.clear();
+  }
+}
