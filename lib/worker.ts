@@ -57,7 +57,7 @@ globalThis.addEventListener("unhandledrejection", (event) => {
 
 // Runs between batches, never during one: JavaScript here is single-threaded, and a batch is
 // synchronous. A batch left unfinished was stopped by V8 at the heap limit (an exception would
-// have cleared the flag in runBatch's `finally`; a terminated batch skips it).
+// have cleared the flag in the `finally` below; a terminated batch skips it).
 setInterval(() => {
   if (inBatch) crash(`ran out of memory (the heap limit is ${heapLimitMiB()} MiB)`);
 }, CUT_SHORT_CHECK);
