@@ -92,8 +92,10 @@ export interface BatchMessage {
   /** From a worker: whether this message finishes its batch, so the worker is free again. */
   done?: boolean;
   /**
-   * From the main thread: a batch buffer it has finished with, for the worker to pack its next
-   * replies into. Reusing them spares an allocation per batch and the garbage it leaves.
+   * A batch buffer the sender has finished with, for the other side to pack its next batch
+   * into: from the main thread, a reply buffer whose responses are written; from a worker (with
+   * `done`), the buffer its jobs came in. Reusing them spares an allocation per batch and the
+   * garbage it leaves.
    */
   spare?: ArrayBuffer;
 }
@@ -133,7 +135,8 @@ interface RawRecord {
 }
 
 /**
- * Packs jobs into one message. The job's bytes are copied, so the caller may reuse them.
+ * Packs jobs into one message, into `into` when it is large enough. The job's bytes are copied,
+ * so the caller may reuse them.
  *
  * @example
  * ```ts
@@ -143,7 +146,10 @@ interface RawRecord {
  * decodeJobs(message)[0]!.id; // 7
  * ```
  */
-export function encodeJobs(jobs: ReadonlyArray<Numbered<Job>>): BatchMessage {
+export function encodeJobs(
+  jobs: ReadonlyArray<Numbered<Job>>,
+  into?: ArrayBuffer,
+): BatchMessage {
   return pack(jobs.map(({ id, value }) => ({
     id,
     kind: KIND_REQUEST,
@@ -152,7 +158,7 @@ export function encodeJobs(jobs: ReadonlyArray<Numbered<Job>>): BatchMessage {
     extra: 0,
     meta: undefined,
     data: value.head,
-  })));
+  })), into);
 }
 
 /** Unpacks the jobs of a message made by {@linkcode encodeJobs}. */
@@ -166,7 +172,7 @@ export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
 /** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */
 export function encodeReplies(
   replies: ReadonlyArray<Numbered<Reply>>,
-  progress: Pick<BatchMessage, "returned" | "done"> = {},
+  progress: Pick<BatchMessage, "returned" | "done" | "spare"> = {},
   into?: ArrayBuffer,
 ): BatchMessage {
   const message = pack(

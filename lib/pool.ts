@@ -372,6 +372,8 @@ class Worker {
   #failed = false;
   /** Batch buffers of replies already written, to hand back to the worker for reuse. */
   #spares: ArrayBuffer[] = [];
+  /** The buffer of the last jobs, handed back by the worker, to pack the next jobs into. */
+  #jobBuffer: ArrayBuffer | undefined;
 
   constructor(id: number, hooks: WorkerHooks) {
     this.id = id;
@@ -431,7 +433,11 @@ class Worker {
     for (const pending of batch) this.#inFlight.set(pending.id, pending);
     this.#busySince = performance.now();
     this.#hooks.stats?.setBusy(this.id, true);
-    const message = encodeJobs(batch.map(({ id, job }): Numbered<Job> => ({ id, value: job })));
+    const message = encodeJobs(
+      batch.map(({ id, job }): Numbered<Job> => ({ id, value: job })),
+      this.#jobBuffer,
+    );
+    this.#jobBuffer = undefined;
     const spare = this.#spares.pop();
     if (spare) message.spare = spare;
     this.#thread.postMessage(message, transferList(message));
@@ -513,6 +519,7 @@ class Worker {
       }
     }
     if (returned.length > 0) this.#hooks.onReturned(returned);
+    if (message.spare) this.#jobBuffer = message.spare;
     const replies = decodeReplies(message);
     const release = this.#recycler(message.buffer, replies);
     this.#jobsDone += replies.length;

@@ -128,7 +128,8 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   }
   const into = spare;
   spare = undefined;
-  sendReplies(encodeReplies(replies, { done: true }, into));
+  // Every job is answered: the buffer they came in goes back for the next jobs.
+  sendReplies(encodeReplies(replies, { done: true, spare: message.buffer }, into));
 }
 
 function requestLine(head: Uint8Array): Uint8Array {
