@@ -150,15 +150,18 @@ export function encodeJobs(
   jobs: ReadonlyArray<Numbered<Job>>,
   into?: ArrayBuffer,
 ): BatchMessage {
-  return pack(jobs.map(({ id, value }) => ({
-    id,
-    kind: KIND_REQUEST,
-    flags: value.closing ? FLAG_CLOSE : 0,
-    status: 0,
-    extra: 0,
-    meta: undefined,
-    data: value.head,
-  })), into);
+  return pack(
+    jobs.map(({ id, value }) => ({
+      id,
+      kind: KIND_REQUEST,
+      flags: value.closing ? FLAG_CLOSE : 0,
+      status: 0,
+      extra: 0,
+      meta: undefined,
+      data: value.head,
+    })),
+    into,
+  );
 }
 
 /** Unpacks the jobs of a message made by {@linkcode encodeJobs}. */
