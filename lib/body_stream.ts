@@ -21,6 +21,13 @@ import type { FileChunk, StreamPart } from "./messages.ts";
  */
 export const STREAM_CHUNK = 512 * 1024;
 
+/**
+ * File opens and reads in flight at once. Each asynchronous one occupies one of Deno's blocking
+ * threads, and Deno starts a new thread whenever none is free: 200 downloads started about 30
+ * threads (and their stacks) before this limit. Two keep a disk and the sockets busy.
+ */
+const MAX_FILE_OPS = 2;
+
 /** Chunk buffers kept for the next streams, at most; more are left to the garbage collector. */
 const MAX_SPARE_BUFFERS = 8;
 
@@ -98,12 +105,29 @@ async function readPiece(
   if (open.position !== piece.start) file.seekSync(piece.start, Deno.SeekMode.Start);
   let filled = 0;
   while (filled < bytes.length) {
-    const read = await file.read(bytes.subarray(filled));
+    const read = await limited(() => file.read(bytes.subarray(filled)));
     if (read === null) throw new FileChangedError(piece.path);
     filled += read;
   }
   open.position = piece.end;
   return bytes;
+}
+
+let fileOpsInFlight = 0;
+const waitingFileOps: (() => void)[] = [];
+
+/** Runs `op` once fewer than {@linkcode MAX_FILE_OPS} file operations are in flight. */
+async function limited<T>(op: () => Promise<T>): Promise<T> {
+  while (fileOpsInFlight >= MAX_FILE_OPS) {
+    await new Promise<void>((go) => waitingFileOps.push(go));
+  }
+  fileOpsInFlight++;
+  try {
+    return await op();
+  } finally {
+    fileOpsInFlight--;
+    waitingFileOps.shift()?.();
+  }
 }
 
 /** A file a stream has open, and where its next read starts. */
@@ -119,7 +143,7 @@ class OpenFiles {
   open(path: string): Promise<OpenFile> {
     let open = this.#files.get(path);
     if (!open) {
-      open = Deno.open(path, { read: true }).then(
+      open = limited(() => Deno.open(path, { read: true })).then(
         (file) => ({ file, position: 0 }),
         (error) => {
           throw error instanceof Deno.errors.NotFound ? new FileChangedError(path) : error;
