@@ -179,7 +179,7 @@ export class Connection {
       const closing = this.#draining &&
         !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end));
       const job = { kind: "request", head, closing } as const;
-      reply = await this.#context.pool.execute(job) as ResponseReply;
+      reply = await this.#context.pool.execute(job);
     } catch (error) {
       reply = poolErrorReply(error);
     }

@@ -496,7 +496,7 @@ class Worker {
       if (--holders === 0 && this.#spares.length < 2) this.#spares.push(buffer);
     };
     for (const { value } of replies) {
-      if (value.kind === "response" && value.bytes.buffer === buffer) {
+      if (value.bytes.buffer === buffer) {
         holders++;
         let released = false;
         value.release = () => {
@@ -528,11 +528,11 @@ class Worker {
     for (const { id, value } of replies) {
       const pending = this.#inFlight.get(id);
       if (!pending) {
-        if (value.kind === "response") value.release?.();
+        value.release?.();
         continue;
       }
       this.#inFlight.delete(id);
-      if (value.kind === "response") value.worker = this.id;
+      value.worker = this.id;
       pending.resolve(value);
     }
     release();
