@@ -39,6 +39,7 @@ const BAD_INVOCATIONS: [string[], RegExp][] = [
   [["--header", "Content-Length: 3"], /cannot set Content-Length/],
   [["--log-format", "xml"], /--log-format must be one of common, json/],
   [["--header-timeout", "soon"], /must be a duration like 10s/],
+  [["--worker-heap", "1KiB"], /--worker-heap must be from 16MiB to 1024GiB, got 1KiB/],
   [["extra"], /Unexpected argument "extra"/],
 ];
 
