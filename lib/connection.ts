@@ -330,9 +330,9 @@ export class Connection {
   }
 
   /**
-   * Writes streamed content: file ranges are read by the pool in chunks, one chunk ahead of the
-   * one being written, so memory per download stays at two chunks whatever the file size, and a
-   * client that stops reading stops the reading too.
+   * Writes streamed content (`lib/body_stream.ts`): each chunk is read once the previous one is
+   * written, so memory per download stays at one chunk whatever the file size, and a client that
+   * stops reading stops the reading too.
    */
   async #writeStream(parts: StreamPart[]): Promise<void> {
     for await (const piece of bodyPieces(parts)) await this.#writeAll(piece);
