@@ -1,6 +1,7 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { bodyPieces, FileChangedError, STREAM_CHUNK } from "../lib/body_stream.ts";
+import { concat } from "./support/http.ts";
 import type { FileChunk, StreamPart } from "../lib/messages.ts";
 
 const SIZE = 2 * STREAM_CHUNK + 1000;
@@ -33,16 +34,6 @@ async function collect(parts: StreamPart[]): Promise<Uint8Array[]> {
   return pieces;
 }
 
-function concat(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
-}
-
 Deno.test("bodyPieces() yields text and file ranges in order, in pieces of at most one chunk", async () => {
   await withFile(async (_path, part) => {
     const parts: StreamPart[] = [
@@ -54,13 +45,13 @@ Deno.test("bodyPieces() yields text and file ranges in order, in pieces of at mo
     const pieces = await collect(parts);
     deepEqual(pieces.map((piece) => piece.length), [5, 10, 5, STREAM_CHUNK, STREAM_CHUNK, 1000]);
     deepEqual(
-      concat(pieces),
-      concat([
+      concat(...pieces),
+      concat(
         new TextEncoder().encode("--a\r\n"),
         CONTENT.slice(10, 20),
         new TextEncoder().encode("--b\r\n"),
         CONTENT,
-      ]),
+      ),
     );
   });
 });

@@ -4,6 +4,7 @@ import { HttpError } from "../lib/http/errors.ts";
 import { parseHttpDate } from "../lib/http/date.ts";
 import { parseRequestHead, type RequestHead } from "../lib/http/parse.ts";
 import { bodyPieces } from "../lib/body_stream.ts";
+import { concat } from "./support/http.ts";
 import type { StreamPart } from "../lib/messages.ts";
 import {
   BUILT_IN_404,
@@ -41,13 +42,7 @@ function header(response: SiteResponse, name: string): string | undefined {
 async function streamed(parts: StreamPart[]): Promise<Uint8Array> {
   const pieces = [];
   for await (const piece of bodyPieces(parts)) pieces.push(piece.slice());
-  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
+  return concat(...pieces);
 }
 
 async function withSite(

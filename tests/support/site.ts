@@ -8,6 +8,7 @@
 
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
+import { concat } from "./http.ts";
 import { startServer, type TestServer } from "./server.ts";
 
 const encoder = new TextEncoder();
@@ -349,11 +350,4 @@ function indexOf(
     if (startsWith(haystack, needle, i)) return map(i);
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
