@@ -16,7 +16,7 @@ import type { FileChunk, StreamPart } from "./messages.ts";
 
 /**
  * Bytes of a streamed file read and written at a time. Measured with `deno task bench --only C`
- * (8 downloads of 64 MiB): 256 KiB chunks 0.85–0.89× `Deno.serve`, 512 KiB 1.1×; bigger ones
+ * (8 downloads of 64 MiB): 256 KiB chunks 0.84–0.89× `Deno.serve`, 512 KiB 1.1×; bigger ones
  * add memory (one chunk per download in flight) for little more.
  */
 export const STREAM_CHUNK = 512 * 1024;
@@ -138,24 +138,23 @@ interface OpenFile {
 
 /** The files a stream has open, each opened once, closed together. */
 class OpenFiles {
-  #files = new Map<string, Promise<OpenFile>>();
+  #files = new Map<string, OpenFile>();
 
-  open(path: string): Promise<OpenFile> {
+  async open(path: string): Promise<OpenFile> {
     let open = this.#files.get(path);
     if (!open) {
-      open = limited(() => Deno.open(path, { read: true })).then(
-        (file) => ({ file, position: 0 }),
-        (error) => {
-          throw error instanceof Deno.errors.NotFound ? new FileChangedError(path) : error;
-        },
-      );
+      try {
+        open = { file: await limited(() => Deno.open(path, { read: true })), position: 0 };
+      } catch (error) {
+        throw error instanceof Deno.errors.NotFound ? new FileChangedError(path) : error;
+      }
       this.#files.set(path, open);
     }
     return open;
   }
 
   close(): void {
-    for (const open of this.#files.values()) open.then(({ file }) => file.close(), () => {});
+    for (const { file } of this.#files.values()) file.close();
     this.#files.clear();
   }
 }
