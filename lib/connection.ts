@@ -96,10 +96,88 @@ export class Connection {
     this.#maxBuffer = maxRequestLine + maxHeaderBytes + 1024;
   }
 
-  /** Serves requests until the client leaves, an error closes it, or the server drains it. */
+  /**
+   * Serves requests until the client leaves, an error closes it, or the server drains it.
+   *
+   * One request's whole path is this loop: read until a head is framed, hand it to the pool,
+   * write the reply. It is one long-lived async function on purpose: an async call per request
+   * (and per read) allocated its frame each time, most of the main thread's garbage.
+   */
   async run(): Promise<void> {
+    const { pool, log, stats } = this.#context;
     try {
-      while (await this.#serveOne());
+      for (;;) {
+        // 1. Read until a whole request head is buffered (and its body, if any, skipped).
+        let frame: HeadFrame | null;
+        let head: Uint8Array;
+        try {
+          while ((frame = this.#nextHead()) === null) {
+            if (this.#draining && this.#start === this.#end) return;
+            let read: number | null;
+            try {
+              read = await this.conn.read(this.#space());
+            } catch (error) {
+              if (!isDisconnect(error)) throw error;
+              read = null;
+            }
+            if (read === null) {
+              if (this.#start < this.#end && this.phase !== Phase.Closed) {
+                throw new HttpError(400, "The connection ended inside a request head", {
+                  close: true,
+                });
+              }
+              return;
+            }
+            this.#end += read;
+          }
+          if (frame.bodyLength === 0) {
+            // No read happens before the reply, so the head can stay in the buffer.
+            head = this.#buf.subarray(frame.start, frame.end);
+          } else {
+            head = this.#buf.slice(frame.start, frame.end);
+            this.#consume(frame.end);
+            await this.#skipBody(frame);
+          }
+        } catch (error) {
+          if (error instanceof HttpError && this.phase !== Phase.Closed) {
+            return await this.#writeError(error);
+          }
+          throw error;
+        }
+
+        // 2. Hand it to the pool and wait for a worker's reply.
+        const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
+        const received = log.accessEnabled ? performance.now() : 0;
+        this.phase = Phase.Busy;
+        let reply: ResponseReply;
+        try {
+          // While draining, the last request received whole says the connection closes.
+          const closing = this.#draining &&
+            !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end));
+          reply = await pool.execute({ kind: "request", head, closing });
+        } catch (error) {
+          reply = poolErrorReply(error);
+        }
+        if (frame.bodyLength === 0) this.#consume(frame.end);
+
+        // 3. Write the reply; most take one write that the socket accepts whole.
+        try {
+          this.phase = Phase.Write;
+          this.deadline = Date.now() + this.#context.timeouts.write;
+          // A reply made before shutdown began did not know the connection would close: say so.
+          const last = this.#draining && !reply.close && !this.#hasCompleteHead();
+          const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
+          const written = await this.conn.write(bytes);
+          if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
+          if (reply.stream) await this.#writeStream(reply.stream);
+        } finally {
+          // Its bytes are written (or never will be): the batch buffer may go back to the worker.
+          reply.release?.();
+        }
+        stats?.countRequest();
+        if (log.accessEnabled) this.#logAccess(reply, requestLine, received);
+        if (!this.#keepGoing(reply)) return;
+      }
     } catch (error) {
       if (!isDisconnect(error)) {
         this.#context.log.error(`Connection ${this.remote}: ${describe(error)}`);
@@ -146,70 +224,11 @@ export class Connection {
     }
   }
 
-  /** Serves one request; returns whether to go on with the next. */
-  async #serveOne(): Promise<boolean> {
-    let frame: HeadFrame | null;
-    let head: Uint8Array;
-    try {
-      frame = await this.#readHead();
-      if (frame === null) return false;
-      if (frame.bodyLength === 0) {
-        // No read happens before the reply, so the head can stay in the buffer.
-        head = this.#buf.subarray(frame.start, frame.end);
-      } else {
-        head = this.#buf.slice(frame.start, frame.end);
-        this.#consume(frame.end);
-        await this.#skipBody(frame);
-      }
-    } catch (error) {
-      if (error instanceof HttpError && this.phase !== Phase.Closed) {
-        await this.#writeError(error);
-        return false;
-      }
-      throw error;
-    }
-    const log = this.#context.log.accessEnabled;
-    // `head` starts at the request line, whether it is a view of the buffer or a copy.
-    const requestLine = log ? latin1(head, 0, frame.lineEnd - frame.start) : "";
-    const received = log ? performance.now() : 0;
-    this.phase = Phase.Busy;
-    let reply: ResponseReply;
-    try {
-      // While draining, the last request received whole says the connection closes.
-      const closing = this.#draining &&
-        !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end));
-      const job = { kind: "request", head, closing } as const;
-      reply = await this.#context.pool.execute(job);
-    } catch (error) {
-      reply = poolErrorReply(error);
-    }
-    if (frame.bodyLength === 0) this.#consume(frame.end);
-    try {
-      // Most replies are written by one write that the socket takes whole.
-      this.phase = Phase.Write;
-      this.deadline = Date.now() + this.#context.timeouts.write;
-      // A reply made before shutdown began did not know the connection would close: say so.
-      const last = this.#draining && !reply.close && !this.#hasCompleteHead();
-      const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
-      const written = await this.conn.write(bytes);
-      if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
-      if (reply.stream) await this.#writeStream(reply.stream);
-    } finally {
-      // Its bytes are written (or never will be): the batch buffer may go back to the worker.
-      reply.release?.();
-    }
-    this.#context.stats?.countRequest();
-    if (log) {
-      this.#context.log.access({
-        time: performance.timeOrigin + received,
-        remote: this.remote,
-        requestLine,
-        status: reply.status,
-        bytes: reply.bodyLength,
-        duration: performance.now() - received,
-        worker: reply.worker ?? 0,
-      });
-    }
+  /**
+   * Decides after a response whether to read the next request, and sets the phase and deadline
+   * for it.
+   */
+  #keepGoing(reply: ResponseReply): boolean {
     if (reply.close) return false;
     // Draining: requests already received whole (pipelined) are still answered; then close.
     if (this.#draining) return this.#hasCompleteHead();
@@ -217,6 +236,18 @@ export class Connection {
     this.deadline = Date.now() +
       (this.phase === Phase.Idle ? this.#context.timeouts.idle : this.#context.timeouts.header);
     return true;
+  }
+
+  #logAccess(reply: ResponseReply, requestLine: string, received: number): void {
+    this.#context.log.access({
+      time: performance.timeOrigin + received,
+      remote: this.remote,
+      requestLine,
+      status: reply.status,
+      bytes: reply.bodyLength,
+      duration: performance.now() - received,
+      worker: reply.worker ?? 0,
+    });
   }
 
   /** Whether the buffer holds another whole request head from `offset` (pipelining). */
@@ -229,36 +260,20 @@ export class Connection {
     }
   }
 
-  /** Reads until a complete head is buffered; `null` when the client closed cleanly first. */
-  async #readHead(): Promise<HeadFrame | null> {
-    for (;;) {
-      if (this.#start < this.#end) {
-        const frame = scanHead(this.#buf, this.#start, this.#end, this.#context.limits);
-        if (frame) return frame;
-        if (this.phase === Phase.Idle) {
-          // The first bytes of a request: its head must now arrive within the header timeout.
-          this.phase = Phase.Head;
-          this.deadline = Date.now() + this.#context.timeouts.header;
-        }
-      } else if (this.#draining) {
-        return null;
-      }
-      // The read is inlined (not #read()): this is the hottest await of a connection.
-      let read: number | null;
-      try {
-        read = await this.conn.read(this.#space());
-      } catch (error) {
-        if (!isDisconnect(error)) throw error;
-        read = null;
-      }
-      if (read === null) {
-        if (this.#start < this.#end && this.phase !== Phase.Closed) {
-          throw new HttpError(400, "The connection ended inside a request head", { close: true });
-        }
-        return null;
-      }
-      this.#end += read;
+  /**
+   * Frames the request head buffered at `#start`, or returns `null` when more bytes are needed
+   * (starting the header timeout at a request's first bytes). Throws {@linkcode HttpError} for
+   * a head that cannot be framed.
+   */
+  #nextHead(): HeadFrame | null {
+    if (this.#start === this.#end) return null;
+    const frame = scanHead(this.#buf, this.#start, this.#end, this.#context.limits);
+    if (frame === null && this.phase === Phase.Idle) {
+      // The first bytes of a request: its head must now arrive within the header timeout.
+      this.phase = Phase.Head;
+      this.deadline = Date.now() + this.#context.timeouts.header;
     }
+    return frame;
   }
 
   /** Reads and discards a request body that starts at `#start`. */
