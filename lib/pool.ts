@@ -140,7 +140,6 @@ export class Pool {
   #queue: Pending[] = [];
   #queueHead = 0;
   #flushScheduled = false;
-  #nextWorker = 0;
   #closing = false;
   #starting = true;
   #drained: (() => void) | undefined;
@@ -272,12 +271,12 @@ export class Pool {
     const count = this.#workers.length;
     const free: Worker[] = [];
     for (let i = 0; i < count; i++) {
-      // Rotate the starting worker so that light load spreads over every worker.
-      const worker = this.#workers[(this.#nextWorker + i) % count]!;
+      // Always in the same order: under light load the first worker takes every batch and
+      // stays warm (its code and heap in the caches) while the others sleep.
+      const worker = this.#workers[i]!;
       if (!worker.busy) free.push(worker);
     }
     if (free.length === 0) return;
-    this.#nextWorker = (this.#nextWorker + 1) % count;
     // Each free worker gets an equal part, but not a part so small that the cost of a message
     // outweighs it: a few jobs go to one worker, not one each to many.
     const share = Math.min(
