@@ -36,7 +36,12 @@ export interface HandlerOptions extends StaticSiteOptions {
 
 /** A parsed request, or the error response that parsing produced. */
 export type Parsed =
-  | { ok: true; request: RequestHead }
+  | {
+    ok: true;
+    request: RequestHead;
+    /** The reply-cache key of a keep-alive answer, once computed (`null`: never cached). */
+    replyKey?: string | null;
+  }
   | { ok: false; error: unknown };
 
 /** The methods the site answers; the value of `Allow`. */
@@ -49,6 +54,8 @@ export const INTERNAL_PREFIX = "/_salut/";
 const ENCODER = new TextEncoder();
 /** One string per distinct byte sequence (windows-1252 maps each byte to its own code point). */
 const HEAD_KEY = new TextDecoder("latin1");
+/** Up to this length `String.fromCharCode` makes the key faster than the decoder (measured). */
+const SHORT_HEAD = 96;
 /** Heads remembered after parsing, and the largest one remembered. */
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
@@ -106,7 +113,11 @@ export class Handler {
    * is a pure function of the bytes, so valid heads are remembered by their bytes.
    */
   parse(head: Uint8Array): Parsed {
-    const key = head.length <= HEAD_CACHE_MAX_BYTES ? HEAD_KEY.decode(head) : undefined;
+    const key = head.length <= SHORT_HEAD
+      ? String.fromCharCode.apply(null, head as unknown as number[])
+      : head.length <= HEAD_CACHE_MAX_BYTES
+      ? HEAD_KEY.decode(head)
+      : undefined;
     if (key !== undefined) {
       const known = this.#heads.get(key);
       if (known) return known;
@@ -134,7 +145,13 @@ export class Handler {
   /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */
   respond(parsed: Parsed, closing = false): ResponseReply {
     if (parsed.ok) {
-      const cached = this.#replies.get(parsed.request, closing);
+      // A cached head carries its cache key, so a repeated request costs one lookup.
+      const key = closing
+        ? ReplyCache.keyOf(parsed.request, true)
+        : parsed.replyKey === undefined
+        ? parsed.replyKey = ReplyCache.keyOf(parsed.request, false)
+        : parsed.replyKey;
+      const cached = key === null ? undefined : this.#replies.get(key);
       if (cached) return cached;
     }
     let response: SiteResponse;
@@ -284,9 +301,8 @@ export class Handler {
       bodyLength,
     };
     if (response.stream && !headOnly) reply.stream = response.stream;
-    if (response.cacheable && request) {
-      this.#replies.set(request, close, reply, response.cacheable);
-    }
+    const key = response.cacheable && request ? ReplyCache.keyOf(request, close) : null;
+    if (key !== null) this.#replies.set(key, reply, response.cacheable!);
     return reply;
   }
 }
@@ -325,9 +341,16 @@ class ReplyCache {
     this.#batch++;
   }
 
-  get(request: RequestHead, closing: boolean): ResponseReply | undefined {
-    if (!ReplyCache.#applies(request)) return undefined;
-    const key = ReplyCache.#key(request, closing);
+  /** The key of the reply to `request`, or `null` when such replies are never cached. */
+  static keyOf(request: RequestHead, closing: boolean): string | null {
+    if (request.method !== "GET" && request.method !== "HEAD") return null;
+    for (const field of CONDITIONAL_FIELDS) if (request.headers.has(field)) return null;
+    // The path decides the file; the method and closing decide the bytes (body, Connection).
+    const close = closing || !request.keepAlive;
+    return `${request.method} ${close ? "close" : "keep"} ${request.path}`;
+  }
+
+  get(key: string): ResponseReply | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.date !== httpDate()) {
@@ -350,34 +373,16 @@ class ReplyCache {
     return entry.reply;
   }
 
-  set(
-    request: RequestHead,
-    closing: boolean,
-    reply: ResponseReply,
-    file: CachedReply["file"],
-  ): void {
-    if (!ReplyCache.#applies(request)) return;
+  set(key: string, reply: ResponseReply, file: CachedReply["file"]): void {
     if (this.#entries.size >= ReplyCache.MAX_ENTRIES) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
-    this.#entries.set(ReplyCache.#key(request, closing), {
+    this.#entries.set(key, {
       reply,
       file,
       date: httpDate(),
       checkedIn: this.#batch,
     });
-  }
-
-  static #applies(request: RequestHead): boolean {
-    if (request.method !== "GET" && request.method !== "HEAD") return false;
-    for (const field of CONDITIONAL_FIELDS) if (request.headers.has(field)) return false;
-    return true;
-  }
-
-  static #key(request: RequestHead, closing: boolean): string {
-    // The path decides the file; the method and closing decide the bytes (body, Connection).
-    const close = closing || !request.keepAlive;
-    return `${request.method} ${close ? "close" : "keep"} ${request.path}`;
   }
 }
 

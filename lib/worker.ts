@@ -103,6 +103,9 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   const replies: Numbered<Reply>[] = [];
   const blocking: { id: number; parsed: Parsed; job: RequestJob }[] = [];
   handler.beginBatch();
+  // For the status page: what this worker is doing now (per batch; the page polls twice a second).
+  const first = jobs[0];
+  if (first) stats?.setJob(workerId, requestLine(first.value.head));
   // Jobs of a batch come from different connections, so their order does not matter: answer
   // every quick one first, and keep the ones that block the thread for last.
   for (const { id, value: job } of jobs) {
@@ -111,20 +114,18 @@ function runBatch(message: BatchMessage, handler: Handler): void {
       blocking.push({ id, parsed, job });
       continue;
     }
-    // For the status page: what this worker is doing now.
-    stats?.setJob(workerId, requestLine(job.head));
     replies.push({ id, value: handler.respond(parsed, job.closing) });
   }
-  const [first, ...rest] = blocking;
-  if (first) {
+  const [blocker, ...rest] = blocking;
+  if (blocker) {
     // Before blocking, send what is done and hand the other blocking jobs back to the pool,
     // so that free workers take them instead of waiting behind this one.
     if (replies.length > 0 || rest.length > 0) {
       const returned = rest.map((entry) => entry.id);
       sendReplies(encodeReplies(replies.splice(0), { returned, done: false }));
     }
-    stats?.setJob(workerId, requestLine(first.job.head));
-    replies.push({ id: first.id, value: handler.respond(first.parsed, first.job.closing) });
+    stats?.setJob(workerId, requestLine(blocker.job.head));
+    replies.push({ id: blocker.id, value: handler.respond(blocker.parsed, blocker.job.closing) });
   }
   const into = spare;
   spare = undefined;
