@@ -124,16 +124,6 @@ export const LARGE_DATA = 16 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-interface RawRecord {
-  id: number;
-  kind: number;
-  flags: number;
-  status: number;
-  extra: number;
-  meta: Uint8Array | undefined;
-  data: Uint8Array | undefined;
-}
-
 /**
  * Packs jobs into one message, into `into` when it is large enough. The job's bytes are copied,
  * so the caller may reuse them.
@@ -150,26 +140,26 @@ export function encodeJobs(
   jobs: ReadonlyArray<Numbered<Job>>,
   into?: ArrayBuffer,
 ): BatchMessage {
-  return pack(
-    jobs.map(({ id, value }) => ({
-      id,
-      kind: KIND_REQUEST,
-      flags: value.closing ? FLAG_CLOSE : 0,
-      status: 0,
-      extra: 0,
-      meta: undefined,
-      data: value.head,
-    })),
-    into,
-  );
+  let size = 4;
+  for (const { value } of jobs) size += RECORD_HEADER + inlineLength(value.head);
+  const packer = new Packer(jobs.length, size, into);
+  for (const { id, value } of jobs) {
+    packer.add(id, KIND_REQUEST, value.closing ? FLAG_CLOSE : 0, 0, 0, undefined, value.head);
+  }
+  return packer.message;
 }
 
 /** Unpacks the jobs of a message made by {@linkcode encodeJobs}. */
 export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
-  return unpack(message).map((record): Numbered<Job> => ({
-    id: record.id,
-    value: { kind: "request", head: record.data!, closing: (record.flags & FLAG_CLOSE) !== 0 },
-  }));
+  const jobs: Numbered<Job>[] = [];
+  const reader = new Unpacker(message);
+  while (reader.next()) {
+    jobs.push({
+      id: reader.id,
+      value: { kind: "request", head: reader.data, closing: (reader.flags & FLAG_CLOSE) !== 0 },
+    });
+  }
+  return jobs;
 }
 
 /** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */
@@ -178,114 +168,150 @@ export function encodeReplies(
   progress: Pick<BatchMessage, "returned" | "done" | "spare"> = {},
   into?: ArrayBuffer,
 ): BatchMessage {
-  const message = pack(
-    replies.map(({ id, value }) => ({
-      id,
-      kind: KIND_RESPONSE,
-      flags: value.close ? FLAG_CLOSE : 0,
-      status: value.status,
-      extra: value.bodyLength,
-      meta: value.stream ? json(value.stream) : undefined,
-      data: value.bytes,
-    })),
-    into,
-  );
-  return { ...message, ...progress };
+  const metas = replies.map(({ value }) => value.stream ? json(value.stream) : undefined);
+  let size = 4;
+  for (let i = 0; i < replies.length; i++) {
+    size += RECORD_HEADER + (metas[i]?.length ?? 0) + inlineLength(replies[i]!.value.bytes);
+  }
+  const packer = new Packer(replies.length, size, into);
+  for (let i = 0; i < replies.length; i++) {
+    const { id, value } = replies[i]!;
+    const flags = value.close ? FLAG_CLOSE : 0;
+    packer.add(id, KIND_RESPONSE, flags, value.status, value.bodyLength, metas[i], value.bytes);
+  }
+  return Object.assign(packer.message, progress);
 }
 
 /** Unpacks the replies of a message made by {@linkcode encodeReplies}. */
 export function decodeReplies(message: BatchMessage): Numbered<Reply>[] {
-  return unpack(message).map((record): Numbered<Reply> => {
+  const replies: Numbered<Reply>[] = [];
+  const reader = new Unpacker(message);
+  while (reader.next()) {
     const reply: ResponseReply = {
       kind: "response",
-      status: record.status,
-      close: (record.flags & FLAG_CLOSE) !== 0,
-      bytes: record.data!,
-      bodyLength: record.extra,
+      status: reader.status,
+      close: (reader.flags & FLAG_CLOSE) !== 0,
+      bytes: reader.data,
+      bodyLength: reader.extra,
     };
-    if (record.meta) reply.stream = parseJson(record.meta) as StreamPart[];
-    return { id: record.id, value: reply };
-  });
+    if (reader.meta) reply.stream = parseJson(reader.meta) as StreamPart[];
+    replies.push({ id: reader.id, value: reply });
+  }
+  return replies;
 }
 
 /** Batch buffers are allocated in steps of this size, so that they can be reused. */
 const BUFFER_STEP = 64 * 1024;
 
-function pack(records: RawRecord[], into?: ArrayBuffer): BatchMessage {
-  const large: ArrayBuffer[] = [];
-  let size = 4;
-  for (const record of records) {
-    size += RECORD_HEADER + (record.meta?.length ?? 0);
-    const length = record.data?.length ?? 0;
-    if (length < LARGE_DATA) size += length;
+/** Bytes that `data` takes inside the batch buffer (large data travels on its own). */
+function inlineLength(data: Uint8Array): number {
+  return data.length < LARGE_DATA ? data.length : 0;
+}
+
+/** Writes records into one batch buffer, field by field (no object per record). */
+class Packer {
+  readonly message: BatchMessage;
+  #bytes: Uint8Array;
+  #view: DataView;
+  #offset = 4;
+
+  /** Starts a batch of `count` records taking `size` bytes, in `into` when it is large enough. */
+  constructor(count: number, size: number, into: ArrayBuffer | undefined) {
+    // The records say how long they are, so a reused buffer's tail needs no clearing.
+    const buffer = into && into.byteLength >= size
+      ? into
+      : new ArrayBuffer(Math.ceil(size / BUFFER_STEP) * BUFFER_STEP);
+    this.#bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
+    this.#view.setUint32(0, count, true);
+    this.message = { type: "batch", buffer, large: [] };
   }
-  // The records say how long they are, so a reused buffer's tail needs no clearing.
-  const buffer = into && into.byteLength >= size
-    ? into
-    : new ArrayBuffer(Math.ceil(size / BUFFER_STEP) * BUFFER_STEP);
-  const bytes = new Uint8Array(buffer);
-  const view = new DataView(buffer);
-  view.setUint32(0, records.length, true);
-  let offset = 4;
-  for (const record of records) {
-    const data = record.data;
-    const isLarge = data !== undefined && data.length >= LARGE_DATA;
-    const metaLength = record.meta?.length ?? 0;
-    view.setUint32(offset, record.id, true);
-    view.setUint8(offset + 4, record.kind);
-    view.setUint8(offset + 5, record.flags | (isLarge ? FLAG_LARGE : 0));
-    view.setUint16(offset + 6, record.status, true);
-    view.setFloat64(offset + 8, record.extra, true);
+
+  add(
+    id: number,
+    kind: number,
+    flags: number,
+    status: number,
+    extra: number,
+    meta: Uint8Array | undefined,
+    data: Uint8Array,
+  ): void {
+    const view = this.#view;
+    const offset = this.#offset;
+    const isLarge = data.length >= LARGE_DATA;
+    const metaLength = meta?.length ?? 0;
+    const large = this.message.large;
+    view.setUint32(offset, id, true);
+    view.setUint8(offset + 4, kind);
+    view.setUint8(offset + 5, flags | (isLarge ? FLAG_LARGE : 0));
+    view.setUint16(offset + 6, status, true);
+    view.setFloat64(offset + 8, extra, true);
     view.setUint32(offset + 16, metaLength, true);
-    view.setUint32(offset + 20, isLarge ? large.length : data?.length ?? 0, true);
-    offset += RECORD_HEADER;
-    if (record.meta) {
-      bytes.set(record.meta, offset);
-      offset += metaLength;
+    view.setUint32(offset + 20, isLarge ? large.length : data.length, true);
+    this.#offset += RECORD_HEADER;
+    if (meta) {
+      this.#bytes.set(meta, this.#offset);
+      this.#offset += metaLength;
     }
     if (isLarge) {
       large.push(ownBuffer(data));
-    } else if (data) {
-      bytes.set(data, offset);
-      offset += data.length;
+    } else {
+      this.#bytes.set(data, this.#offset);
+      this.#offset += data.length;
     }
   }
-  return { type: "batch", buffer, large };
 }
 
-function unpack(message: BatchMessage): RawRecord[] {
-  const bytes = new Uint8Array(message.buffer);
-  const view = new DataView(message.buffer);
-  const count = view.getUint32(0, true);
-  const records: RawRecord[] = new Array(count);
-  let offset = 4;
-  for (let i = 0; i < count; i++) {
-    const flags = view.getUint8(offset + 5);
+/** Reads the records of a batch one at a time; the fields are those of the current record. */
+class Unpacker {
+  id = 0;
+  kind = 0;
+  flags = 0;
+  status = 0;
+  extra = 0;
+  meta: Uint8Array | undefined;
+  data: Uint8Array = new Uint8Array(0);
+  #message: BatchMessage;
+  #bytes: Uint8Array;
+  #view: DataView;
+  #left: number;
+  #offset = 4;
+
+  constructor(message: BatchMessage) {
+    this.#message = message;
+    this.#bytes = new Uint8Array(message.buffer);
+    this.#view = new DataView(message.buffer);
+    this.#left = this.#view.getUint32(0, true);
+  }
+
+  /** Moves to the next record; false after the last. */
+  next(): boolean {
+    if (this.#left === 0) return false;
+    this.#left--;
+    const view = this.#view;
+    let offset = this.#offset;
+    this.id = view.getUint32(offset, true);
+    this.kind = view.getUint8(offset + 4);
+    this.flags = view.getUint8(offset + 5);
+    this.status = view.getUint16(offset + 6, true);
+    this.extra = view.getFloat64(offset + 8, true);
     const metaLength = view.getUint32(offset + 16, true);
     const dataLength = view.getUint32(offset + 20, true);
-    const record: RawRecord = {
-      id: view.getUint32(offset, true),
-      kind: view.getUint8(offset + 4),
-      flags,
-      status: view.getUint16(offset + 6, true),
-      extra: view.getFloat64(offset + 8, true),
-      meta: undefined,
-      data: undefined,
-    };
     offset += RECORD_HEADER;
+    this.meta = undefined;
     if (metaLength > 0) {
-      record.meta = bytes.subarray(offset, offset + metaLength);
+      this.meta = this.#bytes.subarray(offset, offset + metaLength);
       offset += metaLength;
     }
-    if (flags & FLAG_LARGE) {
-      record.data = new Uint8Array(message.large[dataLength]!);
+    if (this.flags & FLAG_LARGE) {
+      this.data = new Uint8Array(this.#message.large[dataLength]!);
     } else {
-      record.data = bytes.subarray(offset, offset + dataLength);
+      this.data = this.#bytes.subarray(offset, offset + dataLength);
       offset += dataLength;
     }
-    records[i] = record;
+    this.#offset = offset;
+    return true;
   }
-  return records;
 }
 
 /** The buffer of `data` when `data` spans all of it, or a copy: only whole buffers transfer. */

@@ -102,9 +102,8 @@ export class PoolClosedError extends Error {
   }
 }
 
-/** A job waiting for its reply. */
-interface Pending {
-  job: Job;
+/** A job waiting for its reply; `id` is its index in the batch it was last sent in. */
+interface Pending extends Numbered<Job> {
   resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
 }
@@ -201,7 +200,7 @@ export class Pool {
       return Promise.reject(new QueueFullError(this.#options.maxQueue));
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job, resolve, reject });
+      this.#queue.push({ id: 0, value: job, resolve, reject });
       if (this.#options.stats) this.#options.stats.queued = this.queued;
       this.#scheduleFlush();
     });
@@ -439,10 +438,8 @@ class Worker {
     this.#inFlightCount = batch.length;
     this.#busySince = performance.now();
     this.#hooks.stats?.setBusy(this.id, true);
-    const message = encodeJobs(
-      batch.map(({ job }, id): Numbered<Job> => ({ id, value: job })),
-      this.#jobBuffer,
-    );
+    for (let i = 0; i < batch.length; i++) batch[i]!.id = i;
+    const message = encodeJobs(batch, this.#jobBuffer);
     this.#jobBuffer = undefined;
     const spare = this.#spares.pop();
     if (spare) message.spare = spare;
@@ -499,18 +496,14 @@ class Worker {
    */
   #recycler(buffer: ArrayBuffer, replies: Numbered<Reply>[]): () => void {
     let holders = 1;
+    // One function for the whole batch: each holder calls it once.
     const release = () => {
       if (--holders === 0 && this.#spares.length < 2) this.#spares.push(buffer);
     };
     for (const { value } of replies) {
       if (value.bytes.buffer === buffer) {
         holders++;
-        let released = false;
-        value.release = () => {
-          if (released) return;
-          released = true;
-          release();
-        };
+        value.release = release;
       }
     }
     return release;
