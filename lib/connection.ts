@@ -41,6 +41,8 @@ export interface ConnectionContext {
   log: Logger;
   /** Live statistics for the status page. */
   stats?: SharedStats;
+  /** Called once when a connection's {@linkcode Connection.run} ends. */
+  onClosed?: (connection: Connection) => void;
 }
 
 /** What a connection is waiting for; the sweeper applies a deadline to each but `Busy`. */
@@ -60,7 +62,7 @@ export const enum Phase {
 }
 
 /** Bytes read at once into a fresh connection's buffer; it grows up to the head limits. */
-const INITIAL_BUFFER = 4096;
+const INITIAL_BUFFER = 1024;
 /**
  * Read buffers of closed connections, for new ones: a fresh buffer per connection is memory
  * outside V8's heap that V8 must track and sweep, and under a stream of short connections
@@ -77,14 +79,10 @@ const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
 export class Connection {
   /** The socket. */
   readonly conn: Deno.Conn;
-  /** The client's address, for the access log. */
-  readonly remote: string;
   /** What the connection is waiting for. */
   phase: Phase = Phase.Idle;
   /** When, by `Date.now()`, the current phase times out. */
   deadline: number;
-  /** Settles when {@linkcode Connection.run} has ended; set by whoever runs it. */
-  done: Promise<void> = Promise.resolve();
   /** Its index in the server's list of open connections; kept by the server. */
   slot = -1;
   #context: ConnectionContext;
@@ -94,14 +92,18 @@ export class Connection {
   #maxBuffer: number;
   #draining = false;
 
+  /** The client's address, e.g. `127.0.0.1:5000`, for logs (made when asked: most never are). */
+  get remote(): string {
+    const addr = this.conn.remoteAddr as Deno.NetAddr;
+    return addr.hostname?.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+
   /** Wraps an accepted socket; call {@linkcode Connection.run} to serve it. */
   constructor(conn: Deno.Conn, context: ConnectionContext) {
     this.conn = conn;
     this.#context = context;
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    this.remote = addr.hostname?.includes(":")
-      ? `[${addr.hostname}]:${addr.port}`
-      : `${addr.hostname}:${addr.port}`;
     this.deadline = Date.now() + context.timeouts.header;
     const { maxRequestLine, maxHeaderBytes } = context.limits;
     this.#maxBuffer = maxRequestLine + maxHeaderBytes + 1024;
@@ -201,6 +203,7 @@ export class Connection {
       }
       this.#buf = new Uint8Array(0);
       this.#start = this.#end = 0;
+      this.#context.onClosed?.(this);
     }
   }
 

@@ -47,6 +47,10 @@ export class Server {
    * of closed connections alive past young-generation collections.
    */
   #connections: Connection[] = [];
+  /** What connections are given: the server's options, and a way to leave the list. */
+  #context: ConnectionContext;
+  /** Called once no connection is open (see {@linkcode Server.shutdown}). */
+  #allClosed: (() => void)[] = [];
   #sweeper: ReturnType<typeof setInterval>;
   #accepting: Promise<void>;
   #closing = false;
@@ -57,6 +61,7 @@ export class Server {
   private constructor(listener: Deno.TcpListener, options: ServerOptions) {
     this.#listener = listener;
     this.#options = options;
+    this.#context = { ...options, onClosed: (connection) => this.#remove(connection) };
     const { header, idle, body, write } = options.timeouts;
     const tick = Math.max(10, Math.min(1000, Math.min(header, idle, body, write) / 4));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
@@ -118,9 +123,7 @@ export class Server {
       timer = setTimeout(() => resolve(true), deadline)
     );
     const forced = await Promise.race([
-      Promise.all(this.#connections.map((connection) => connection.done)).then(() =>
-        false as const
-      ),
+      this.#whenAllClosed().then(() => false as const),
       timedOut,
     ]);
     clearTimeout(timer);
@@ -135,10 +138,7 @@ export class Server {
   /** Resolves when every connection has ended (after a shutdown). */
   async finished(): Promise<void> {
     await this.#accepting;
-    await Promise.all([
-      ...this.#connections.map((connection) => connection.done),
-      ...this.#refusals,
-    ]);
+    await Promise.all([this.#whenAllClosed(), ...this.#refusals]);
   }
 
   async #accept(): Promise<void> {
@@ -157,10 +157,11 @@ export class Server {
         this.#refuse(conn);
         continue;
       }
-      const connection = new Connection(conn, this.#options);
+      const connection = new Connection(conn, this.#context);
       connection.slot = this.#connections.push(connection) - 1;
       if (this.#options.stats) this.#options.stats.connections = this.#connections.length;
-      connection.done = connection.run().finally(() => this.#remove(connection));
+      // run() never rejects; it calls #remove() as it ends.
+      connection.run();
     }
   }
 
@@ -172,6 +173,14 @@ export class Server {
       last.slot = connection.slot;
     }
     if (this.#options.stats) this.#options.stats.connections = this.#connections.length;
+    if (this.#connections.length === 0) {
+      for (const resolve of this.#allClosed.splice(0)) resolve();
+    }
+  }
+
+  #whenAllClosed(): Promise<void> {
+    if (this.#connections.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#allClosed.push(resolve));
   }
 
   /** Over the connection limit: a 503 and close, never a queue. */
