@@ -71,7 +71,7 @@ export function scanHead(
   end: number,
   limits: FrameLimits,
 ): HeadFrame | null {
-  const view = end === buf.length ? buf : buf.subarray(0, end);
+  const view = buf; // every read below stays before `end`
   let pos = start;
   // RFC 9112 §2.2: ignore at least one empty line (CRLF) received before the request line.
   while (pos < end && (view[pos] === CR || view[pos] === LF)) {
@@ -172,15 +172,18 @@ export function scanHead(
  * be rejected; we treat a bare LF the same way so every line has one unambiguous end).
  */
 function findLineEnd(view: Uint8Array, pos: number, end: number): number {
-  const lf = view.indexOf(LF, pos);
-  const cr = view.indexOf(CR, pos);
-  if (lf < 0) {
-    if (cr >= 0 && cr < end - 1) throw bareLineEnd("CR");
-    return -1;
+  // A plain loop: header lines are short, and two `indexOf` calls per line cost more (measured
+  // with `deno bench bench/http_bench.ts`).
+  for (let i = pos; i < end; i++) {
+    const byte = view[i]!;
+    if (byte === CR) {
+      if (i + 1 === end) return -1; // the LF may still come
+      if (view[i + 1] === LF) return i;
+      throw bareLineEnd("CR");
+    }
+    if (byte === LF) throw bareLineEnd("LF");
   }
-  if (cr === lf - 1) return cr;
-  if (cr >= 0 && cr < lf) throw bareLineEnd("CR");
-  throw bareLineEnd("LF");
+  return -1;
 }
 
 // RFC 9110 §5.6.2: tchar, the characters of a method.
