@@ -16,10 +16,11 @@ import type { FileChunk, StreamPart } from "./messages.ts";
 
 /**
  * Bytes of a streamed file read and written at a time. Measured with `deno task bench --only C`
- * (8 downloads of 64 MiB): 256 KiB chunks 0.84–0.89× `Deno.serve`, 512 KiB 1.1×; bigger ones
- * add memory (one chunk per download in flight) for little more.
+ * (8 downloads of 64 MiB): 256 KiB chunks 0.84–0.89× `Deno.serve`, 512 KiB 1.1× with the
+ * server's RSS growing by 15.6–16.3 MiB (the goal is 16); 384 KiB about 6% slower than 512 KiB
+ * and 1–1.5 MiB less memory (one chunk per download in flight).
  */
-export const STREAM_CHUNK = 512 * 1024;
+export const STREAM_CHUNK = 384 * 1024;
 
 /**
  * File opens and reads in flight at once. Each asynchronous one occupies one of Deno's blocking
