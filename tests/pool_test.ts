@@ -50,6 +50,22 @@ Deno.test("a free worker takes the next job while another is blocked in /sleep",
   deepEqual(await finishOrder(pool, ["/sleep?ms=400", "/"]), ["/", "/sleep?ms=400"]);
 });
 
+Deno.test("under light load the first free worker takes every job; the next one helps when it is busy", async () => {
+  await using pool = await createPool({ size: 3 });
+  const workers: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    workers.push((await pool.execute(request("/")) as ResponseReply).worker!);
+  }
+  // In rotation the jobs would have gone to workers 1, 2, 3, 1, 2, 3 (each one cold).
+  deepEqual(workers, [1, 1, 1, 1, 1, 1]);
+  const sleeping = pool.execute(request("/sleep?ms=300"));
+  // The pool sends what was queued in a microtask: after this await the sleep is with worker 1.
+  await Promise.resolve();
+  const quick = await pool.execute(request("/")) as ResponseReply;
+  equal(quick.worker, 2);
+  equal((await sleeping as ResponseReply).worker, 1);
+});
+
 Deno.test("jobs queued in the same turn behind a sleep are handed back to free workers", async () => {
   await using pool = await createPool({ size: 2 });
   // Both sleeps and the GET are queued in one turn, so the first worker gets a batch of two;
