@@ -92,6 +92,11 @@ export interface BatchMessage {
   /** From a worker: whether this message finishes its batch, so the worker is free again. */
   done?: boolean;
   /**
+   * From a worker, with `done`: milliseconds it spent on the batch, from which the pool learns
+   * what a job costs (and so how to share the next ones).
+   */
+  took?: number;
+  /**
    * A batch buffer the sender has finished with, for the other side to pack its next batch
    * into: from the main thread, a reply buffer whose responses are written; from a worker (with
    * `done`), the buffer its jobs came in. Reusing them spares an allocation per batch and the
@@ -165,7 +170,7 @@ export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
 /** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */
 export function encodeReplies(
   replies: ReadonlyArray<Numbered<Reply>>,
-  progress: Pick<BatchMessage, "returned" | "done" | "spare"> = {},
+  progress: Pick<BatchMessage, "returned" | "done" | "spare" | "took"> = {},
   into?: ArrayBuffer,
 ): BatchMessage {
   const metas = replies.map(({ value }) => value.stream ? json(value.stream) : undefined);

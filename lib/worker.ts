@@ -98,6 +98,7 @@ port.on("message", (message: BatchMessage | ControlMessage) => {
 });
 
 function runBatch(message: BatchMessage, handler: Handler): void {
+  const started = performance.now();
   const jobs = decodeJobs(message);
   if (message.spare) spare = message.spare;
   const replies: Numbered<Reply>[] = [];
@@ -130,7 +131,8 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   const into = spare;
   spare = undefined;
   // Every job is answered: the buffer they came in goes back for the next jobs.
-  sendReplies(encodeReplies(replies, { done: true, spare: message.buffer }, into));
+  const took = performance.now() - started;
+  sendReplies(encodeReplies(replies, { done: true, spare: message.buffer, took }, into));
 }
 
 function requestLine(head: Uint8Array): Uint8Array {

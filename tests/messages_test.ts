@@ -58,8 +58,9 @@ Deno.test("replies keep their fields; large bodies travel as their own buffers",
     },
   ];
   const jobBuffer = new ArrayBuffer(16);
-  const message = encodeReplies(replies, { done: true, spare: jobBuffer });
+  const message = encodeReplies(replies, { done: true, spare: jobBuffer, took: 0.25 });
   equal(message.done, true);
+  equal(message.took, 0.25);
   equal(message.spare, jobBuffer);
   equal(message.large.length, 1);
   ok(transferList(message).includes(jobBuffer));

@@ -7,6 +7,7 @@ import {
   PoolClosedError,
   type PoolOptions,
   QueueFullError,
+  shareOf,
   WorkerCrashedError,
 } from "../lib/pool.ts";
 
@@ -64,6 +65,19 @@ Deno.test("under light load the first free worker takes every job; the next one 
   const quick = await pool.execute(request("/")) as ResponseReply;
   equal(quick.worker, 2);
   equal((await sleeping as ResponseReply).worker, 1);
+});
+
+Deno.test("shareOf(): cheap jobs go to one worker, costly ones are spread over the free ones", () => {
+  // A trivial request costs a worker a few microseconds: 200 of them are one message's worth.
+  equal(shareOf({ waiting: 200, free: 4, jobCost: 0.005, maxBatch: 256 }), 200);
+  equal(shareOf({ waiting: 600, free: 4, jobCost: 0.005, maxBatch: 256 }), 200);
+  equal(shareOf({ waiting: 600, free: 4, jobCost: 0.001, maxBatch: 256 }), 256);
+  // 20 ms jobs (a large directory listing): each free worker takes its equal part.
+  equal(shareOf({ waiting: 8, free: 4, jobCost: 20, maxBatch: 256 }), 2);
+  equal(shareOf({ waiting: 3, free: 4, jobCost: 20, maxBatch: 256 }), 1);
+  // In between, a part is an equal share or a millisecond of work, whichever is more.
+  equal(shareOf({ waiting: 100, free: 4, jobCost: 0.02, maxBatch: 256 }), 50);
+  equal(shareOf({ waiting: 100, free: 4, jobCost: 0.1, maxBatch: 256 }), 25);
 });
 
 Deno.test("jobs queued in the same turn behind a sleep are handed back to free workers", async () => {
