@@ -62,7 +62,7 @@ export const enum Phase {
 }
 
 /** Bytes read at once into a fresh connection's buffer; it grows up to the head limits. */
-const INITIAL_BUFFER = 1024;
+const INITIAL_BUFFER = 512;
 /**
  * Read buffers of closed connections, for new ones: a fresh buffer per connection is memory
  * outside V8's heap that V8 must track and sweep, and under a stream of short connections
