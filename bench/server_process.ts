@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { HttpConnection } from "./http_client.ts";
 import { type MemorySample, processTree, readMemory } from "./memory.ts";
 import { nginxCommand } from "./nginx.ts";
+import { V8_FLAGS } from "../scripts/compile.ts";
 
 /** The kinds of server the benchmark knows how to start. */
 export const SERVER_KINDS = ["salut", "deno_serve", "bare", "nginx"] as const;
@@ -189,8 +190,10 @@ function denoArgs(spec: ServerSpec, site: string): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {
     case "salut":
+      // As `deno task start` runs it (and as the compiled binary has them): salut's V8 flags.
       return [
         ...deno,
+        `--v8-flags=${V8_FLAGS.join(",")}`,
         "main.ts",
         ...["--port", "0", "--quiet", "--sleep", "--root", site],
         ...["--workers", String(spec.workers ?? 4)],

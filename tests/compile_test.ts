@@ -13,7 +13,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join, relative, resolve, sep } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
-import { compileArgs, executablePath, ROOT } from "../scripts/compile.ts";
+import { compileArgs, executablePath, ROOT, V8_FLAGS } from "../scripts/compile.ts";
 import { startBinary } from "./support/binary.ts";
 import { withDeadline } from "./support/deadline.ts";
 import {
@@ -119,6 +119,12 @@ function npmPackages(entries: EmbeddedEntry[]): string[] {
     .map((entry) => entry.path.slice(prefix.length).split("/").slice(0, -1).join("/"));
 }
 
+Deno.test("deno task start and dev run with salut's V8 flags, the ones baked into the binary", () => {
+  const flag = `--v8-flags=${V8_FLAGS.join(",")}`;
+  ok(denoJson.tasks.start.split(" ").includes(flag), denoJson.tasks.start);
+  ok(denoJson.tasks.dev.split(" ").includes(flag), denoJson.tasks.dev);
+});
+
 Deno.test(
   "deno compile embeds the worker module, every file of static/ and no npm package, with the permissions of deno task start (dry run: stand-in runtime, output never run)",
   async () => {
@@ -141,6 +147,9 @@ Deno.test(
 
       const metadata = readCompileMetadata(await Deno.readFile(binary));
       equal(metadata.entrypoint_key, "main.ts");
+      // Deno adds flags of its own to the list.
+      const v8Flags = metadata.v8_flags as string[];
+      for (const flag of V8_FLAGS) ok(v8Flags.includes(flag), `${flag} not in ${v8Flags}`);
       const permissions = metadata.permissions as Record<string, unknown>;
       // [] means "all of it", null "none of it".
       deepEqual({
