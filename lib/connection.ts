@@ -126,6 +126,7 @@ export class Connection {
         try {
           while ((frame = this.#nextHead()) === null) {
             if (this.#draining && this.#start === this.#end) return;
+            // #read() inlined: an awaited call per read would allocate its async frame.
             let read: number | null;
             try {
               read = await this.conn.read(this.#space());

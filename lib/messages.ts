@@ -270,7 +270,6 @@ class Packer {
 /** Reads the records of a batch one at a time; the fields are those of the current record. */
 class Unpacker {
   id = 0;
-  kind = 0;
   flags = 0;
   status = 0;
   extra = 0;
@@ -296,7 +295,6 @@ class Unpacker {
     const view = this.#view;
     let offset = this.#offset;
     this.id = view.getUint32(offset, true);
-    this.kind = view.getUint8(offset + 4);
     this.flags = view.getUint8(offset + 5);
     this.status = view.getUint16(offset + 6, true);
     this.extra = view.getFloat64(offset + 8, true);
