@@ -9,6 +9,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { firstLine } from "../bench/machine.ts";
 import type { BenchReport } from "../bench/report.ts";
+import { costPerRequest, parseThreadStat } from "../bench/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
 
 const REPO = join(import.meta.dirname!, "..");
@@ -124,5 +125,68 @@ Deno.test({
     } finally {
       await Deno.remove(out, { recursive: true });
     }
+  },
+});
+
+Deno.test("parseThreadStat() reads utime and stime after a name holding spaces and parentheses", () => {
+  const stat = "4242 (V8 (x) Worker) S 1 1 1 0 -1 4194560 10 0 0 0 1234 567 0 0 20 0 9 0 5";
+  deepEqual(parseThreadStat(4242, stat), {
+    tid: 4242,
+    name: "V8 (x) Worker",
+    user: 1234,
+    system: 567,
+  });
+});
+
+Deno.test("costPerRequest() divides each thread's ticks by the requests, busiest first", () => {
+  const costs = costPerRequest({
+    before: [
+      { tid: 1, name: "deno", user: 100, system: 100 },
+      { tid: 2, name: "worker-1", user: 50, system: 0 },
+      { tid: 3, name: "idle", user: 7, system: 7 },
+    ],
+    after: [
+      { tid: 1, name: "deno", user: 140, system: 150 }, // 90 ticks
+      { tid: 2, name: "worker-1", user: 80, system: 10 }, // 40 ticks
+      { tid: 3, name: "idle", user: 7, system: 7 }, // did not run: left out
+      { tid: 4, name: "born later", user: 5, system: 5 }, // counts from zero
+    ],
+    requests: 100_000,
+    seconds: 2,
+    ticksPerSecond: 100,
+  });
+  deepEqual(costs.map((cost) => cost.tid), [1, 2, 4]);
+  // 40 user ticks = 0.4 s over 100 000 requests = 4 µs each; 90 ticks in 2 s = 0.45 cores.
+  equal(costs[0]!.userUs, 4);
+  equal(costs[0]!.systemUs, 5);
+  equal(costs[0]!.cores, 0.45);
+  equal(costs[2]!.userUs + costs[2]!.systemUs, 1);
+});
+
+Deno.test({
+  name: wrk
+    ? "bench/threads.ts runs salut under wrk and prints each thread's CPU per request"
+    : "bench/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
+  ignore: !wrk,
+  async fn() {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "bench/threads.ts", "--duration", "1s", "--workers", "2"],
+      cwd: REPO,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
+    }).output();
+    const output = new TextDecoder().decode(stdout);
+    equal(
+      code,
+      0,
+      `bench/threads.ts exited ${code}:\n${output}${new TextDecoder().decode(stderr)}`,
+    );
+    match(output, /^salut, 2 worker\(s\): 50 connections, keep-alive: \d+ req\/s/);
+    // The main thread read and wrote every request; a worker answered them.
+    match(output, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
+    match(output, /^worker-\d+ \[\d+\] /m);
+    match(output, /^all threads +\d+\.\d\d/m);
   },
 });
