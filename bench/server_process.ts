@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { HttpConnection } from "./http_client.ts";
 import { type MemorySample, processTree, readMemory } from "./memory.ts";
 import { nginxCommand } from "./nginx.ts";
-import { V8_FLAGS } from "../scripts/compile.ts";
+import { RUNTIME_ENV, V8_FLAGS } from "../scripts/compile.ts";
 
 /** The kinds of server the benchmark knows how to start. */
 export const SERVER_KINDS = ["salut", "deno_serve", "bare", "nginx"] as const;
@@ -81,6 +81,8 @@ export class ServerProcess implements AsyncDisposable {
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: REPO,
+      // As `deno task start` runs it; the baselines run with Deno's defaults.
+      env: spec.kind === "salut" ? { ...RUNTIME_ENV } : {},
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -47,6 +47,26 @@ export const PERMISSIONS: readonly string[] = [
  */
 export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 
+/**
+ * Environment salut runs with in `deno task start` and `dev`, and under `deno task bench`.
+ *
+ * `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128` (Deno's default: 1024) caps the socket events the main
+ * thread's I/O driver takes at each turn. Deno polls every pending read and write of the main
+ * thread from one tokio task, and tokio lets a task complete 128 I/O operations per turn: the
+ * rest are put back *behind* the sockets that turn's events woke. With 256 busy keep-alive
+ * connections, more than 128 became readable every turn, so the same half of the connections
+ * waited behind the other half for up to 60 ms (p99 15–35 ms at `wrk -t1 -c256`, varying from
+ * run to run). At 128 events a turn no connection is passed over twice: p99 7–8 ms, the same
+ * requests per second, and no change at 50 connections or under `Connection: close`.
+ *
+ * Deno reads it once, when it starts the main thread's runtime, before any of salut's code
+ * runs, so the compiled binary cannot carry it: set it where the binary is started. Deno
+ * ignores a variable it does not know, so it is harmless on other versions.
+ */
+export const RUNTIME_ENV: Readonly<Record<string, string>> = {
+  DENO_TOKIO_MAX_IO_EVENTS_PER_TICK: "128",
+};
+
 /** The project's root directory, where `deno.json` is. */
 export const ROOT: string = dirname(import.meta.dirname!);
 

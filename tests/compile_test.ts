@@ -13,7 +13,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join, relative, resolve, sep } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
-import { compileArgs, executablePath, ROOT, V8_FLAGS } from "../scripts/compile.ts";
+import { compileArgs, executablePath, ROOT, RUNTIME_ENV, V8_FLAGS } from "../scripts/compile.ts";
 import { startBinary } from "./support/binary.ts";
 import { withDeadline } from "./support/deadline.ts";
 import {
@@ -123,6 +123,17 @@ Deno.test("deno task start and dev run with salut's V8 flags, the ones baked int
   const flag = `--v8-flags=${V8_FLAGS.join(",")}`;
   ok(denoJson.tasks.start.split(" ").includes(flag), denoJson.tasks.start);
   ok(denoJson.tasks.dev.split(" ").includes(flag), denoJson.tasks.dev);
+});
+
+Deno.test("deno task start and dev set salut's runtime environment before deno runs", () => {
+  const assignments = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
+  ok(assignments.length > 0);
+  for (const task of [denoJson.tasks.start, denoJson.tasks.dev]) {
+    // `NAME=value deno run …`: the assignments come first, so Deno sees them when it starts.
+    const words = task.split(" ");
+    const first = words.indexOf("deno");
+    deepEqual(words.slice(0, first).sort(), [...assignments].sort(), task);
+  }
 });
 
 Deno.test(
