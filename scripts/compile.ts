@@ -50,21 +50,24 @@ export const V8_FLAGS: readonly string[] = ["--max-semi-space-size=2"];
 /**
  * Environment salut runs with in `deno task start` and `dev`, and under `deno task bench`.
  *
- * `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=128` (Deno's default: 1024) caps the socket events the main
- * thread's I/O driver takes at each turn. Deno polls every pending read and write of the main
- * thread from one tokio task, and tokio lets a task complete 128 I/O operations per turn: the
- * rest are put back *behind* the sockets that turn's events woke. With 256 busy keep-alive
- * connections, more than 128 became readable every turn, so the same half of the connections
- * waited behind the other half for up to 60 ms (p99 15–35 ms at `wrk -t1 -c256`, varying from
- * run to run). At 128 events a turn no connection is passed over twice: p99 7–8 ms, the same
- * requests per second, and no change at 50 connections or under `Connection: close`.
+ * `DENO_TOKIO_MAX_IO_EVENTS_PER_TICK=96` (Deno's default: 1024) caps the socket events the main
+ * thread's I/O driver takes at each turn. Deno completes the main thread's pending socket reads
+ * and writes from one tokio task, and tokio lets a task finish 128 I/O operations per turn: the
+ * rest are put back *behind* the sockets that the next turn's events wake. When more sockets than
+ * that become ready every turn, the same connections are put back again and again: at 256 busy
+ * keep-alive connections half of them waited behind the other half (`wrk -t1 -c256`: p99 15–35
+ * ms, varying from run to run), at 1 000 p99 was 165–320 ms. Taking fewer events than the budget
+ * leaves every turn room for those put back: p99 7–8.5 ms at 256 connections and 21–22 ms at
+ * 1 000 (`Deno.serve`: 4.6 and 22 ms), the same requests per second, no change at 50 connections
+ * or under `Connection: close`. 128 fixed 256 connections but not 1 000; 64 cost 5–10% of the
+ * throughput.
  *
  * Deno reads it once, when it starts the main thread's runtime, before any of salut's code
  * runs, so the compiled binary cannot carry it: set it where the binary is started. Deno
  * ignores a variable it does not know, so it is harmless on other versions.
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = {
-  DENO_TOKIO_MAX_IO_EVENTS_PER_TICK: "128",
+  DENO_TOKIO_MAX_IO_EVENTS_PER_TICK: "96",
 };
 
 /** The project's root directory, where `deno.json` is. */
