@@ -81,8 +81,10 @@ export class ServerProcess implements AsyncDisposable {
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: REPO,
-      // As `deno task start` runs it; the baselines run with Deno's defaults.
-      env: spec.kind === "salut" ? { ...RUNTIME_ENV } : {},
+      // salut as `deno task start` runs it; the baselines with Deno's defaults, even when the
+      // benchmark itself was started with salut's variables set.
+      clearEnv: true,
+      env: { ...inheritedEnv(), ...(spec.kind === "salut" ? RUNTIME_ENV : {}) },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -186,6 +188,13 @@ function signal(pid: number, name: Deno.Signal): void {
   } catch {
     // Already gone.
   }
+}
+
+/** This process's environment without salut's runtime variables (see `RUNTIME_ENV`). */
+function inheritedEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  for (const name of Object.keys(RUNTIME_ENV)) delete env[name];
+  return env;
 }
 
 function denoArgs(spec: ServerSpec, site: string): string[] {
