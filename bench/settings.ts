@@ -57,14 +57,14 @@ export function parseSettings(args: string[]): Settings | undefined {
   const smoke = values.smoke;
   const list = (value: string | undefined) =>
     value === undefined ? undefined : value.split(",").map((item) => item.trim()).filter(Boolean);
-  const workers = integer(values.workers, "--workers", 1);
+  const workers = integerOption(values.workers, "--workers", 1);
   return {
-    rounds: integer(values.rounds ?? (smoke ? "1" : "3"), "--rounds", 1),
-    seconds: duration(values.duration ?? (smoke ? "1s" : "5s"), "--duration", 1),
-    warmupSeconds: duration(values.warmup ?? (smoke ? "0s" : "1s"), "--warmup", 0),
+    rounds: integerOption(values.rounds ?? (smoke ? "1" : "3"), "--rounds", 1),
+    seconds: durationOption(values.duration ?? (smoke ? "1s" : "5s"), "--duration", 1),
+    warmupSeconds: durationOption(values.warmup ?? (smoke ? "0s" : "1s"), "--warmup", 0),
     workers,
     sweepWorkers: (list(values["sweep-workers"] ?? (smoke ? "" : "1,2")) ?? [])
-      .map((item) => integer(item, "--sweep-workers", 1))
+      .map((item) => integerOption(item, "--sweep-workers", 1))
       .filter((n) => n !== workers),
     only: list(values.only),
     servers: list(values.servers),
@@ -73,7 +73,8 @@ export function parseSettings(args: string[]): Settings | undefined {
   };
 }
 
-function integer(value: string, flag: string, min: number): number {
+/** A flag's whole number, at least `min`; throws `TypeError` naming the flag otherwise. */
+export function integerOption(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
     throw new TypeError(`${flag} must be an integer ≥ ${min}, not "${value}"`);
@@ -81,8 +82,8 @@ function integer(value: string, flag: string, min: number): number {
   return n;
 }
 
-/** `5s`, `5`, `1m` → whole seconds (wrk takes whole seconds). */
-function duration(value: string, flag: string, min: number): number {
+/** `5s`, `5`, `1m` → whole seconds (wrk takes whole seconds), at least `min`; else `TypeError`. */
+export function durationOption(value: string, flag: string, min: number): number {
   const match = /^(\d+)(s|m)?$/.exec(value);
   const n = match ? Number(match[1]) * (match[2] === "m" ? 60 : 1) : NaN;
   if (!(n >= min)) {

@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ServerProcess, type ServerSpec } from "./server_process.ts";
+import { durationOption, integerOption } from "./settings.ts";
 import { runWrk } from "./wrk.ts";
 
 const REPO = join(import.meta.dirname!, "..");
@@ -144,9 +145,9 @@ async function main(args: string[]): Promise<number> {
   if (kind !== "salut" && kind !== "deno_serve" && kind !== "bare") {
     throw new TypeError(`--server must be salut, deno_serve or bare, not "${kind}"`);
   }
-  const workers = positive(values.workers, "--workers");
-  const connections = positive(values.connections, "--connections");
-  const seconds = positive(values.duration.replace(/s$/, ""), "--duration");
+  const workers = integerOption(values.workers, "--workers", 1);
+  const connections = integerOption(values.connections, "--connections", 1);
+  const seconds = durationOption(values.duration, "--duration", 1);
   const headers = values.close ? ["Connection: close"] : [];
 
   const site = await Deno.makeTempDir({ prefix: "salut_threads_site_" });
@@ -208,14 +209,6 @@ function report(options: {
       `${fixed(total.userUs + total.systemUs, 2).padStart(9)} ${fixed(total.cores)}`,
   );
   return lines.join("\n");
-}
-
-function positive(value: string, flag: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw new TypeError(`${flag} must be a positive number, not "${value}"`);
-  }
-  return number;
 }
 
 if (import.meta.main) {
