@@ -18,6 +18,23 @@ const nginx = (await firstLine("nginx", ["-v"])) !== "";
 /** A hard ceiling: the smoke run takes about 20 s; a loaded CI machine may take longer. */
 const SMOKE_TIMEOUT_MS = 120_000;
 
+/** Runs a benchmark script from the repository; `output` is its stdout then its stderr. */
+async function runBenchScript(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; output: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, ...args],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  return { code, stdout: out, output: out + new TextDecoder().decode(stderr) };
+}
+
 const WRK_REPORT = `Running 1s test @ http://127.0.0.1:8080/
   1 threads and 50 connections
   Thread Stats   Avg      Stdev     Max   +/- Stdev
@@ -72,15 +89,7 @@ Deno.test({
     const out = await Deno.makeTempDir({ prefix: "salut_bench_smoke_test_" });
     try {
       // run.ts stops every server it started, on success, error, or the SIGTERM of a timeout.
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-all", "bench/run.ts", "--smoke", "--out", out],
-        cwd: REPO,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
-      }).output();
-      const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+      const { code, output } = await runBenchScript("bench/run.ts", ["--smoke", "--out", out]);
       equal(code, 0, `bench/run.ts --smoke exited ${code}:\n${output}`);
 
       const report: BenchReport = JSON.parse(await Deno.readTextFile(join(out, "latest.json")));
@@ -169,24 +178,14 @@ Deno.test({
     : "bench/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
   ignore: !wrk,
   async fn() {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", "bench/threads.ts", "--duration", "1s", "--workers", "2"],
-      cwd: REPO,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
-    }).output();
-    const output = new TextDecoder().decode(stdout);
-    equal(
-      code,
-      0,
-      `bench/threads.ts exited ${code}:\n${output}${new TextDecoder().decode(stderr)}`,
-    );
-    match(output, /^salut, 2 worker\(s\): 50 connections, keep-alive: \d+ req\/s/);
+    const { code, stdout, output } = await runBenchScript("bench/threads.ts", [
+      ...["--duration", "1s", "--workers", "2"],
+    ]);
+    equal(code, 0, `bench/threads.ts exited ${code}:\n${output}`);
+    match(stdout, /^salut, 2 worker\(s\): 50 connections, keep-alive: \d+ req\/s/);
     // The main thread read and wrote every request; a worker answered them.
-    match(output, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
-    match(output, /^worker-\d+ \[\d+\] /m);
-    match(output, /^all threads +\d+\.\d\d/m);
+    match(stdout, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
+    match(stdout, /^worker-\d+ \[\d+\] /m);
+    match(stdout, /^all threads +\d+\.\d\d/m);
   },
 });
