@@ -9,6 +9,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { firstLine } from "../bench/machine.ts";
 import type { BenchReport } from "../bench/report.ts";
+import { writesInOneTurn } from "../bench/io_budget.ts";
 import { costPerRequest, parseThreadStat } from "../bench/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
 
@@ -188,4 +189,9 @@ Deno.test({
     match(stdout, /^worker-\d+ \[\d+\] /m);
     match(stdout, /^all threads +\d+\.\d\d/m);
   },
+});
+
+Deno.test("writesInOneTurn() counts writes made and resolved in one turn, and closes its sockets", async () => {
+  // Ten writes are far below Deno's budget per turn: all of them complete in it.
+  equal(await writesInOneTurn(10), 10);
 });
