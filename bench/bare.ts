@@ -5,7 +5,8 @@
  *
  *     deno run -A bench/bare.ts --port 0 --root static
  *
- * Prints `bare listening on http://127.0.0.1:PORT/` when ready; SIGTERM ends it.
+ * Prints `bare listening on http://127.0.0.1:PORT/` when ready; SIGTERM ends it. `bench/floor.ts`
+ * runs the same loop ({@linkcode serveBare}) beside idle workers.
  *
  * @module
  */
@@ -16,20 +17,35 @@ import { parseArgs } from "node:util";
 const CR = 13;
 const LF = 10;
 const READ_BUFFER_BYTES = 64 * 1024;
-
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { port: { type: "string", default: "0" }, root: { type: "string" } },
-});
-const root = values.root ?? join(import.meta.dirname!, "..", "static");
-const page = await Deno.readFile(join(root, "index.html"));
-const KEEP_ALIVE = response(page, false);
-const CLOSE = response(page, true);
 const CLOSE_TOKEN = new TextEncoder().encode("close\r\n");
 
-const listener = Deno.listen({ hostname: "127.0.0.1", port: Number(values.port) });
-console.log(`bare listening on http://127.0.0.1:${listener.addr.port}/`);
-for await (const conn of listener) serve(conn);
+/** Where {@linkcode serveBare} listens and what it serves. */
+export interface BareOptions {
+  /** Port on 127.0.0.1; 0 for a free one. */
+  port: number;
+  /** Directory whose `index.html` is the one response. */
+  root: string;
+  /** Name in the `NAME listening on …` line printed when ready. */
+  name: string;
+}
+
+/** Listens and answers every request head with `root/index.html`, until the process ends. */
+export async function serveBare(options: BareOptions): Promise<void> {
+  const page = await Deno.readFile(join(options.root, "index.html"));
+  const responses = { keepAlive: response(page, false), close: response(page, true) };
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: options.port });
+  console.log(`${options.name} listening on http://127.0.0.1:${listener.addr.port}/`);
+  for await (const conn of listener) serve(conn, responses);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { port: { type: "string", default: "0" }, root: { type: "string" } },
+  });
+  const root = values.root ?? join(import.meta.dirname!, "..", "static");
+  await serveBare({ port: Number(values.port), root, name: "bare" });
+}
 
 function response(body: Uint8Array, close: boolean): Uint8Array {
   const head = new TextEncoder().encode(
@@ -43,7 +59,10 @@ function response(body: Uint8Array, close: boolean): Uint8Array {
 }
 
 /** Reads request heads (pipelined ones too) and writes one fixed response per head. */
-async function serve(conn: Deno.TcpConn): Promise<void> {
+async function serve(
+  conn: Deno.TcpConn,
+  responses: { keepAlive: Uint8Array; close: Uint8Array },
+): Promise<void> {
   const buf = new Uint8Array(READ_BUFFER_BYTES);
   let filled = 0;
   try {
@@ -65,7 +84,9 @@ async function serve(conn: Deno.TcpConn): Promise<void> {
       if (heads === 0 && filled === buf.length) return; // a head larger than the buffer
       buf.copyWithin(0, headStart, filled);
       filled -= headStart;
-      if (heads > 0) await writeAll(conn, repeat(close ? CLOSE : KEEP_ALIVE, heads));
+      if (heads > 0) {
+        await writeAll(conn, repeat(close ? responses.close : responses.keepAlive, heads));
+      }
       if (close) return;
     }
   } catch {

@@ -10,23 +10,26 @@
 import { join } from "node:path";
 import { HttpConnection } from "./http_client.ts";
 import { type MemorySample, processTree, readMemory } from "./memory.ts";
+import type { ThreadKind } from "./floor.ts";
 import { nginxCommand } from "./nginx.ts";
 import { RUNTIME_ENV, V8_FLAGS } from "../scripts/compile.ts";
 
 /** The kinds of server the benchmark knows how to start. */
-export const SERVER_KINDS = ["salut", "deno_serve", "bare", "nginx"] as const;
+export const SERVER_KINDS = ["salut", "deno_serve", "bare", "floor", "nginx"] as const;
 /** A kind of server. */
 export type ServerKind = typeof SERVER_KINDS[number];
 
-/** One server as it appears in the results: a kind, and salut's pool size. */
+/** One server as it appears in the results: a kind, and its pool size and threads. */
 export interface ServerSpec {
   /** Stable identifier used in the JSON, e.g. `salut`, `salut_w1`, `deno_serve`. */
   id: string;
   kind: ServerKind;
   /** Name in the table and the chart. */
   label: string;
-  /** salut's `--workers`. */
+  /** salut's `--workers`, or the floor's idle workers. */
   workers?: number;
+  /** The floor's kind of worker thread. */
+  threads?: ThreadKind;
 }
 
 /** How long a server may take to say it is listening; generous, the machine may be loaded. */
@@ -81,10 +84,13 @@ export class ServerProcess implements AsyncDisposable {
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: REPO,
-      // salut as `deno task start` runs it; the baselines with Deno's defaults, even when the
-      // benchmark itself was started with salut's variables set.
+      // salut (and its floor) as `deno task start` runs it; the baselines with Deno's defaults,
+      // even when the benchmark itself was started with salut's variables set.
       clearEnv: true,
-      env: { ...inheritedEnv(), ...(spec.kind === "salut" ? RUNTIME_ENV : {}) },
+      env: {
+        ...inheritedEnv(),
+        ...(spec.kind === "salut" || spec.kind === "floor" ? RUNTIME_ENV : {}),
+      },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -213,6 +219,14 @@ function denoArgs(spec: ServerSpec, site: string): string[] {
       return [...deno, "bench/deno_serve.ts", "--port", "0", "--root", site];
     case "bare":
       return [...deno, "bench/bare.ts", "--port", "0", "--root", site];
+    case "floor":
+      return [
+        ...deno,
+        `--v8-flags=${V8_FLAGS.join(",")}`,
+        "bench/floor.ts",
+        ...["--port", "0", "--root", site],
+        ...["--workers", String(spec.workers ?? 4), "--threads", spec.threads ?? "node"],
+      ];
     case "nginx":
       throw new TypeError("nginx is not a Deno program");
   }

@@ -17,7 +17,7 @@ export const HELP = `Usage: deno task bench [options]
   --workers N          salut's pool size (default 4)
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
   --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E
-  --servers LIST       Only these servers besides Deno.serve: salut,bare,nginx
+  --servers LIST       Only these servers besides Deno.serve: salut,bare,floor,nginx
   --out DIR            Where results go (default bench/results; --smoke: a temp dir)
   --smoke              One short round of a reduced set, to check the harness works
   -h, --help           Show this help
@@ -92,7 +92,10 @@ export function durationOption(value: string, flag: string, min: number): number
   return n;
 }
 
-/** salut (and its other pool sizes), Deno.serve, bare, nginx: those asked for and available. */
+/**
+ * salut (and its other pool sizes), Deno.serve, bare, the floors (with salut's pool size),
+ * nginx: those asked for and available.
+ */
 export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
   const wanted = (kind: string) =>
     kind === "deno_serve" || !settings.servers || settings.servers.includes(kind);
@@ -107,6 +110,15 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
   }
   specs.push({ id: "deno_serve", kind: "deno_serve", label: "Deno.serve" });
   if (wanted("bare")) specs.push({ id: "bare", kind: "bare", label: "bare Deno.listen" });
+  if (wanted("floor")) {
+    const { workers } = settings;
+    for (
+      const [threads, kind] of [["node", "node:worker_threads"], ["web", "Web Workers"]] as const
+    ) {
+      const label = `floor: bare + ${workers} idle ${kind}`;
+      specs.push({ id: `floor_${threads}`, kind: "floor", label, workers, threads });
+    }
+  }
   if (wanted("nginx") && nginx) {
     specs.push({ id: "nginx", kind: "nginx", label: "nginx (1 worker process)" });
   }
@@ -117,6 +129,6 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
 export function serversFor(workload: Workload, specs: ServerSpec[]): ServerSpec[] {
   return specs.filter((spec) =>
     workload.servers.includes(spec.kind) &&
-    (spec.id === spec.kind || workload.sweep)
+    (spec.kind !== "salut" || spec.id === "salut" || workload.sweep)
   );
 }

@@ -146,7 +146,8 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       letter: "E",
       title: `E idle RSS, ${idleConnections} idle keep-alive conns`,
       kind: "idle",
-      servers: ALL,
+      // The floors only here: they serve like the bare loop, and their point is memory at rest.
+      servers: [...ALL, "floor"],
       sweep: false,
       measure: (server, context) =>
         measureIdleConnections(server, context.page, { connections: idleConnections }),

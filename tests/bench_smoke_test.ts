@@ -100,8 +100,14 @@ Deno.test({
         report.workloads.map((workload) => workload.id),
         ["A50", "B", "C", "D_wall", "D_probe", "E"],
       );
-      const servers = ["salut", "deno_serve", "bare", ...(nginx ? ["nginx"] : [])];
+      const floors = ["floor_node", "floor_web"];
+      const servers = ["salut", "deno_serve", "bare", ...floors, ...(nginx ? ["nginx"] : [])];
       deepEqual(report.servers.map((server) => server.id), servers);
+      // The floors (idle workers beside the bare loop) are measured at rest only.
+      for (const workload of report.workloads) {
+        const hasFloors = floors.every((floor) => workload.servers.includes(floor));
+        equal(hasFloors, workload.id === "E", `${workload.id}: ${workload.servers}`);
+      }
       deepEqual(report.skipped.map((skip) => skip.server), nginx ? [] : ["nginx"]);
       for (const workload of report.workloads) {
         ok(workload.servers.includes("salut"), `${workload.id} runs salut`);
