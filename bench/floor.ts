@@ -23,11 +23,15 @@ export const THREAD_KINDS = ["node", "web"] as const;
 /** A kind of worker thread: `node:worker_threads` (salut's) or a Web Worker. */
 export type ThreadKind = typeof THREAD_KINDS[number];
 
-/** salut's default `--worker-heap`, in MiB. */
+/**
+ * The heap limit salut gives its workers by default (`--worker-heap`). Any limit will do: it
+ * reserves nothing; what matters is that the worker is made through the same constructor. Not
+ * imported from `lib/config.ts`, so that the floor loads none of salut's modules.
+ */
 const HEAP_LIMIT_MIB = 512;
 
 /** Starts `count` idle workers of `kind`; resolves once each has echoed a message. */
-export async function startIdleWorkers(kind: ThreadKind, count: number): Promise<void> {
+async function startIdleWorkers(kind: ThreadKind, count: number): Promise<void> {
   // Imported only for node threads: the import alone costs the main thread Node's globals.
   const { Worker: Thread } = kind === "node" ? await import("node:worker_threads") : {};
   const echoes: Promise<unknown>[] = [];
