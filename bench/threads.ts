@@ -2,7 +2,11 @@
  * `deno task bench:threads`: where a server's CPU goes, per request and per thread. Starts one
  * server (as `deno task bench` starts it), warms it up, reads every thread's user and system
  * time from `/proc/PID/task/TID/stat` before and after a `wrk` run, and prints microseconds of
- * CPU per request for each thread that worked, with the cores it kept busy.
+ * CPU per request for each thread that worked, with the cores it kept busy. It also prints wrk's
+ * own CPU per request (wrk is this script's child: the kernel adds a reaped child's time to
+ * `cutime`/`cstime` in `/proc/self/stat`) and the CPU ceiling that follows: with server and
+ * client sharing this machine's cores, no scheduling can serve more than cores ÷ (server +
+ * client CPU per request) requests a second.
  *
  *     deno task bench:threads [--server salut|deno_serve|bare] [--workers 1] [--connections 50]
  *                             [--duration 4s] [--close]
@@ -61,6 +65,29 @@ export function parseThreadStat(tid: number, stat: string): ThreadTimes {
   return { tid, name, user: Number(fields[11]), system: Number(fields[12]) };
 }
 
+/**
+ * The CPU, in clock ticks, of a process's children that have been waited for: `cutime` and
+ * `cstime`, fields 16 and 17 of a `/proc/PID/stat` line.
+ *
+ * @example
+ * ```ts
+ * import { parseChildTimes } from "./threads.ts";
+ * parseChildTimes("9 (deno) S 1 9 9 0 -1 0 0 0 0 0 5 6 70 8 0 0").user; // 70
+ * ```
+ */
+export function parseChildTimes(stat: string): { user: number; system: number } {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[13]), system: Number(fields[14]) };
+}
+
+/**
+ * The most requests a second that `cores` cores can carry when each request costs `usPerRequest`
+ * microseconds of CPU, server and client together.
+ */
+export function cpuCeiling(cores: number, usPerRequest: number): number {
+  return (cores * 1e6) / usPerRequest;
+}
+
 /** Reads the CPU times of every thread of `pid`; a thread that ends while read is left out. */
 export async function readThreads(pid: number): Promise<ThreadTimes[]> {
   const threads: ThreadTimes[] = [];
@@ -103,6 +130,11 @@ export function costPerRequest(options: {
     })
     .filter((cost) => cost.userUs + cost.systemUs > 0)
     .sort((a, b) => (b.userUs + b.systemUs) - (a.userUs + a.systemUs));
+}
+
+/** This process's reaped children's CPU so far, in clock ticks. */
+async function readChildTimes(): Promise<{ user: number; system: number }> {
+  return parseChildTimes(await Deno.readTextFile("/proc/self/stat"));
 }
 
 /** Clock ticks per second (`getconf CLK_TCK`); 100 on every Linux this runs on, as a fallback. */
@@ -157,19 +189,28 @@ async function main(args: string[]): Promise<number> {
     await using server = await ServerProcess.start(spec, site);
     const url = `http://127.0.0.1:${server.port}/`;
     await runWrk(url, { connections, seconds: 1, headers });
+    const clientBefore = await readChildTimes();
     const before = await readThreads(server.pids[0]!);
     const run = await runWrk(url, { connections, seconds, headers });
     const after = await readThreads(server.pids[0]!);
+    const clientAfter = await readChildTimes();
+    const ticks = await ticksPerSecond();
     const costs = costPerRequest({
       before,
       after,
       requests: run.requests,
       seconds,
-      ticksPerSecond: await ticksPerSecond(),
+      ticksPerSecond: ticks,
     });
-    console.log(
-      report({ spec, connections, close: values.close, run, costs, pid: server.pids[0]! }),
-    );
+    const [client] = costPerRequest({
+      before: [{ tid: 0, name: "wrk", ...clientBefore }],
+      after: [{ tid: 0, name: "wrk", ...clientAfter }],
+      requests: run.requests,
+      seconds,
+      ticksPerSecond: ticks,
+    });
+    const pid = server.pids[0]!;
+    console.log(report({ spec, connections, close: values.close, run, costs, client, pid }));
     return 0;
   } finally {
     await Deno.remove(site, { recursive: true });
@@ -182,9 +223,11 @@ function report(options: {
   close: boolean;
   run: Awaited<ReturnType<typeof runWrk>>;
   costs: ThreadCost[];
+  /** wrk's cost; undefined if it used less than a tick. */
+  client: ThreadCost | undefined;
   pid: number;
 }): string {
-  const { spec, connections, close, run, costs, pid } = options;
+  const { spec, connections, close, run, costs, client, pid } = options;
   const fixed = (value: number, digits = 2) => value.toFixed(digits).padStart(7);
   const what = spec.kind === "salut" ? `salut, ${spec.workers} worker(s)` : spec.kind;
   const lines = [
@@ -208,6 +251,20 @@ function report(options: {
     `${"all threads".padEnd(27)} ${fixed(total.userUs)} ${fixed(total.systemUs)} ` +
       `${fixed(total.userUs + total.systemUs, 2).padStart(9)} ${fixed(total.cores)}`,
   );
+  if (client) {
+    const clientUs = client.userUs + client.systemUs;
+    lines.push(
+      `${"wrk (the client)".padEnd(27)} ${fixed(client.userUs)} ${fixed(client.systemUs)} ` +
+        `${fixed(clientUs, 2).padStart(9)} ${fixed(client.cores)}`,
+    );
+    const cores = navigator.hardwareConcurrency;
+    const ceiling = cpuCeiling(cores, total.userUs + total.systemUs + clientUs);
+    lines.push(
+      "",
+      `CPU ceiling on ${cores} cores: ${Math.round(ceiling)} req/s (server and client); ` +
+        `measured ${Math.round((run.requestsPerSecond / ceiling) * 100)}% of it`,
+    );
+  }
   return lines.join("\n");
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { firstLine } from "../bench/machine.ts";
 import type { BenchReport } from "../bench/report.ts";
 import { writesInOneTurn } from "../bench/io_budget.ts";
-import { costPerRequest, parseThreadStat } from "../bench/threads.ts";
+import { costPerRequest, cpuCeiling, parseChildTimes, parseThreadStat } from "../bench/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
 
 const REPO = join(import.meta.dirname!, "..");
@@ -154,6 +154,16 @@ Deno.test("parseThreadStat() reads utime and stime after a name holding spaces a
   });
 });
 
+Deno.test("parseChildTimes() reads cutime and cstime, fields 16 and 17", () => {
+  const stat = "4242 (deno (main)) S 1 4242 4242 0 -1 4194560 10 0 0 0 1234 567 890 12 20 0 9 0 5";
+  deepEqual(parseChildTimes(stat), { user: 890, system: 12 });
+});
+
+Deno.test("cpuCeiling() is the cores' microseconds a second over the CPU per request", () => {
+  equal(cpuCeiling(2, 50), 40_000);
+  equal(cpuCeiling(1, 25), 40_000);
+});
+
 Deno.test("costPerRequest() divides each thread's ticks by the requests, busiest first", () => {
   const costs = costPerRequest({
     before: [
@@ -194,6 +204,12 @@ Deno.test({
     match(stdout, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
     match(stdout, /^worker-\d+ \[\d+\] /m);
     match(stdout, /^all threads +\d+\.\d\d/m);
+    // wrk is the script's child, so its CPU is counted too, and the ceiling follows.
+    match(stdout, /^wrk \(the client\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d/m);
+    match(
+      stdout,
+      /^CPU ceiling on \d+ cores: \d+ req\/s \(server and client\); measured \d+% of it$/m,
+    );
   },
 });
 
