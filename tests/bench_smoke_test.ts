@@ -213,6 +213,22 @@ Deno.test({
   },
 });
 
+for (const threads of ["node", "web"]) {
+  Deno.test(`bench/message_cost.ts times round trips with a ${threads} worker`, async () => {
+    const { code, stdout, output } = await runBenchScript("bench/message_cost.ts", [
+      ...["--threads", threads, "--messages", "200"],
+    ]);
+    equal(code, 0, `bench/message_cost.ts exited ${code}:\n${output}`);
+    const line = new RegExp(
+      `^${threads} worker, 200 round trips: (\\d+\\.\\d) µs each; ` +
+        "CPU per round trip: main \\d+\\.\\d µs, worker \\d+\\.\\d µs$",
+      "m",
+    );
+    const [, roundTrip] = stdout.match(line) ?? [];
+    ok(Number(roundTrip) > 0, stdout);
+  });
+}
+
 Deno.test("writesInOneTurn() counts writes made and resolved in one turn, and closes its sockets", async () => {
   // Ten writes are far below Deno's budget per turn: all of them complete in it.
   equal(await writesInOneTurn(10), 10);

@@ -1,0 +1,125 @@
+/**
+ * What one `postMessage` round trip between the main thread and a worker costs: wall time, and
+ * CPU on each side. Each message is shaped like a batch of the pool's (a small object carrying a
+ * 64 KiB `ArrayBuffer`, transferred each way) and is sent when the last one came back, so both
+ * threads fall asleep between messages: the cost of a batch that wakes an idle worker.
+ *
+ *     deno run --allow-all bench/message_cost.ts [--threads node|web] [--messages 20000]
+ *
+ * On the 2-core VM of the README's figures (Deno 2.9.6): about 110 µs a round trip and 48 µs of
+ * CPU on each side, the same for `node:worker_threads` and Web Workers. CPU is read from
+ * `/proc/self/task/TID/stat` in clock ticks (10 ms): send enough messages.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Worker as Thread } from "node:worker_threads";
+import type { ThreadKind } from "./floor.ts";
+import { integerOption } from "./settings.ts";
+import { parseThreadStat } from "./threads.ts";
+
+/** Per round trip, in microseconds. */
+export interface MessageCost {
+  roundTripUs: number;
+  /** CPU of the main thread (sending, receiving, sleeping and waking). */
+  mainCpuUs: number;
+  /** CPU of the threads the worker added. */
+  workerCpuUs: number;
+}
+
+/** The echo worker of `bench/floor.ts`, behind one interface. */
+interface Echo {
+  send(message: { buffer: ArrayBuffer }): void;
+  onReply: (message: { buffer: ArrayBuffer }) => void;
+  terminate(): void;
+}
+
+/** Starts an echo worker of `threads`, then times `messages` round trips with it. */
+export async function measureMessageCost(
+  options: { threads: ThreadKind; messages: number },
+): Promise<MessageCost> {
+  const before = new Set(threadIds());
+  const echo = startEcho(options.threads);
+  let buffer = new ArrayBuffer(64 * 1024);
+  const roundTrip = () =>
+    new Promise<void>((resolve) => {
+      echo.onReply = (reply) => {
+        buffer = reply.buffer;
+        resolve();
+      };
+      echo.send({ buffer });
+    });
+  try {
+    for (let i = 0; i < Math.min(1000, options.messages); i++) await roundTrip(); // warm-up
+    const workerThreads = threadIds().filter((tid) => !before.has(tid));
+    const cpu = () => [Deno.pid, ...workerThreads].map(threadTicks);
+    const [mainBefore, ...workersBefore] = cpu();
+    const started = performance.now();
+    for (let i = 0; i < options.messages; i++) await roundTrip();
+    const elapsed = performance.now() - started;
+    const [mainAfter, ...workersAfter] = cpu();
+    const usPerTick = 1e6 / 100; // USER_HZ is 100 on Linux
+    const workerTicks = workersAfter.reduce((sum, ticks, i) => sum + ticks - workersBefore[i]!, 0);
+    return {
+      roundTripUs: (elapsed * 1000) / options.messages,
+      mainCpuUs: ((mainAfter! - mainBefore!) * usPerTick) / options.messages,
+      workerCpuUs: (workerTicks * usPerTick) / options.messages,
+    };
+  } finally {
+    echo.terminate();
+  }
+}
+
+function startEcho(threads: ThreadKind): Echo {
+  if (threads === "node") {
+    const thread = new Thread(new URL("./floor_worker_node.ts", import.meta.url));
+    const echo: Echo = {
+      send: (message) => thread.postMessage(message, [message.buffer]),
+      onReply: () => {},
+      terminate: () => thread.terminate(),
+    };
+    thread.on("message", (message) => echo.onReply(message));
+    return echo;
+  }
+  const worker = new Worker(new URL("./floor_worker_web.ts", import.meta.url), { type: "module" });
+  const echo: Echo = {
+    send: (message) => worker.postMessage(message, [message.buffer]),
+    onReply: () => {},
+    terminate: () => worker.terminate(),
+  };
+  worker.onmessage = (event) => echo.onReply(event.data);
+  return echo;
+}
+
+function threadIds(): number[] {
+  return [...Deno.readDirSync("/proc/self/task")].map((entry) => Number(entry.name));
+}
+
+function threadTicks(tid: number): number {
+  const times = parseThreadStat(tid, Deno.readTextFileSync(`/proc/self/task/${tid}/stat`));
+  return times.user + times.system;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      threads: { type: "string", default: "node" },
+      messages: { type: "string", default: "20000" },
+    },
+  });
+  if (values.threads !== "node" && values.threads !== "web") {
+    console.error(`bench/message_cost.ts: --threads is node or web, not "${values.threads}"`);
+    Deno.exit(2);
+  }
+  const threads: ThreadKind = values.threads;
+  const messages = integerOption(values.messages, "--messages", 1);
+  const cost = await measureMessageCost({ threads, messages });
+  console.log(
+    `${threads} worker, ${messages} round trips: ${cost.roundTripUs.toFixed(1)} µs each; ` +
+      `CPU per round trip: main ${cost.mainCpuUs.toFixed(1)} µs, worker ${
+        cost.workerCpuUs.toFixed(1)
+      } µs`,
+  );
+}
