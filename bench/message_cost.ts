@@ -1,14 +1,18 @@
 /**
- * What one `postMessage` round trip between the main thread and a worker costs: wall time, and
- * CPU on each side. Each message is shaped like a batch of the pool's (a small object carrying a
- * 64 KiB `ArrayBuffer`, transferred each way) and is sent when the last one came back, so both
- * threads fall asleep between messages: the cost of a batch that wakes an idle worker.
+ * What a `postMessage` round trip between the main thread and a worker costs: wall time, and CPU
+ * on each side. Each message is shaped like a batch of the pool's (a small object carrying a
+ * 64 KiB `ArrayBuffer`, transferred each way). With one message in flight (the default), both
+ * threads fall asleep between messages: the cost of a batch that wakes an idle worker. With a few
+ * in flight, neither sleeps, and what remains is the messaging itself.
  *
  *     deno run --allow-all bench/message_cost.ts [--threads node|web] [--messages 20000]
+ *                                                 [--in-flight 1]
  *
- * On the 2-core VM of the README's figures (Deno 2.9.6): about 110 µs a round trip and 48 µs of
- * CPU on each side, the same for `node:worker_threads` and Web Workers. CPU is read from
- * `/proc/self/task/TID/stat` in clock ticks (10 ms): send enough messages.
+ * On the 2-core VM of the README's figures (Deno 2.9.6), one in flight: about 110 µs a round trip
+ * and 46–50 µs of CPU on each side (30 user, 20 system), `node:worker_threads` and Web Workers
+ * alike; 4 to 16 in flight: 11–20 µs a message and 9–13.5 µs of CPU a side. So falling asleep
+ * and being woken costs each thread about 40 µs per message. CPU is read from `/proc/self/task/TID/stat` in clock
+ * ticks (10 ms): send enough messages.
  *
  * @module
  */
@@ -19,10 +23,11 @@ import type { ThreadKind } from "./floor.ts";
 import { integerOption } from "./settings.ts";
 import { parseThreadStat } from "./threads.ts";
 
-/** Per round trip, in microseconds. */
+/** Per message (a round trip), in microseconds. */
 export interface MessageCost {
+  /** Wall time per message: with one in flight, the round trip. */
   roundTripUs: number;
-  /** CPU of the main thread (sending, receiving, sleeping and waking). */
+  /** CPU of the main thread (sending, receiving, and any sleeping and waking). */
   mainCpuUs: number;
   /** CPU of the threads the worker added. */
   workerCpuUs: number;
@@ -35,28 +40,37 @@ interface Echo {
   terminate(): void;
 }
 
-/** Starts an echo worker of `threads`, then times `messages` round trips with it. */
+/**
+ * Starts an echo worker of `threads`, then times `messages` round trips with it, `inFlight` at
+ * a time: each reply is sent straight back until `messages` have been sent.
+ */
 export async function measureMessageCost(
-  options: { threads: ThreadKind; messages: number },
+  options: { threads: ThreadKind; messages: number; inFlight: number },
 ): Promise<MessageCost> {
   const before = new Set(threadIds());
   const echo = startEcho(options.threads);
-  let buffer = new ArrayBuffer(64 * 1024);
-  const roundTrip = () =>
+  const run = (messages: number) =>
     new Promise<void>((resolve) => {
+      let sent = 0;
+      let received = 0;
       echo.onReply = (reply) => {
-        buffer = reply.buffer;
-        resolve();
+        received++;
+        if (sent < messages) {
+          sent++;
+          echo.send(reply);
+        } else if (received === sent) resolve();
       };
-      echo.send({ buffer });
+      for (; sent < Math.min(options.inFlight, messages); sent++) {
+        echo.send({ buffer: new ArrayBuffer(64 * 1024) });
+      }
     });
   try {
-    for (let i = 0; i < Math.min(1000, options.messages); i++) await roundTrip(); // warm-up
+    await run(Math.min(1000, options.messages)); // warm-up
     const workerThreads = threadIds().filter((tid) => !before.has(tid));
     const cpu = () => [Deno.pid, ...workerThreads].map(threadTicks);
     const [mainBefore, ...workersBefore] = cpu();
     const started = performance.now();
-    for (let i = 0; i < options.messages; i++) await roundTrip();
+    await run(options.messages);
     const elapsed = performance.now() - started;
     const [mainAfter, ...workersAfter] = cpu();
     const usPerTick = 1e6 / 100; // USER_HZ is 100 on Linux
@@ -107,6 +121,7 @@ if (import.meta.main) {
     options: {
       threads: { type: "string", default: "node" },
       messages: { type: "string", default: "20000" },
+      "in-flight": { type: "string", default: "1" },
     },
   });
   if (values.threads !== "node" && values.threads !== "web") {
@@ -115,9 +130,11 @@ if (import.meta.main) {
   }
   const threads: ThreadKind = values.threads;
   const messages = integerOption(values.messages, "--messages", 1);
-  const cost = await measureMessageCost({ threads, messages });
+  const inFlight = integerOption(values["in-flight"], "--in-flight", 1);
+  const cost = await measureMessageCost({ threads, messages, inFlight });
   console.log(
-    `${threads} worker, ${messages} round trips: ${cost.roundTripUs.toFixed(1)} µs each; ` +
+    `${threads} worker, ${messages} round trips, ${inFlight} in flight: ` +
+      `${cost.roundTripUs.toFixed(1)} µs each; ` +
       `CPU per round trip: main ${cost.mainCpuUs.toFixed(1)} µs, worker ${
         cost.workerCpuUs.toFixed(1)
       } µs`,

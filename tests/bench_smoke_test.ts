@@ -216,11 +216,11 @@ Deno.test({
 for (const threads of ["node", "web"]) {
   Deno.test(`bench/message_cost.ts times round trips with a ${threads} worker`, async () => {
     const { code, stdout, output } = await runBenchScript("bench/message_cost.ts", [
-      ...["--threads", threads, "--messages", "200"],
+      ...["--threads", threads, "--messages", "200", "--in-flight", "3"],
     ]);
     equal(code, 0, `bench/message_cost.ts exited ${code}:\n${output}`);
     const line = new RegExp(
-      `^${threads} worker, 200 round trips: (\\d+\\.\\d) µs each; ` +
+      `^${threads} worker, 200 round trips, 3 in flight: (\\d+\\.\\d) µs each; ` +
         "CPU per round trip: main \\d+\\.\\d µs, worker \\d+\\.\\d µs$",
       "m",
     );
