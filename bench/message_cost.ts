@@ -9,10 +9,10 @@
  *                                                 [--in-flight 1]
  *
  * On the 2-core VM of the README's figures (Deno 2.9.6), one in flight: about 110 µs a round trip
- * and 46–50 µs of CPU on each side (30 user, 20 system), `node:worker_threads` and Web Workers
- * alike; 4 to 16 in flight: 11–20 µs a message and 9–13.5 µs of CPU a side. So falling asleep
- * and being woken costs each thread about 40 µs per message. CPU is read from `/proc/self/task/TID/stat` in clock
- * ticks (10 ms): send enough messages.
+ * and 46–51 µs of CPU on each side, `node:worker_threads` and Web Workers alike; 4 to 16 in
+ * flight: 11–20 µs a message and 9–13.5 µs of CPU a side. So falling asleep and being woken costs
+ * each thread about 40 µs per message. CPU is read from `/proc/self/task/TID/stat` in clock ticks
+ * (10 ms): send enough messages.
  *
  * @module
  */
@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { Worker as Thread } from "node:worker_threads";
 import type { ThreadKind } from "./floor.ts";
 import { integerOption } from "./settings.ts";
-import { parseThreadStat } from "./threads.ts";
+import { parseThreadStat, ticksPerSecond } from "./threads.ts";
 
 /** Per message (a round trip), in microseconds. */
 export interface MessageCost {
@@ -73,7 +73,7 @@ export async function measureMessageCost(
     await run(options.messages);
     const elapsed = performance.now() - started;
     const [mainAfter, ...workersAfter] = cpu();
-    const usPerTick = 1e6 / 100; // USER_HZ is 100 on Linux
+    const usPerTick = 1e6 / await ticksPerSecond();
     const workerTicks = workersAfter.reduce((sum, ticks, i) => sum + ticks - workersBefore[i]!, 0);
     return {
       roundTripUs: (elapsed * 1000) / options.messages,

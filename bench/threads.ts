@@ -138,7 +138,7 @@ async function readChildTimes(): Promise<{ user: number; system: number }> {
 }
 
 /** Clock ticks per second (`getconf CLK_TCK`); 100 on every Linux this runs on, as a fallback. */
-async function ticksPerSecond(): Promise<number> {
+export async function ticksPerSecond(): Promise<number> {
   try {
     const { stdout } = await new Deno.Command("getconf", { args: ["CLK_TCK"] }).output();
     return Number(new TextDecoder().decode(stdout).trim()) || 100;
