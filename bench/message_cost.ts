@@ -9,7 +9,7 @@
  *                                                 [--in-flight 1]
  *
  * On the 2-core VM of the README's figures (Deno 2.9.6), one in flight: about 110 µs a round trip
- * and 46–51 µs of CPU on each side, `node:worker_threads` and Web Workers alike; 4 to 16 in
+ * and 45–51 µs of CPU on each side, `node:worker_threads` and Web Workers alike; 4 to 16 in
  * flight: 11–20 µs a message and 9–13.5 µs of CPU a side. So falling asleep and being woken costs
  * each thread about 40 µs per message. CPU is read from `/proc/self/task/TID/stat` in clock ticks
  * (10 ms): send enough messages.
@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { Worker as Thread } from "node:worker_threads";
 import type { ThreadKind } from "./floor.ts";
 import { integerOption } from "./settings.ts";
-import { parseThreadStat, ticksPerSecond } from "./threads.ts";
+import { readThreads, ticksPerSecond } from "./threads.ts";
 
 /** Per message (a round trip), in microseconds. */
 export interface MessageCost {
@@ -47,7 +47,7 @@ interface Echo {
 export async function measureMessageCost(
   options: { threads: ThreadKind; messages: number; inFlight: number },
 ): Promise<MessageCost> {
-  const before = new Set(threadIds());
+  const before = new Set((await readThreads(Deno.pid)).map((thread) => thread.tid));
   const echo = startEcho(options.threads);
   const run = (messages: number) =>
     new Promise<void>((resolve) => {
@@ -66,19 +66,25 @@ export async function measureMessageCost(
     });
   try {
     await run(Math.min(1000, options.messages)); // warm-up
-    const workerThreads = threadIds().filter((tid) => !before.has(tid));
-    const cpu = () => [Deno.pid, ...workerThreads].map(threadTicks);
-    const [mainBefore, ...workersBefore] = cpu();
+    // CPU ticks of the main thread, and of the threads the worker added.
+    const cpu = async () => {
+      const ticks = { main: 0, worker: 0 };
+      for (const { tid, user, system } of await readThreads(Deno.pid)) {
+        if (tid === Deno.pid) ticks.main += user + system;
+        else if (!before.has(tid)) ticks.worker += user + system;
+      }
+      return ticks;
+    };
+    const start = await cpu();
     const started = performance.now();
     await run(options.messages);
     const elapsed = performance.now() - started;
-    const [mainAfter, ...workersAfter] = cpu();
+    const end = await cpu();
     const usPerTick = 1e6 / await ticksPerSecond();
-    const workerTicks = workersAfter.reduce((sum, ticks, i) => sum + ticks - workersBefore[i]!, 0);
     return {
       roundTripUs: (elapsed * 1000) / options.messages,
-      mainCpuUs: ((mainAfter! - mainBefore!) * usPerTick) / options.messages,
-      workerCpuUs: (workerTicks * usPerTick) / options.messages,
+      mainCpuUs: ((end.main - start.main) * usPerTick) / options.messages,
+      workerCpuUs: ((end.worker - start.worker) * usPerTick) / options.messages,
     };
   } finally {
     echo.terminate();
@@ -104,15 +110,6 @@ function startEcho(threads: ThreadKind): Echo {
   };
   worker.onmessage = (event) => echo.onReply(event.data);
   return echo;
-}
-
-function threadIds(): number[] {
-  return [...Deno.readDirSync("/proc/self/task")].map((entry) => Number(entry.name));
-}
-
-function threadTicks(tid: number): number {
-  const times = parseThreadStat(tid, Deno.readTextFileSync(`/proc/self/task/${tid}/stat`));
-  return times.user + times.system;
 }
 
 if (import.meta.main) {
