@@ -112,9 +112,10 @@ function startEcho(threads: ThreadKind): Echo {
   return echo;
 }
 
-if (import.meta.main) {
+/** Reads the flags; throws `TypeError` for a bad value (unknown flags included). */
+function parseOptions(args: string[]): { threads: ThreadKind; messages: number; inFlight: number } {
   const { values } = parseArgs({
-    args: Deno.args,
+    args,
     options: {
       threads: { type: "string", default: "node" },
       messages: { type: "string", default: "20000" },
@@ -122,13 +123,25 @@ if (import.meta.main) {
     },
   });
   if (values.threads !== "node" && values.threads !== "web") {
-    console.error(`bench/message_cost.ts: --threads is node or web, not "${values.threads}"`);
+    throw new TypeError(`--threads is node or web, not "${values.threads}"`);
+  }
+  return {
+    threads: values.threads,
+    messages: integerOption(values.messages, "--messages", 1),
+    inFlight: integerOption(values["in-flight"], "--in-flight", 1),
+  };
+}
+
+if (import.meta.main) {
+  let options;
+  try {
+    options = parseOptions(Deno.args);
+  } catch (error) {
+    console.error(`bench/message_cost.ts: ${error instanceof Error ? error.message : error}`);
     Deno.exit(2);
   }
-  const threads: ThreadKind = values.threads;
-  const messages = integerOption(values.messages, "--messages", 1);
-  const inFlight = integerOption(values["in-flight"], "--in-flight", 1);
-  const cost = await measureMessageCost({ threads, messages, inFlight });
+  const { threads, messages, inFlight } = options;
+  const cost = await measureMessageCost(options);
   console.log(
     `${threads} worker, ${messages} round trips, ${inFlight} in flight: ` +
       `${cost.roundTripUs.toFixed(1)} µs each; ` +

@@ -229,6 +229,12 @@ for (const threads of ["node", "web"]) {
   });
 }
 
+Deno.test("bench/message_cost.ts answers a bad flag with one line and exit code 2", async () => {
+  const { code, output } = await runBenchScript("bench/message_cost.ts", ["--in-flight", "0"]);
+  equal(code, 2);
+  equal(output, 'bench/message_cost.ts: --in-flight must be an integer ≥ 1, not "0"\n');
+});
+
 Deno.test("writesInOneTurn() counts writes made and resolved in one turn, and closes its sockets", async () => {
   // Ten writes are far below Deno's budget per turn: all of them complete in it.
   equal(await writesInOneTurn(10), 10);
