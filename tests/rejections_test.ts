@@ -367,3 +367,31 @@ Deno.test("requests at and just under each limit are served, and the connection 
     });
   }
 });
+
+Deno.test("1-byte chunks with long extensions get 413 after about --max-body bytes, and others are served meanwhile", async () => {
+  const maxBody = 64 * 1024;
+  await using server = await startServer({ args: ["--max-body", String(maxBody)] });
+  // Each chunk: a 4000-byte size line (16 bytes free, 3984 counted) for 1 byte of data.
+  const chunk = `1;e=${"v".repeat(3996)}\r\nx\r\n`;
+  const head = "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const under = Math.floor(maxBody / 3985); // 16 chunks: 63 760 bytes counted
+  // Just under the limit, the body is whole and served.
+  await using honest = await RawClient.connect(server.port);
+  await honest.send(head + chunk.repeat(under) + "0\r\n\r\n");
+  equal((await honest.response()).status, 200);
+
+  await using attacker = await RawClient.connect(server.port);
+  await attacker.send(head + chunk.repeat(under));
+  // While that body is being read, another client is served.
+  await using bystander = await RawClient.connect(server.port);
+  await bystander.send(get("/"));
+  equal((await bystander.response()).status, 200);
+  // One chunk more takes the count past --max-body: 413 at once, not 408 at the body timeout.
+  await attacker.send(chunk);
+  const response = await attacker.response();
+  equal(response.status, 413);
+  equal(response.headers.get("connection"), "close");
+  equal((await attacker.readToEnd()).length, 0);
+  await bystander.send(get("/"));
+  equal((await bystander.response()).status, 200);
+});

@@ -27,7 +27,12 @@ export interface FrameLimits {
   maxHeaderBytes: number;
   /** Most header fields (431 beyond). */
   maxHeaders: number;
-  /** Largest request body in bytes, counted as it arrives for chunked bodies (413 beyond). */
+  /**
+   * Largest request body in bytes (413 beyond), counted as it arrives for chunked bodies. A
+   * chunked body counts its data and, of each chunk-size line, every byte beyond the first 16
+   * (`CHUNK_LINE_ALLOWANCE` in `chunked.ts`: room for the size, so only chunk extensions
+   * count), so framing cannot carry more than this either.
+   */
   maxBody: number;
 }
 
