@@ -179,6 +179,17 @@ const FRAMING_ERRORS: [name: string, request: string | string[], status: number]
   ],
   // RFC 9110 §10.1.1: expectations.
   ["Expect other than 100-continue", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417],
+  // Decided over every Expect field before any 100 Continue: the 417 is the first response.
+  [
+    "Expect: foo, then Expect: 100-continue, before the body",
+    post("Content-Length: 3\r\nExpect: foo\r\nExpect: 100-continue\r\n"),
+    417,
+  ],
+  [
+    "Expect: 100-continue, then Expect: foo, before the body",
+    post("Content-Length: 3\r\nExpect: 100-continue\r\nExpect: foo\r\n"),
+    417,
+  ],
   // RFC 9112 §6.1: chunked framing in HTTP/1.0.
   [
     "Transfer-Encoding in HTTP/1.0",
@@ -366,6 +377,26 @@ Deno.test("requests at and just under each limit are served, and the connection 
       },
     });
   }
+});
+
+Deno.test("Expect: foo with Expect: 100-continue gets 417 and never a 100 Continue", async () => {
+  await using server = await startServer({ args: ARGS });
+  await using client = await RawClient.connect(server.port);
+  await client.send(post("Content-Length: 3\r\nExpect: foo\r\nExpect: 100-continue\r\n"));
+  const response = await client.response();
+  equal(response.statusLine, "HTTP/1.1 417 Expectation Failed");
+  equal(response.headers.get("connection"), "close");
+  // The body the client sends after the answer is never read as a request.
+  try {
+    await client.send("abc");
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
+    ) {
+      throw error;
+    }
+  }
+  equal(new TextDecoder().decode(await client.readToEnd()), "");
 });
 
 Deno.test("1-byte chunks with long extensions get 413 after about --max-body bytes, and others are served meanwhile", async () => {

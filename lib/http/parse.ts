@@ -57,7 +57,8 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
  * Parses the bytes of one request head, from the request line to the empty line inclusive.
  *
  * Throws {@linkcode HttpError}: 400 for bad syntax, 501 for an unknown method, 505 for an
- * unsupported HTTP version, 417 for an unknown expectation. Syntax errors close the connection.
+ * unsupported HTTP version. Syntax errors close the connection. `Expect` is decided by
+ * `scanHead()` on the main thread, before any `100 Continue` is sent.
  *
  * @example
  * ```ts
@@ -94,12 +95,6 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
   if (headers.has("transfer-encoding") && version === "HTTP/1.0") {
     // RFC 9112 §6.1: a 1.0 message with Transfer-Encoding has faulty framing.
     throw badRequest("Transfer-Encoding in an HTTP/1.0 request");
-  }
-  const expect = headers.get("expect");
-  if (expect !== undefined && expect.toLowerCase() !== "100-continue") {
-    throw new HttpError(417, `Unsupported expectation "${expect.slice(0, 40)}"`, {
-      close: true,
-    });
   }
   if (!KNOWN_METHODS.has(method)) {
     throw new HttpError(501, `Method ${method.slice(0, 20)} is not implemented`, {
