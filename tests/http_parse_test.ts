@@ -327,6 +327,13 @@ for (const [name, head, status, message] of REJECTIONS) {
   });
 }
 
+Deno.test("parseRequestHead() closes after a 501 for HTTP/1.0 and for Connection: close", () => {
+  // The 501 is made without the parsed request, so it cannot say keep-alive to a 1.0 client.
+  equal(rejection("BREW / HTTP/1.0\r\n\r\n").close, true);
+  equal(rejection("BREW / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").close, true);
+  equal(rejection("BREW / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").close, true);
+});
+
 Deno.test("parseRequestHead() keeps the connection after a 501 without a body, closes it with one", () => {
   equal(rejection("BREW / HTTP/1.1\r\nHost: a\r\n\r\n").close, false);
   equal(rejection("BREW / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n").close, true);

@@ -97,8 +97,11 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
     throw badRequest("Transfer-Encoding in an HTTP/1.0 request");
   }
   if (!KNOWN_METHODS.has(method)) {
+    // The answer to a failed parse carries no version, so it cannot tell an HTTP/1.0 client that
+    // the connection stays open: close then, and when the client asked to.
     throw new HttpError(501, `Method ${method.slice(0, 20)} is not implemented`, {
-      close: headers.has("content-length") || headers.has("transfer-encoding"),
+      close: version === "HTTP/1.0" || !head.keepAlive || headers.has("content-length") ||
+        headers.has("transfer-encoding"),
     });
   }
   return head;
