@@ -142,6 +142,7 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
     sleep: config.sleep,
     cors: config.cors,
     headers: config.headers,
+    idleTimeout: config.timeouts.idle,
   };
 }
 

@@ -160,7 +160,7 @@ export const FLAGS = {
     shown: "1MiB",
     min: 0,
     max: 2 ** 40,
-    help: "Largest request body, chunked ones too (413 beyond)",
+    help: "Largest request body; chunked ones count extension bytes too (413 beyond)",
   },
   "header-timeout": {
     kind: "duration",

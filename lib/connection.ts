@@ -429,15 +429,21 @@ function errorBytes(error: HttpError): Uint8Array {
   }, { close: true });
 }
 
-/** Adds `Connection: close` to a serialized response head (RFC 9112 §9.6). */
+/**
+ * Makes a serialized response say `Connection: close` (RFC 9112 §9.6): its `Connection` field,
+ * if any, is replaced and `Keep-Alive` dropped, so the head never holds two answers. Only runs
+ * when shutdown overtakes a reply, so it is written for clarity, not speed.
+ */
 export function withConnectionClose(bytes: Uint8Array): Uint8Array {
   const end = headEnd(bytes);
   if (end < 0) return bytes;
-  const field = ENCODER.encode("Connection: close\r\n");
-  const out = new Uint8Array(bytes.length + field.length);
-  out.set(bytes.subarray(0, end + 2));
-  out.set(field, end + 2);
-  out.set(bytes.subarray(end + 2), end + 2 + field.length);
+  // Serialized heads are ASCII: one character per byte.
+  const lines = latin1(bytes, 0, end).split("\r\n");
+  const kept = lines.filter((line, i) => i === 0 || !/^(connection|keep-alive):/i.test(line));
+  const head = ENCODER.encode(`${kept.join("\r\n")}\r\nConnection: close\r\n`);
+  const out = new Uint8Array(head.length + bytes.length - (end + 2));
+  out.set(head);
+  out.set(bytes.subarray(end + 2), head.length);
   return out;
 }
 

@@ -32,6 +32,11 @@ export interface HandlerOptions extends StaticSiteOptions {
   status?: boolean;
   /** The number of the worker this handler runs in (1-based), for the status page. */
   workerId?: number;
+  /**
+   * How long, in ms, the server keeps an idle keep-alive connection open: HTTP/1.0 clients are
+   * told it in whole seconds (`Keep-Alive: timeout=N`). @default 5000
+   */
+  idleTimeout?: number;
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -80,6 +85,7 @@ export class Handler {
   #replies = new ReplyCache();
   #heads = new Map<string, Parsed>();
   #stats: SharedStats | undefined;
+  #keepAliveSeconds: number;
   #onError: (message: string) => void;
 
   /**
@@ -91,6 +97,8 @@ export class Handler {
     this.#options = options;
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
     this.#stats = options.stats ? new SharedStats(options.stats) : undefined;
+    // Whole seconds, rounded down as Node does: the client must give up before the server does.
+    this.#keepAliveSeconds = Math.floor((options.idleTimeout ?? 5000) / 1000);
     this.#onError = onError;
   }
 
@@ -291,7 +299,11 @@ export class Handler {
     if (this.#options.headers) headers.push(...this.#options.headers);
     const headOnly = request?.method === "HEAD";
     const parts = { status: response.status, headers, ...bodyOf(response) };
-    const bytes = serializeResponse(parts, { close, headOnly });
+    // RFC 9112 §9.3: a 1.0 client kept open is told so, or it waits for the close.
+    const keepAlive = !close && request?.version === "HTTP/1.0"
+      ? this.#keepAliveSeconds
+      : undefined;
+    const bytes = serializeResponse(parts, { close, headOnly, keepAlive });
     const bodyLength = headOnly ? 0 : response.body?.length ?? response.contentLength ?? 0;
     const reply: ResponseReply = {
       kind: "response",
@@ -345,9 +357,11 @@ class ReplyCache {
   static keyOf(request: RequestHead, closing: boolean): string | null {
     if (request.method !== "GET" && request.method !== "HEAD") return null;
     for (const field of CONDITIONAL_FIELDS) if (request.headers.has(field)) return null;
-    // The path decides the file; the method and closing decide the bytes (body, Connection).
+    // The path decides the file; the method, closing and the version decide the bytes (body,
+    // Connection, and Keep-Alive for an HTTP/1.0 client kept open).
     const close = closing || !request.keepAlive;
-    return `${request.method} ${close ? "close" : "keep"} ${request.path}`;
+    const mode = close ? "close" : request.version === "HTTP/1.0" ? "keep-1.0" : "keep";
+    return `${request.method} ${mode} ${request.path}`;
   }
 
   get(key: string): ResponseReply | undefined {

@@ -1,5 +1,5 @@
-import { equal, fail, ok } from "node:assert/strict";
-import { ChunkedBodyReader, MAX_CHUNK_LINE } from "../lib/http/chunked.ts";
+import { deepEqual, equal, fail, ok } from "node:assert/strict";
+import { CHUNK_LINE_ALLOWANCE, ChunkedBodyReader, MAX_CHUNK_LINE } from "../lib/http/chunked.ts";
 import { HttpError } from "../lib/http/errors.ts";
 import type { FrameLimits } from "../lib/http/frame.ts";
 
@@ -186,17 +186,97 @@ Deno.test("ChunkedBodyReader with maxBody 0 accepts only an empty body", () => {
   equal(rejection("1\r\nx\r\n0\r\n\r\n", none), 413);
 });
 
+/** Limits under which a long size line is not over the body limit. */
+const ROOMY: FrameLimits = { ...LIMITS, maxBody: 1 << 20 };
+
 Deno.test("ChunkedBodyReader accepts a chunk size line of exactly MAX_CHUNK_LINE bytes", () => {
   equal(MAX_CHUNK_LINE, 4096);
   const line = `3;e=${"v".repeat(MAX_CHUNK_LINE - 4)}`;
   equal(line.length, MAX_CHUNK_LINE);
-  equal(read([`${line}\r\nabc\r\n0\r\n\r\n`]).done, true);
+  equal(read([`${line}\r\nabc\r\n0\r\n\r\n`], ROOMY).done, true);
 });
 
 Deno.test("ChunkedBodyReader rejects a chunk size line of MAX_CHUNK_LINE + 1 bytes as it arrives", () => {
   const line = `3;e=${"v".repeat(MAX_CHUNK_LINE - 3)}`;
   // No CRLF yet: the line is already too long.
-  equal(rejection(line), 400);
+  equal(rejection(line, ROOMY), 400);
+});
+
+// Chunk extensions count toward maxBody: each size line's bytes beyond CHUNK_LINE_ALLOWANCE
+// (CRLF excluded) count as data bytes do.
+
+/** A size line for `size` data bytes, padded with an extension to exactly `length` bytes. */
+function sizeLine(size: number, length: number): string {
+  const digits = size.toString(16);
+  const line = length === digits.length
+    ? digits
+    : `${digits};e=${"v".repeat(length - digits.length - 3)}`;
+  equal(line.length, length);
+  return line;
+}
+
+Deno.test("ChunkedBodyReader lets each chunk's size line take CHUNK_LINE_ALLOWANCE bytes for free", () => {
+  equal(CHUNK_LINE_ALLOWANCE, 16);
+  // 1024 one-byte chunks, each with a 16-byte size line, and a 16-byte last chunk: all data.
+  const chunk = `${sizeLine(1, 16)}\r\nx\r\n`;
+  const outcome = read([`${chunk.repeat(1024)}${sizeLine(0, 16)}\r\n\r\n`]);
+  equal(outcome.status, undefined);
+  equal(outcome.done, true);
+  equal(outcome.received, 1024);
+  // One byte more on the line of the 1024th chunk, and the body is one byte over.
+  const over = `${chunk.repeat(1023)}${sizeLine(1, 17)}\r\nx\r\n0\r\n\r\n`;
+  equal(rejection(over), 413);
+});
+
+Deno.test("ChunkedBodyReader counts extension bytes and data together, exactly at maxBody", () => {
+  // A 116-byte size line counts 100 bytes; with 924 data bytes that is exactly 1024.
+  const at = `${sizeLine(924, 116)}\r\n${"x".repeat(924)}\r\n0\r\n\r\n`;
+  deepEqual(read([at]), { used: at.length, done: true, received: 924 });
+  // One data byte more, or one extension byte more: 413.
+  equal(rejection(`${sizeLine(925, 116)}\r\n${"x".repeat(925)}\r\n0\r\n\r\n`), 413);
+  equal(rejection(`${sizeLine(924, 117)}\r\n${"x".repeat(924)}\r\n0\r\n\r\n`), 413);
+});
+
+Deno.test("ChunkedBodyReader counts the last chunk's extensions too", () => {
+  const at = `${sizeLine(0, 16 + 1024)}\r\n\r\n`;
+  equal(read([at]).done, true);
+  equal(rejection(`${sizeLine(0, 16 + 1025)}\r\n\r\n`), 413);
+});
+
+Deno.test("ChunkedBodyReader answers 413 for extensions as they arrive, before the line ends", () => {
+  // The 1025th counted byte of an unfinished line: no CRLF, no data.
+  equal(rejection(`1;e=${"v".repeat(16 + 1024 - 3)}`), 413);
+  // One byte less is exactly at the limit: the reader waits for the rest of the line.
+  deepEqual(read([`1;e=${"v".repeat(16 + 1024 - 4)}`]), { used: 1040, done: false, received: 0 });
+});
+
+Deno.test("ChunkedBodyReader stops 1-byte chunks with long extensions after about maxBody bytes", () => {
+  // Each chunk: 4000 counted bytes of extension for 1 byte of data.
+  const chunk = `${sizeLine(1, 4016)}\r\nx\r\n`;
+  const huge = { ...LIMITS, maxBody: 64 * 1024 };
+  const reader = new ChunkedBodyReader(huge);
+  const buf = bytes(chunk);
+  let sent = 0;
+  let status: number | undefined;
+  try {
+    for (let i = 0; i < 1000; i++) {
+      reader.consume(buf, 0, buf.length);
+      sent += buf.length;
+    }
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    status = error.status;
+  }
+  equal(status, 413);
+  // Refused within the chunk that took the count past 64 KiB: 17 chunks of ~4 KB.
+  ok(sent <= huge.maxBody + chunk.length, String(sent));
+  ok(reader.received <= 17, String(reader.received));
+});
+
+Deno.test("ChunkedBodyReader with maxBody 0 refuses a last chunk with a long extension", () => {
+  const none = { ...LIMITS, maxBody: 0 };
+  equal(read([`${sizeLine(0, 16)}\r\n\r\n`], none).done, true);
+  equal(rejection(`${sizeLine(0, 17)}\r\n\r\n`, none), 413);
 });
 
 /** A trailer section of exactly `size` bytes, from its first field line to its final CRLF. */

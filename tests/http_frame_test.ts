@@ -146,11 +146,19 @@ for (const [fields, bodyLength] of BODY_LENGTHS) {
 const EXPECTATIONS: [head: string, expectContinue: boolean][] = [
   ["POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n", true],
   ["POST / HTTP/1.1\r\nexpect:100-Continue \r\n\r\n", true],
-  ["POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", false],
-  ["POST / HTTP/1.1\r\nExpect: 100-continue\xa0\r\n\r\n", false],
+  ["POST / HTTP/1.1\r\nExpect: 100-CONTINUE\r\n\r\n", true],
   ["POST / HTTP/1.1\r\nX-Expect: 100-continue\r\n\r\n", false],
+  // RFC 9110 §5.6.1: Expect is a list, over every field; empty elements are ignored.
+  ["POST / HTTP/1.1\r\nExpect: 100-continue, 100-continue\r\n\r\n", true],
+  ["POST / HTTP/1.1\r\nExpect: 100-continue\r\nExpect: 100-Continue\r\n\r\n", true],
+  ["POST / HTTP/1.1\r\nExpect: ,\t, 100-continue ,\r\n\r\n", true],
+  ["POST / HTTP/1.1\r\nExpect:\r\nExpect: 100-continue\r\n\r\n", true],
+  ["POST / HTTP/1.1\r\nExpect: 100-continue\r\nExpect: \r\n\r\n", true],
+  ["POST / HTTP/1.1\r\nExpect:\r\n\r\n", false],
+  ["POST / HTTP/1.1\r\nExpect: , ,\r\n\r\n", false],
   // RFC 9110 §10.1.1: an HTTP/1.0 client cannot take a 100 (Continue).
   ["POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n", false],
+  ["POST / HTTP/1.0\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n", false],
 ];
 
 for (const [head, expectContinue] of EXPECTATIONS) {
@@ -158,6 +166,48 @@ for (const [head, expectContinue] of EXPECTATIONS) {
     equal(scan(head)?.expectContinue, expectContinue);
   });
 }
+
+/**
+ * RFC 9110 §10.1.1: any expectation but 100-continue gets 417, decided by the framer (which
+ * sends the 100) over every Expect field at once, whatever their order.
+ */
+const UNMET_EXPECTATIONS: string[] = [
+  "Expect: 200-ok",
+  "Expect: 100-continue-x",
+  "Expect: 100-continue\xa0",
+  "Expect: 100-continue;a=b",
+  'Expect: "100-continue"',
+  "Expect: foo\r\nExpect: 100-continue",
+  "Expect: 100-continue\r\nExpect: foo",
+  "Expect: 100-continue\r\nexpect: FOO",
+  "Expect: 100-continue, foo",
+  "Expect: foo, 100-continue",
+  "Expect: 100-continue,,foo,",
+  "Expect: , foo",
+  "Expect:\r\nExpect: foo",
+];
+
+for (const fields of UNMET_EXPECTATIONS) {
+  for (const version of ["HTTP/1.1", "HTTP/1.0"]) {
+    Deno.test(`scanHead() answers 417 and a close for ${JSON.stringify(fields)} in ${version}`, () => {
+      const error = rejection(`POST / ${version}\r\nContent-Length: 3\r\n${fields}\r\n\r\n`);
+      equal(error.status, 417);
+      equal(error.close, true);
+    });
+  }
+}
+
+Deno.test("scanHead() answers an Expect value with a control character 400, as parsing would", () => {
+  const error = rejection("GET / HTTP/1.1\r\nExpect: \x19100-continue\r\n\r\n");
+  equal(error.status, 400);
+  equal(error.close, true);
+});
+
+Deno.test("scanHead() echoes only visible ASCII of an expectation in its 417", () => {
+  const error = rejection("GET / HTTP/1.1\r\nExpect: a\xff\xe9b\r\n\r\n");
+  equal(error.status, 417);
+  equal(error.message, 'Unsupported expectation "a??b"');
+});
 
 /** Heads scanHead() must refuse, with the status it must answer. */
 const REJECTIONS: [name: string, head: string, status: number][] = [
@@ -434,6 +484,7 @@ const INCREMENTAL = [
   "GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n",
   "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
   "POST / HTTP/1.1\r\nContent-Length: 99999\r\n\r\n",
+  "POST / HTTP/1.1\r\nExpect: foo\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
 ];
 
 /** What scanHead() gives for buf[0..end): a frame, null, or the status it throws. */

@@ -96,6 +96,31 @@ Deno.test("serializeResponse() adds Connection: close after the other fields whe
   );
 });
 
+Deno.test("serializeResponse() says keep-alive and its timeout when asked, for HTTP/1.0 clients (RFC 9112 §9.3)", () => {
+  equal(
+    text({ status: 200, headers: [["X", "y"]], body: encoder.encode("ok") }, { keepAlive: 5 }),
+    `HTTP/1.1 200 OK\r\n${DATE}X: y\r\nContent-Length: 2\r\n` +
+      "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\nok",
+  );
+  equal(
+    text({ status: 304, headers: [] }, { keepAlive: 0 }),
+    `HTTP/1.1 304 Not Modified\r\n${DATE}Connection: keep-alive\r\nKeep-Alive: timeout=0\r\n\r\n`,
+  );
+});
+
+Deno.test("serializeResponse() writes one Connection field: close wins over keepAlive", () => {
+  equal(
+    text({ status: 200, headers: [] }, { close: true, keepAlive: 5 }),
+    `HTTP/1.1 200 OK\r\n${DATE}Content-Length: 0\r\nConnection: close\r\n\r\n`,
+  );
+});
+
+Deno.test("serializeResponse() throws TypeError for a keepAlive that is not a whole number of seconds", () => {
+  for (const keepAlive of [-1, 1.5, NaN, Infinity]) {
+    throws(() => serializeResponse({ status: 200, headers: [] }, { keepAlive }), TypeError);
+  }
+});
+
 Deno.test("serializeResponse() dates the response with the current time by default", () => {
   const before = Math.floor(Date.now() / 1000) * 1000;
   const response = String.fromCharCode(...serializeResponse({ status: 200, headers: [] }));
@@ -140,7 +165,14 @@ for (const name of BAD_NAMES) {
 }
 
 for (
-  const name of ["Content-Length", "content-length", "Transfer-Encoding", "Connection", "DATE"]
+  const name of [
+    "Content-Length",
+    "content-length",
+    "Transfer-Encoding",
+    "Connection",
+    "Keep-Alive",
+    "DATE",
+  ]
 ) {
   Deno.test(`serializeResponse() throws TypeError for a ${name} field it writes itself`, () => {
     throws(() => serializeResponse({ status: 200, headers: [[name, "1"]] }), TypeError);

@@ -179,6 +179,17 @@ const FRAMING_ERRORS: [name: string, request: string | string[], status: number]
   ],
   // RFC 9110 §10.1.1: expectations.
   ["Expect other than 100-continue", "GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n", 417],
+  // Decided over every Expect field before any 100 Continue: the 417 is the first response.
+  [
+    "Expect: foo, then Expect: 100-continue, before the body",
+    post("Content-Length: 3\r\nExpect: foo\r\nExpect: 100-continue\r\n"),
+    417,
+  ],
+  [
+    "Expect: 100-continue, then Expect: foo, before the body",
+    post("Content-Length: 3\r\nExpect: 100-continue\r\nExpect: foo\r\n"),
+    417,
+  ],
   // RFC 9112 §6.1: chunked framing in HTTP/1.0.
   [
     "Transfer-Encoding in HTTP/1.0",
@@ -366,4 +377,52 @@ Deno.test("requests at and just under each limit are served, and the connection 
       },
     });
   }
+});
+
+Deno.test("Expect: foo with Expect: 100-continue gets 417 and never a 100 Continue", async () => {
+  await using server = await startServer({ args: ARGS });
+  await using client = await RawClient.connect(server.port);
+  await client.send(post("Content-Length: 3\r\nExpect: foo\r\nExpect: 100-continue\r\n"));
+  const response = await client.response();
+  equal(response.statusLine, "HTTP/1.1 417 Expectation Failed");
+  equal(response.headers.get("connection"), "close");
+  // The body the client sends after the answer is never read as a request.
+  try {
+    await client.send("abc");
+  } catch (error) {
+    if (
+      !(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)
+    ) {
+      throw error;
+    }
+  }
+  equal(new TextDecoder().decode(await client.readToEnd()), "");
+});
+
+Deno.test("1-byte chunks with long extensions get 413 after about --max-body bytes, and others are served meanwhile", async () => {
+  const maxBody = 64 * 1024;
+  await using server = await startServer({ args: ["--max-body", String(maxBody)] });
+  // Each chunk: a 4000-byte size line (16 bytes free, 3984 counted) for 1 byte of data.
+  const chunk = `1;e=${"v".repeat(3996)}\r\nx\r\n`;
+  const head = "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const under = Math.floor(maxBody / 3985); // 16 chunks: 63 760 bytes counted
+  // Just under the limit, the body is whole and served.
+  await using honest = await RawClient.connect(server.port);
+  await honest.send(head + chunk.repeat(under) + "0\r\n\r\n");
+  equal((await honest.response()).status, 200);
+
+  await using attacker = await RawClient.connect(server.port);
+  await attacker.send(head + chunk.repeat(under));
+  // While that body is being read, another client is served.
+  await using bystander = await RawClient.connect(server.port);
+  await bystander.send(get("/"));
+  equal((await bystander.response()).status, 200);
+  // One chunk more takes the count past --max-body: 413 at once, not 408 at the body timeout.
+  await attacker.send(chunk);
+  const response = await attacker.response();
+  equal(response.status, 413);
+  equal(response.headers.get("connection"), "close");
+  equal((await attacker.readToEnd()).length, 0);
+  await bystander.send(get("/"));
+  equal((await bystander.response()).status, 200);
 });

@@ -13,9 +13,17 @@ import { bodyTooLarge, type FrameLimits } from "./frame.ts";
 
 const CR = 13;
 const LF = 10;
+const SP = 32;
+const HTAB = 9;
 
 /** Longest chunk-size line (size and extensions, CRLF excluded) accepted. */
 export const MAX_CHUNK_LINE = 4096;
+/**
+ * Bytes of each chunk-size line that are free; the rest count toward `maxBody` as data does.
+ * A size line without extensions fits (16 hex digits are 2^64), so only extensions are counted:
+ * otherwise 1-byte chunks with 4 KiB extensions carry ~4000 times their data past the limit.
+ */
+export const CHUNK_LINE_ALLOWANCE = 16;
 
 const enum State {
   SizeLine,
@@ -26,16 +34,63 @@ const enum State {
   Done,
 }
 
-// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const QUOTED = '"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t -~\\x80-\\xff])*"';
-const CHUNK_LINE = new RegExp(
-  `^([0-9A-Fa-f]+)((?:[ \\t]*;[ \\t]*${TOKEN}(?:[ \\t]*=[ \\t]*(?:${TOKEN}|${QUOTED}))?)*)$`,
-);
-const FIELD_LINE = new RegExp(`^${TOKEN}:[\\t \\x21-\\x7e\\x80-\\xff]*$`);
+/**
+ * Where a size line is, byte by byte (RFC 9112 §7.1.1):
+ * `chunk-size *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) CRLF`.
+ */
+const enum Line {
+  /** Before the first hex digit. */
+  Start,
+  /** In the chunk size. */
+  Size,
+  /** Whitespace after the size or a value, before ";". */
+  BeforeSemicolon,
+  /** After ";", before an extension name. */
+  BeforeName,
+  Name,
+  /** Whitespace after a name, before "=" or ";". */
+  AfterName,
+  /** After "=", before the value. */
+  BeforeValue,
+  TokenValue,
+  QuotedValue,
+  /** After a backslash in a quoted value. */
+  Escape,
+  /** After the closing quote of a value. */
+  AfterQuote,
+}
+
+/** The states a size line may end in (at its CR). */
+const LINE_ENDS = new Set([Line.Size, Line.Name, Line.TokenValue, Line.AfterQuote]);
+
+/** Where a trailer field line is: `field-name ":" *( field-vchar / SP / HTAB )`. */
+const enum Field {
+  Start,
+  Name,
+  Value,
+}
+
+// RFC 9110 §5.6.2: tchar.
+const TCHAR = new Uint8Array(256);
+for (
+  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+) {
+  TCHAR[char.charCodeAt(0)] = 1;
+}
+/** Hex digit values, -1 for other bytes. */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX["0123456789abcdef".charCodeAt(i)] = i;
+  HEX["0123456789ABCDEF".charCodeAt(i)] = i;
+}
+/** Chunk sizes past this (2^52) are over any body limit; they stop growing to stay exact. */
+const SIZE_CAP = 2 ** 52;
 
 /**
  * Reads one chunked body incrementally.
+ *
+ * Everything is decided byte by byte as it arrives, with no copy of any line: a size line is
+ * parsed by a small state machine, a trailer line checked the same way.
  *
  * @example
  * ```ts
@@ -52,11 +107,22 @@ export class ChunkedBodyReader {
   #state = State.SizeLine;
   #remaining = 0;
   #received = 0;
-  #line: number[] = [];
+  /** Data bytes plus size-line bytes beyond the allowance: what `maxBody` limits. */
+  #counted = 0;
+  #line = Line.Start;
+  #field = Field.Start;
+  /** A CR was the last byte of the current line: an LF must follow. */
+  #cr = false;
+  /** Bytes of the current size line so far, CRLF excluded. */
+  #lineLength = 0;
+  #size = 0;
   #trailerBytes = 0;
   #trailerFields = 0;
 
-  /** Creates a reader that enforces `limits.maxBody` on data and the header limits on trailers. */
+  /**
+   * Creates a reader that enforces `limits.maxBody` on data and on chunk-size lines beyond
+   * {@linkcode CHUNK_LINE_ALLOWANCE} bytes each, and the header limits on trailers.
+   */
   constructor(limits: FrameLimits) {
     this.#limits = limits;
   }
@@ -81,14 +147,11 @@ export class ChunkedBodyReader {
     while (pos < end && this.#state !== State.Done) {
       switch (this.#state) {
         case State.SizeLine:
-        case State.Trailer: {
-          const lf = this.#takeLine(buf, pos, end);
-          if (lf < 0) return end;
-          pos = lf + 1;
-          if (this.#state === State.SizeLine) this.#endSizeLine();
-          else this.#endTrailerLine();
+          pos = this.#readSizeLine(buf, pos, end);
           break;
-        }
+        case State.Trailer:
+          pos = this.#readTrailer(buf, pos, end);
+          break;
         case State.Data: {
           const take = Math.min(this.#remaining, end - pos);
           pos += take;
@@ -109,44 +172,97 @@ export class ChunkedBodyReader {
     return pos;
   }
 
-  /** Appends line bytes to `#line` up to an LF; returns the LF's offset, or -1 if not there yet. */
-  #takeLine(buf: Uint8Array, pos: number, end: number): number {
-    const line = this.#line;
+  /** Reads size-line bytes up to its LF (then returns the offset after it) or up to `end`. */
+  #readSizeLine(buf: Uint8Array, pos: number, end: number): number {
     for (let i = pos; i < end; i++) {
       const byte = buf[i]!;
-      // The trailer section is measured as the header section is (see scanHead()): every byte
-      // from its first field line to its final CRLF inclusive.
-      if (
-        this.#state === State.Trailer &&
-        this.#trailerBytes + line.length + 1 > this.#limits.maxHeaderBytes
-      ) {
-        throw new HttpError(431, "Trailer section too large", { close: true });
+      if (this.#cr) {
+        if (byte !== LF) throw badLine("bare CR");
+        this.#cr = false;
+        this.#endSizeLine();
+        return i + 1;
       }
-      if (byte === LF) {
-        if (line[line.length - 1] !== CR) throw badLine("bare LF");
-        line.pop();
-        return i;
+      if (byte === CR) {
+        if (!LINE_ENDS.has(this.#line)) throw malformedSize();
+        this.#cr = true;
+        continue;
       }
-      if (line[line.length - 1] === CR) throw badLine("bare CR");
-      line.push(byte);
-      // The CR waits in `line` for its LF but is not part of the size line's length.
-      if (this.#state === State.SizeLine && byte !== CR && line.length > MAX_CHUNK_LINE) {
+      if (byte === LF) throw badLine("bare LF");
+      if (++this.#lineLength > MAX_CHUNK_LINE) {
         throw new HttpError(400, "Chunk size line too long", { close: true });
       }
+      if (this.#lineLength > CHUNK_LINE_ALLOWANCE && ++this.#counted > this.#limits.maxBody) {
+        throw bodyTooLarge(this.#limits);
+      }
+      this.#line = this.#nextLine(byte);
     }
-    return -1;
+    return end;
+  }
+
+  /** The size-line state after `byte`; throws for a byte the grammar does not allow there. */
+  #nextLine(byte: number): Line {
+    const blank = byte === SP || byte === HTAB;
+    switch (this.#line) {
+      case Line.Start:
+      case Line.Size: {
+        const digit = HEX[byte]!;
+        if (digit >= 0) {
+          this.#size = this.#size < SIZE_CAP ? this.#size * 16 + digit : Infinity;
+          return Line.Size;
+        }
+        if (this.#line === Line.Start) break;
+        if (blank) return Line.BeforeSemicolon;
+        if (byte === 0x3b /* ; */) return Line.BeforeName;
+        break;
+      }
+      case Line.BeforeSemicolon:
+      case Line.AfterQuote:
+        if (blank) return Line.BeforeSemicolon;
+        if (byte === 0x3b) return Line.BeforeName;
+        break;
+      case Line.BeforeName:
+        if (blank) return Line.BeforeName;
+        if (TCHAR[byte] === 1) return Line.Name;
+        break;
+      case Line.Name:
+      case Line.AfterName:
+        if (this.#line === Line.Name && TCHAR[byte] === 1) return Line.Name;
+        if (blank) return Line.AfterName;
+        if (byte === 0x3d /* = */) return Line.BeforeValue;
+        if (byte === 0x3b) return Line.BeforeName;
+        break;
+      case Line.BeforeValue:
+        if (blank) return Line.BeforeValue;
+        if (TCHAR[byte] === 1) return Line.TokenValue;
+        if (byte === 0x22 /* " */) return Line.QuotedValue;
+        break;
+      case Line.TokenValue:
+        if (TCHAR[byte] === 1) return Line.TokenValue;
+        if (blank) return Line.BeforeSemicolon;
+        if (byte === 0x3b) return Line.BeforeName;
+        break;
+      case Line.QuotedValue:
+        // RFC 9110 §5.6.4: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text.
+        if (byte === 0x22) return Line.AfterQuote;
+        if (byte === 0x5c /* \ */) return Line.Escape;
+        if (blank || (byte >= 0x21 && byte !== 0x7f)) return Line.QuotedValue;
+        break;
+      case Line.Escape:
+        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+        if (blank || (byte >= 0x21 && byte !== 0x7f)) return Line.QuotedValue;
+        break;
+    }
+    throw malformedSize();
   }
 
   #endSizeLine(): void {
-    const text = latin1(this.#line);
-    this.#line.length = 0;
-    const match = CHUNK_LINE.exec(text);
-    if (!match) throw new HttpError(400, "Malformed chunk size", { close: true });
-    const digits = match[1]!.replace(/^0+(?=.)/, "");
-    // More than 13 hex digits is over 2^52: beyond any body limit, and beyond exact arithmetic.
-    const size = digits.length > 13 ? Infinity : parseInt(digits, 16);
-    if (size > this.#limits.maxBody - this.#received) throw bodyTooLarge(this.#limits);
+    const size = this.#size;
+    if (size > this.#limits.maxBody - this.#counted) throw bodyTooLarge(this.#limits);
+    this.#counted += size;
     this.#received += size;
+    this.#size = 0;
+    this.#lineLength = 0;
+    this.#line = Line.Start;
     if (size === 0) {
       this.#state = State.Trailer;
     } else {
@@ -155,30 +271,56 @@ export class ChunkedBodyReader {
     }
   }
 
-  #endTrailerLine(): void {
-    const line = this.#line;
-    if (line.length === 0) {
-      this.#state = State.Done;
-      return;
+  /** Reads trailer bytes up to the empty line that ends them, or up to `end`. */
+  #readTrailer(buf: Uint8Array, pos: number, end: number): number {
+    const limits = this.#limits;
+    for (let i = pos; i < end; i++) {
+      // The trailer section is measured as the header section is (see scanHead()): every byte
+      // from its first field line to its final CRLF inclusive.
+      if (++this.#trailerBytes > limits.maxHeaderBytes) {
+        throw new HttpError(431, "Trailer section too large", { close: true });
+      }
+      const byte = buf[i]!;
+      if (this.#cr) {
+        if (byte !== LF) throw badLine("bare CR");
+        this.#cr = false;
+        if (this.#field === Field.Start) {
+          this.#state = State.Done;
+          return i + 1;
+        }
+        if (++this.#trailerFields > limits.maxHeaders) {
+          throw new HttpError(431, "Too many trailer fields", { close: true });
+        }
+        this.#field = Field.Start;
+        continue;
+      }
+      if (byte === CR) {
+        if (this.#field === Field.Name) throw malformedTrailer();
+        this.#cr = true;
+        continue;
+      }
+      if (byte === LF) throw badLine("bare LF");
+      if (this.#field === Field.Value) {
+        // field-vchar, SP, HTAB: no other control character, no DEL.
+        if ((byte < 0x20 && byte !== HTAB) || byte === 0x7f) throw malformedTrailer();
+      } else if (TCHAR[byte] === 1) {
+        this.#field = Field.Name;
+      } else if (this.#field === Field.Name && byte === 0x3a /* : */) {
+        this.#field = Field.Value;
+      } else {
+        throw malformedTrailer();
+      }
     }
-    this.#trailerBytes += line.length + 2;
-    if (++this.#trailerFields > this.#limits.maxHeaders) {
-      throw new HttpError(431, "Too many trailer fields", { close: true });
-    }
-    if (!FIELD_LINE.test(latin1(line))) {
-      throw new HttpError(400, "Malformed trailer field", { close: true });
-    }
-    line.length = 0;
+    return end;
   }
 }
 
-/** Decodes bytes one to one, in slices: spreading more than ~100k arguments throws RangeError. */
-function latin1(bytes: number[]): string {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode(...bytes.slice(i, i + 8192));
-  }
-  return text;
+function malformedSize(): HttpError {
+  return new HttpError(400, "Malformed chunk size", { close: true });
+}
+
+function malformedTrailer(): HttpError {
+  return new HttpError(400, "Malformed trailer field", { close: true });
 }
 
 function missingCrlf(): HttpError {

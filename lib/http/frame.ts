@@ -3,7 +3,8 @@
  * body is, and whether it breaks a size limit. This runs for every request on the thread that owns
  * the sockets, so it works on bytes and decodes nothing but the three framing fields
  * (`Content-Length`, `Transfer-Encoding`, `Expect`). Everything else in the head is checked by
- * `parseRequestHead()` in a worker.
+ * `parseRequestHead()` in a worker. `Expect` is decided here alone, because a `100 Continue`
+ * is sent from here before the head reaches a worker.
  *
  * @module
  */
@@ -27,7 +28,12 @@ export interface FrameLimits {
   maxHeaderBytes: number;
   /** Most header fields (431 beyond). */
   maxHeaders: number;
-  /** Largest request body in bytes, counted as it arrives for chunked bodies (413 beyond). */
+  /**
+   * Largest request body in bytes (413 beyond), counted as it arrives for chunked bodies. A
+   * chunked body counts its data and, of each chunk-size line, every byte beyond the first 16
+   * (`CHUNK_LINE_ALLOWANCE` in `chunked.ts`: room for the size, so only chunk extensions
+   * count), so framing cannot carry more than this either.
+   */
   maxBody: number;
 }
 
@@ -41,7 +47,7 @@ export interface HeadFrame {
   end: number;
   /** Body length from `Content-Length`, 0 when there is none; -1 for a chunked body. */
   bodyLength: number;
-  /** Whether the client sent `Expect: 100-continue`. */
+  /** Whether the client expects `100 Continue` (never for an HTTP/1.0 request). */
   expectContinue: boolean;
 }
 
@@ -55,7 +61,7 @@ export const CHUNKED = -1;
  * {@linkcode HttpError} (always with `close`) for a head that breaks a limit or the message
  * syntax in a way that makes its framing unknowable: a bare CR or LF, obs-fold, conflicting
  * `Content-Length`s, `Content-Length` with `Transfer-Encoding`, a final coding that is not
- * `chunked`.
+ * `chunked`; and 417 for an expectation other than `100-continue`.
  *
  * @example
  * ```ts
@@ -108,6 +114,7 @@ export function scanHead(
   };
   let contentLength = -1;
   let transferEncoding: string | undefined;
+  let expect: string | undefined;
   let fields = 0;
   pos = fieldsStart;
   for (;;) {
@@ -139,18 +146,12 @@ export function scanHead(
       const value = latin1(view, pos + 18, lineEnd);
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
     } else if (lower === 0x65 /* e */ && nameIs(view, pos, lineEnd, "expect")) {
-      frame.expectContinue = trimOws(latin1(view, pos + 7, lineEnd)).toLowerCase() ===
-        "100-continue";
+      const value = latin1(view, pos + 7, lineEnd);
+      expect = expect === undefined ? value : `${expect},${value}`;
     }
     pos = lineEnd + 2;
   }
   frame.end = lineEnd + 2;
-  // RFC 9110 §10.1.1: an HTTP/1.0 client cannot take a 100 (Continue); ignore its expectation.
-  if (
-    frame.expectContinue && view[frame.lineEnd - 1] === 0x30 && view[frame.lineEnd - 3] === 0x31
-  ) {
-    frame.expectContinue = false;
-  }
 
   if (transferEncoding !== undefined) {
     // RFC 9112 §6.1: a request with both is a smuggling attempt or a broken client.
@@ -162,6 +163,10 @@ export function scanHead(
   } else if (contentLength >= 0) {
     if (contentLength > limits.maxBody) throw bodyTooLarge(limits);
     frame.bodyLength = contentLength;
+  }
+  if (expect !== undefined && checkExpectations(expect)) {
+    // RFC 9110 §10.1.1: an HTTP/1.0 client cannot take a 100 (Continue); ignore its expectation.
+    frame.expectContinue = !(view[frame.lineEnd - 1] === 0x30 && view[frame.lineEnd - 3] === 0x31);
   }
   return frame;
 }
@@ -273,6 +278,36 @@ function checkTransferCodings(value: string): void {
       { close: true },
     );
   }
+}
+
+/**
+ * RFC 9110 §10.1.1: `Expect = #expectation`, a case-insensitive list over every Expect field,
+ * empty elements ignored. Returns whether `100-continue` is expected; throws 417 for any other
+ * expectation, so the framer, which sends the 100, is the only place that decides.
+ */
+function checkExpectations(value: string): boolean {
+  // The 400 that parseRequestHead() would answer for it, rather than a 417 for garbage.
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+    throw new HttpError(400, "Invalid character in a header field value", { close: true });
+  }
+  let expectContinue = false;
+  for (const element of value.split(",")) {
+    const expectation = trimOws(element).toLowerCase();
+    if (expectation === "") continue;
+    if (expectation !== "100-continue") {
+      throw new HttpError(417, `Unsupported expectation "${printable(expectation)}"`, {
+        close: true,
+      });
+    }
+    expectContinue = true;
+  }
+  return expectContinue;
+}
+
+/** At most 40 characters of untrusted text, with anything but visible ASCII shown as `?`. */
+function printable(text: string): string {
+  return text.slice(0, 40).replace(/[^\x20-\x7e]/g, "?");
 }
 
 /** Decodes bytes one to one, in slices: spreading more than ~100k arguments throws RangeError. */

@@ -57,7 +57,8 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)([^#]*)$/i;
  * Parses the bytes of one request head, from the request line to the empty line inclusive.
  *
  * Throws {@linkcode HttpError}: 400 for bad syntax, 501 for an unknown method, 505 for an
- * unsupported HTTP version, 417 for an unknown expectation. Syntax errors close the connection.
+ * unsupported HTTP version. Syntax errors close the connection. `Expect` is decided by
+ * `scanHead()` on the main thread, before any `100 Continue` is sent.
  *
  * @example
  * ```ts
@@ -95,15 +96,12 @@ export function parseRequestHead(bytes: Uint8Array): RequestHead {
     // RFC 9112 §6.1: a 1.0 message with Transfer-Encoding has faulty framing.
     throw badRequest("Transfer-Encoding in an HTTP/1.0 request");
   }
-  const expect = headers.get("expect");
-  if (expect !== undefined && expect.toLowerCase() !== "100-continue") {
-    throw new HttpError(417, `Unsupported expectation "${expect.slice(0, 40)}"`, {
-      close: true,
-    });
-  }
   if (!KNOWN_METHODS.has(method)) {
+    // The answer to a failed parse carries no version, so it cannot tell an HTTP/1.0 client that
+    // the connection stays open: close then, and when the client asked to.
     throw new HttpError(501, `Method ${method.slice(0, 20)} is not implemented`, {
-      close: headers.has("content-length") || headers.has("transfer-encoding"),
+      close: version === "HTTP/1.0" || !head.keepAlive || headers.has("content-length") ||
+        headers.has("transfer-encoding"),
     });
   }
   return head;

@@ -16,7 +16,10 @@ export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 export interface ResponseParts {
   /** The status code; its reason phrase comes from `STATUS_TEXT`. */
   status: number;
-  /** Header fields other than `Date`, `Content-Length` and `Connection`, which it adds. */
+  /**
+   * Header fields other than `Date`, `Content-Length`, `Connection` and `Keep-Alive`, which it
+   * adds.
+   */
   headers: HeaderList;
   /** The content, copied after the head. @default empty */
   body?: Uint8Array;
@@ -31,6 +34,12 @@ export interface ResponseParts {
 export interface SerializeOptions {
   /** Add `Connection: close` (the server closes after this response). @default false */
   close?: boolean;
+  /**
+   * Add `Connection: keep-alive` and `Keep-Alive: timeout=N`, with N this many whole seconds:
+   * an HTTP/1.0 client closes unless told the connection stays open (RFC 9112 §9.3). Ignored
+   * with `close`. @default undefined (neither field)
+   */
+  keepAlive?: number;
   /** Leave the content out but keep its `Content-Length`, as for HEAD (RFC 9110 §9.3.2). */
   headOnly?: boolean;
   /** The time for the `Date` field, in ms. @default Date.now() */
@@ -41,12 +50,18 @@ const encoder = new TextEncoder();
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 /** The fields that frame the message: only the serializer writes them (RFC 9112 §6). */
-const FRAMING_FIELDS = new Set(["content-length", "transfer-encoding", "connection", "date"]);
+const FRAMING_FIELDS = new Set([
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "date",
+]);
 
 /**
  * Serializes a response into one buffer: `HTTP/1.1` status line, `Date`, the given fields,
- * `Content-Length` (except on 1xx, 204 and 304, RFC 9110 §8.6), `Connection: close` when asked,
- * the empty line, then the body unless `headOnly`. Throws `TypeError` for a field that would
+ * `Content-Length` (except on 1xx, 204 and 304, RFC 9110 §8.6), `Connection: close` or
+ * `Connection: keep-alive` and `Keep-Alive` when asked, the empty line, then the body unless `headOnly`. Throws `TypeError` for a field that would
  * break the message (a name that is not a token, a value with CR, LF or non-ASCII, one of the
  * fields it writes itself) and for a `Content-Length` that is not a whole number of bytes or
  * that contradicts the `body` being sent.
@@ -93,7 +108,15 @@ export function serializeResponse(
     }
     head += `Content-Length: ${length}\r\n`;
   }
-  if (options.close) head += "Connection: close\r\n";
+  if (options.close) {
+    head += "Connection: close\r\n";
+  } else if (options.keepAlive !== undefined) {
+    const seconds = options.keepAlive;
+    if (!Number.isSafeInteger(seconds) || seconds < 0) {
+      throw new TypeError(`Cannot serialize Keep-Alive timeout=${seconds}`);
+    }
+    head += `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}\r\n`;
+  }
   head += "\r\n";
 
   const content = options.headOnly || isBodyless(status) ? undefined : body;
