@@ -60,6 +60,8 @@ const SHORT_HEAD = 96;
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
 const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
+/** A field-name list as Access-Control-Request-Headers carries it: tokens, commas, OWS. */
+const FIELD_NAME_LIST = /^[\t ,!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -142,8 +144,22 @@ export class Handler {
     return parsed.ok && this.#options.sleep === true && parsed.request.path === "/sleep";
   }
 
-  /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */
+  /**
+   * Answers a parsed request; never throws: an error while building or serializing the
+   * response becomes a plain 500 (and one line through `onError`). `closing` forces
+   * `Connection: close`.
+   */
   respond(parsed: Parsed, closing = false): ResponseReply {
+    try {
+      return this.#respond(parsed, closing);
+    } catch (error) {
+      this.#onError(`Unexpected error while answering a request: ${describe(error)}`);
+      const request = parsed.ok ? parsed.request : undefined;
+      return internalError(closing || request?.keepAlive === false, request?.method === "HEAD");
+    }
+  }
+
+  #respond(parsed: Parsed, closing: boolean): ResponseReply {
     if (parsed.ok) {
       // A cached head carries its cache key, so a repeated request costs one lookup.
       const key = closing
@@ -226,15 +242,20 @@ export class Handler {
     return this.#site.notFound(request);
   }
 
+  /**
+   * `OPTIONS`, and CORS preflights with --cors. Access-Control-Request-Headers is echoed only
+   * when it is a list of field names; anything else gets a 204 without Allow-Headers, which
+   * the browser takes as a refusal.
+   */
   #answerOptions(request: RequestHead): SiteResponse {
     const headers: [string, string][] = [["Allow", ALLOW]];
     if (this.#options.cors && request.headers.has("access-control-request-method")) {
+      headers.push(["Access-Control-Allow-Methods", ALLOW]);
+      const asked = request.headers.get("access-control-request-headers") ?? "*";
+      if (FIELD_NAME_LIST.test(asked)) {
+        headers.push(["Access-Control-Allow-Headers", asked]);
+      }
       headers.push(
-        ["Access-Control-Allow-Methods", ALLOW],
-        [
-          "Access-Control-Allow-Headers",
-          request.headers.get("access-control-request-headers") ?? "*",
-        ],
         ["Access-Control-Max-Age", "86400"],
         // The answer echoes the request's headers, so caches must key on them (RFC 9110 §12.5.5).
         ["Vary", "Access-Control-Request-Method, Access-Control-Request-Headers"],
@@ -384,6 +405,20 @@ class ReplyCache {
       checkedIn: this.#batch,
     });
   }
+}
+
+const INTERNAL_ERROR_BODY = ENCODER.encode("500 Internal Server Error\n");
+
+/** A plain 500 from fixed parts, for when building the real response failed. */
+function internalError(close: boolean, headOnly: boolean): ResponseReply {
+  const headers: [string, string][] = [
+    ["Content-Type", "text/plain; charset=utf-8"],
+    ["X-Content-Type-Options", "nosniff"],
+  ];
+  const parts = { status: 500, headers, body: INTERNAL_ERROR_BODY };
+  const bytes = serializeResponse(parts, { close, headOnly });
+  const bodyLength = headOnly ? 0 : INTERNAL_ERROR_BODY.length;
+  return { kind: "response", status: 500, close, bytes, bodyLength };
 }
 
 function bodyOf(response: SiteResponse): { body?: Uint8Array; contentLength?: number } {
