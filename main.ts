@@ -134,6 +134,7 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
+    statusQueries: config.statusQueries,
     root,
     listing: config.listing,
     dotfiles: config.dotfiles,

@@ -271,6 +271,12 @@ export const FLAGS = {
     shown: "on when listening on loopback",
     help: "Serve the live pool view at /_salut/status (and /_salut/status.json)",
   },
+  "status-queries": {
+    kind: "boolean",
+    group: "Output",
+    shown: "off",
+    help: "Show whole request lines, query strings too, on the status page",
+  },
   help: { kind: "boolean", group: "Other", short: "h", help: "Show this help and exit" },
   version: { kind: "boolean", group: "Other", short: "V", help: "Show the version and exit" },
 } as const satisfies Record<string, FlagSpec>;
@@ -306,6 +312,8 @@ export interface Config {
   verbose: boolean;
   /** Serve `/_salut/status`. */
   status: boolean;
+  /** Show query strings on the status page. */
+  statusQueries: boolean;
   help: boolean;
   version: boolean;
 }
@@ -335,6 +343,7 @@ export function defaults(): Config {
     quiet: false,
     verbose: false,
     status: true,
+    statusQueries: false,
     help: false,
     version: false,
   };
@@ -616,6 +625,9 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
     case "help":
     case "version":
       config[name] = value as boolean;
+      break;
+    case "status-queries":
+      config.statusQueries = value as boolean;
       break;
     case "header":
       config.headers = (value as string[]).map((text) => parseHeader(text, source));

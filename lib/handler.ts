@@ -32,6 +32,11 @@ export interface HandlerOptions extends StaticSiteOptions {
   status?: boolean;
   /** The number of the worker this handler runs in (1-based), for the status page. */
   workerId?: number;
+  /**
+   * Show other clients' query strings on the status page (the worker strips them otherwise).
+   * @default false
+   */
+  statusQueries?: boolean;
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -245,11 +250,14 @@ export class Handler {
   /**
    * `OPTIONS`, and CORS preflights with --cors. Access-Control-Request-Headers is echoed only
    * when it is a list of field names; anything else gets a 204 without Allow-Headers, which
-   * the browser takes as a refusal.
+   * the browser takes as a refusal. salut's own endpoints never get a CORS grant.
    */
   #answerOptions(request: RequestHead): SiteResponse {
     const headers: [string, string][] = [["Allow", ALLOW]];
-    if (this.#options.cors && request.headers.has("access-control-request-method")) {
+    if (
+      this.#options.cors && request.headers.has("access-control-request-method") &&
+      !request.path.startsWith(INTERNAL_PREFIX)
+    ) {
       headers.push(["Access-Control-Allow-Methods", ALLOW]);
       const asked = request.headers.get("access-control-request-headers") ?? "*";
       if (FIELD_NAME_LIST.test(asked)) {
@@ -302,14 +310,22 @@ export class Handler {
       ? response.headers.filter(([name]) => !this.#extraNames.has(name.toLowerCase()))
       : response.headers;
     headers.push(["X-Content-Type-Options", "nosniff"]);
-    if (this.#options.cors) {
+    // salut's own endpoints (the status page) are never readable by other origins.
+    const internal = request?.path.startsWith(INTERNAL_PREFIX) ?? false;
+    if (this.#options.cors && !internal) {
       // Let scripts on other origins read the validators and ranges, not just the body.
       headers.push(
         ["Access-Control-Allow-Origin", "*"],
         ["Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Range, Accept-Ranges"],
       );
     }
-    if (this.#options.headers) headers.push(...this.#options.headers);
+    if (this.#options.headers) {
+      headers.push(
+        ...(internal
+          ? this.#options.headers.filter(([name]) => !/^access-control-/i.test(name))
+          : this.#options.headers),
+      );
+    }
     const headOnly = request?.method === "HEAD";
     const parts = { status: response.status, headers, ...bodyOf(response) };
     const bytes = serializeResponse(parts, { close, headOnly });

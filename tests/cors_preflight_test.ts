@@ -80,3 +80,30 @@ Deno.test("--cors: 10 bad preflights among 20 GETs on their own connections; eve
   ok(!server.stderr.lines.some((line) => /died|crash/i.test(line)), server.stderr.lines.join("\n"));
   equal(server.pool.workers.filter((worker) => worker.restarts > 0).length, 0);
 });
+
+Deno.test("--cors never grants salut's own endpoints to other origins, nor does -H", async () => {
+  await using server = await startServer({
+    args: ["--cors", "-H", "Access-Control-Allow-Credentials: true", "-H", "X-Extra: 1"],
+  });
+  for (const path of ["/_salut/status.json", "/_salut/status", "/_salut/health"]) {
+    const response = await rawRequest(
+      server.port,
+      `GET ${path} HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\n\r\n`,
+    );
+    equal(response.status, 200, path);
+    const cors = response.rawHeaders.filter(([name]) => /^access-control-/i.test(name));
+    equal(cors.length, 0, `${path}: ${JSON.stringify(cors)}`);
+    equal(response.headers.get("x-extra"), "1");
+    const preflight = await rawRequest(
+      server.port,
+      `OPTIONS ${path} HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\n` +
+        "Access-Control-Request-Method: GET\r\n\r\n",
+    );
+    const granted = preflight.rawHeaders.filter(([name]) => /^access-control-/i.test(name));
+    equal(granted.length, 0, `${path}: ${JSON.stringify(granted)}`);
+  }
+  // The site itself still gets CORS.
+  const site = await rawRequest(server.port, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  equal(site.headers.get("access-control-allow-origin"), "*");
+  equal(site.headers.get("access-control-allow-credentials"), "true");
+});
