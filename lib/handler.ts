@@ -9,8 +9,10 @@
 
 import { httpDate } from "./http/date.ts";
 import { HttpError } from "./http/errors.ts";
+import { hostAllowed } from "./http/host_check.ts";
 import { parseRequestHead, type RequestHead } from "./http/parse.ts";
 import { serializeResponse } from "./http/serialize.ts";
+import { escapeLogText } from "./log.ts";
 import type { ResponseReply } from "./messages.ts";
 import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
@@ -37,6 +39,11 @@ export interface HandlerOptions extends StaticSiteOptions {
    * @default false
    */
   statusQueries?: boolean;
+  /**
+   * When set, the Host check is on: loopback names, IP literals and these names (`.suffix`
+   * for subdomains) are answered, any other Host gets 421. @default undefined (any Host)
+   */
+  allowedHosts?: string[];
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -46,6 +53,8 @@ export type Parsed =
     request: RequestHead;
     /** The reply-cache key of a keep-alive answer, once computed (`null`: never cached). */
     replyKey?: string | null;
+    /** Whether the Host passed the check, once checked. */
+    hostAllowed?: boolean;
   }
   | { ok: false; error: unknown };
 
@@ -67,6 +76,8 @@ const HEAD_CACHE_MAX_BYTES = 4096;
 const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
 /** A field-name list as Access-Control-Request-Headers carries it: tokens, commas, OWS. */
 const FIELD_NAME_LIST = /^[\t ,!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
+/** Refused Host values logged per worker; beyond, one line says the rest are not. */
+const MAX_LOGGED_HOSTS = 64;
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -88,6 +99,7 @@ export class Handler {
   #heads = new Map<string, Parsed>();
   #stats: SharedStats | undefined;
   #onError: (message: string) => void;
+  #refusedHosts = new Set<string>();
 
   /**
    * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
@@ -165,7 +177,12 @@ export class Handler {
   }
 
   #respond(parsed: Parsed, closing: boolean): ResponseReply {
-    if (parsed.ok) {
+    let refused = false;
+    if (parsed.ok && this.#options.allowedHosts) {
+      // Before the reply cache, whose keys do not include the Host.
+      refused = !(parsed.hostAllowed ??= this.#checkHost(parsed.request));
+    }
+    if (parsed.ok && !refused) {
       // A cached head carries its cache key, so a repeated request costs one lookup.
       const key = closing
         ? ReplyCache.keyOf(parsed.request, true)
@@ -180,6 +197,7 @@ export class Handler {
     const request = parsed.ok ? parsed.request : undefined;
     try {
       if (!parsed.ok) throw parsed.error;
+      if (refused) throw misdirected();
       response = this.#route(parsed.request);
     } catch (error) {
       response = this.#errorResponse(error);
@@ -189,6 +207,23 @@ export class Handler {
     }
     if (request && !request.keepAlive) close = true;
     return this.#finish(response, request, close);
+  }
+
+  /** The Host check (see `lib/http/host_check.ts`); logs each refused Host once, bounded. */
+  #checkHost(request: RequestHead): boolean {
+    const host = request.headers.get("host");
+    if (host === undefined || hostAllowed(host, this.#options.allowedHosts ?? [])) return true;
+    const refused = this.#refusedHosts;
+    if (!refused.has(host) && refused.size <= MAX_LOGGED_HOSTS) {
+      refused.add(host);
+      this.#onError(
+        refused.size > MAX_LOGGED_HOSTS
+          ? `Refused more Host names; only the first ${MAX_LOGGED_HOSTS} are logged`
+          : `Refused Host "${escapeLogText(host)}" with 421: not a loopback name; ` +
+            "to serve it, start salut with --allowed-hosts",
+      );
+    }
+    return false;
   }
 
   #route(request: RequestHead): SiteResponse {
@@ -421,6 +456,14 @@ class ReplyCache {
       checkedIn: this.#batch,
     });
   }
+}
+
+/** The 421 for a Host the check refused; the connection stays open. */
+function misdirected(): HttpError {
+  return new HttpError(
+    421,
+    "This server does not answer for this Host; allow it with --allowed-hosts",
+  );
 }
 
 const INTERNAL_ERROR_BODY = ENCODER.encode("500 Internal Server Error\n");
