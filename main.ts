@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
-import { type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
+import { allowedHosts, type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
@@ -134,6 +134,8 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
+    statusQueries: config.statusQueries,
+    ...(allowedHosts(config) ? { allowedHosts: allowedHosts(config) } : {}),
     root,
     listing: config.listing,
     dotfiles: config.dotfiles,

@@ -64,6 +64,13 @@ export const FLAGS = {
     shown: "127.0.0.1",
     help: "Interface to listen on; 0.0.0.0 or :: for every interface",
   },
+  "allowed-hosts": {
+    kind: "string",
+    group: "Server",
+    value: "LIST",
+    shown: "none (all when not loopback)",
+    help: "Hosts to answer besides localhost and IPs (.x.test: subdomains; all: any)",
+  },
   workers: {
     kind: "integer",
     group: "Server",
@@ -271,6 +278,12 @@ export const FLAGS = {
     shown: "on when listening on loopback",
     help: "Serve the live pool view at /_salut/status (and /_salut/status.json)",
   },
+  "status-queries": {
+    kind: "boolean",
+    group: "Output",
+    shown: "off",
+    help: "Show whole request lines, query strings too, on the status page",
+  },
   help: { kind: "boolean", group: "Other", short: "h", help: "Show this help and exit" },
   version: { kind: "boolean", group: "Other", short: "V", help: "Show the version and exit" },
 } as const satisfies Record<string, FlagSpec>;
@@ -282,6 +295,8 @@ export type FlagName = keyof typeof FLAGS;
 export interface Config {
   port: number;
   host: string;
+  /** `--allowed-hosts`: names besides loopback ones and IPs; `["all"]` turns the check off. */
+  allowedHosts: string[] | undefined;
   workers: number;
   /** The directory to serve; `undefined` for the bundled site. */
   root: string | undefined;
@@ -306,6 +321,8 @@ export interface Config {
   verbose: boolean;
   /** Serve `/_salut/status`. */
   status: boolean;
+  /** Show query strings on the status page. */
+  statusQueries: boolean;
   help: boolean;
   version: boolean;
 }
@@ -315,6 +332,7 @@ export function defaults(): Config {
   return {
     port: 7878,
     host: "127.0.0.1",
+    allowedHosts: undefined,
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     root: undefined,
     listing: true,
@@ -335,6 +353,7 @@ export function defaults(): Config {
     quiet: false,
     verbose: false,
     status: true,
+    statusQueries: false,
     help: false,
     version: false,
   };
@@ -391,6 +410,31 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" ||
     /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The names the Host check allows besides loopback names and IP literals, or `undefined` when
+ * any Host is answered: with `--allowed-hosts all`, or when listening beyond loopback without
+ * `--allowed-hosts` (as before the check existed).
+ */
+export function allowedHosts(config: Config): string[] | undefined {
+  if (config.allowedHosts === undefined) return isLoopback(config.host) ? [] : undefined;
+  return config.allowedHosts.includes("all") ? undefined : config.allowedHosts;
+}
+
+/** Parses `--allowed-hosts`: comma-separated host names, a leading dot for subdomains. */
+export function parseAllowedHosts(text: string, source = "--allowed-hosts"): string[] {
+  const names = text.split(",").map((name) => name.trim().toLowerCase().replace(/\.$/, ""))
+    .filter(Boolean);
+  for (const name of names) {
+    if (!/^\.?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/.test(name)) {
+      throw new ConfigError(
+        `${source} takes host names without ports, like example.test or .example.test, got "${name}"`,
+      );
+    }
+  }
+  if (names.length === 0) throw new ConfigError(`${source} needs at least one host name`);
+  return names;
 }
 
 /** The environment variables a flag reads, in order of precedence. */
@@ -616,6 +660,12 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
     case "help":
     case "version":
       config[name] = value as boolean;
+      break;
+    case "allowed-hosts":
+      config.allowedHosts = parseAllowedHosts(value as string, source);
+      break;
+    case "status-queries":
+      config.statusQueries = value as boolean;
       break;
     case "header":
       config.headers = (value as string[]).map((text) => parseHeader(text, source));

@@ -9,8 +9,10 @@
 
 import { httpDate } from "./http/date.ts";
 import { HttpError } from "./http/errors.ts";
+import { hostAllowed } from "./http/host_check.ts";
 import { parseRequestHead, type RequestHead } from "./http/parse.ts";
 import { serializeResponse } from "./http/serialize.ts";
+import { escapeLogText } from "./log.ts";
 import type { ResponseReply } from "./messages.ts";
 import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
@@ -37,6 +39,16 @@ export interface HandlerOptions extends StaticSiteOptions {
    * told it in whole seconds (`Keep-Alive: timeout=N`). @default 5000
    */
   idleTimeout?: number;
+  /**
+   * Show other clients' query strings on the status page (the worker strips them otherwise).
+   * @default false
+   */
+  statusQueries?: boolean;
+  /**
+   * When set, the Host check is on: loopback names, IP literals and these names (`.suffix`
+   * for subdomains) are answered, any other Host gets 421. @default undefined (any Host)
+   */
+  allowedHosts?: string[];
 }
 
 /** A parsed request, or the error response that parsing produced. */
@@ -46,6 +58,8 @@ export type Parsed =
     request: RequestHead;
     /** The reply-cache key of a keep-alive answer, once computed (`null`: never cached). */
     replyKey?: string | null;
+    /** Whether the Host passed the check, once checked. */
+    hostAllowed?: boolean;
   }
   | { ok: false; error: unknown };
 
@@ -65,6 +79,10 @@ const SHORT_HEAD = 96;
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
 const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
+/** A field-name list as Access-Control-Request-Headers carries it: tokens, commas, OWS. */
+const FIELD_NAME_LIST = /^[\t ,!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
+/** Refused Host values logged per worker; beyond, one line says the rest are not. */
+const MAX_LOGGED_HOSTS = 64;
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -87,6 +105,7 @@ export class Handler {
   #stats: SharedStats | undefined;
   #keepAliveSeconds: number;
   #onError: (message: string) => void;
+  #refusedHosts = new Set<string>();
 
   /**
    * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
@@ -150,9 +169,30 @@ export class Handler {
     return parsed.ok && this.#options.sleep === true && parsed.request.path === "/sleep";
   }
 
-  /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */
+  /**
+   * Answers a parsed request; never throws: an error while building or serializing the
+   * response becomes a plain 500 (and one line through `onError`). `closing` forces
+   * `Connection: close`.
+   */
   respond(parsed: Parsed, closing = false): ResponseReply {
-    if (parsed.ok) {
+    try {
+      return this.#respond(parsed, closing);
+    } catch (error) {
+      this.#onError(`Unexpected error while answering a request: ${describe(error)}`);
+      const request = parsed.ok ? parsed.request : undefined;
+      // An HTTP/1.0 client is not told keep-alive here, so it must see the close.
+      const close = closing || request?.keepAlive === false || request?.version === "HTTP/1.0";
+      return internalError(close, request?.method === "HEAD");
+    }
+  }
+
+  #respond(parsed: Parsed, closing: boolean): ResponseReply {
+    let refused = false;
+    if (parsed.ok && this.#options.allowedHosts) {
+      // Before the reply cache, whose keys do not include the Host.
+      refused = !(parsed.hostAllowed ??= this.#checkHost(parsed.request));
+    }
+    if (parsed.ok && !refused) {
       // A cached head carries its cache key, so a repeated request costs one lookup.
       const key = closing
         ? ReplyCache.keyOf(parsed.request, true)
@@ -167,6 +207,7 @@ export class Handler {
     const request = parsed.ok ? parsed.request : undefined;
     try {
       if (!parsed.ok) throw parsed.error;
+      if (refused) throw misdirected();
       response = this.#route(parsed.request);
     } catch (error) {
       response = this.#errorResponse(error);
@@ -176,6 +217,23 @@ export class Handler {
     }
     if (request && !request.keepAlive) close = true;
     return this.#finish(response, request, close);
+  }
+
+  /** The Host check (see `lib/http/host_check.ts`); logs each refused Host once, bounded. */
+  #checkHost(request: RequestHead): boolean {
+    const host = request.headers.get("host");
+    if (host === undefined || hostAllowed(host, this.#options.allowedHosts ?? [])) return true;
+    const refused = this.#refusedHosts;
+    if (!refused.has(host) && refused.size <= MAX_LOGGED_HOSTS) {
+      refused.add(host);
+      this.#onError(
+        refused.size > MAX_LOGGED_HOSTS
+          ? `Refused more Host names; only the first ${MAX_LOGGED_HOSTS} are logged`
+          : `Refused Host "${escapeLogText(host)}" with 421: not a loopback name; ` +
+            "to serve it, start salut with --allowed-hosts",
+      );
+    }
+    return false;
   }
 
   #route(request: RequestHead): SiteResponse {
@@ -234,15 +292,23 @@ export class Handler {
     return this.#site.notFound(request);
   }
 
+  /**
+   * `OPTIONS`, and CORS preflights with --cors. Access-Control-Request-Headers is echoed only
+   * when it is a list of field names; anything else gets a 204 without Allow-Headers, which
+   * the browser takes as a refusal. salut's own endpoints never get a CORS grant.
+   */
   #answerOptions(request: RequestHead): SiteResponse {
     const headers: [string, string][] = [["Allow", ALLOW]];
-    if (this.#options.cors && request.headers.has("access-control-request-method")) {
+    if (
+      this.#options.cors && request.headers.has("access-control-request-method") &&
+      !request.path.startsWith(INTERNAL_PREFIX)
+    ) {
+      headers.push(["Access-Control-Allow-Methods", ALLOW]);
+      const asked = request.headers.get("access-control-request-headers") ?? "*";
+      if (FIELD_NAME_LIST.test(asked)) {
+        headers.push(["Access-Control-Allow-Headers", asked]);
+      }
       headers.push(
-        ["Access-Control-Allow-Methods", ALLOW],
-        [
-          "Access-Control-Allow-Headers",
-          request.headers.get("access-control-request-headers") ?? "*",
-        ],
         ["Access-Control-Max-Age", "86400"],
         // The answer echoes the request's headers, so caches must key on them (RFC 9110 §12.5.5).
         ["Vary", "Access-Control-Request-Method, Access-Control-Request-Headers"],
@@ -289,14 +355,22 @@ export class Handler {
       ? response.headers.filter(([name]) => !this.#extraNames.has(name.toLowerCase()))
       : response.headers;
     headers.push(["X-Content-Type-Options", "nosniff"]);
-    if (this.#options.cors) {
+    // salut's own endpoints (the status page) are never readable by other origins.
+    const internal = request?.path.startsWith(INTERNAL_PREFIX) ?? false;
+    if (this.#options.cors && !internal) {
       // Let scripts on other origins read the validators and ranges, not just the body.
       headers.push(
         ["Access-Control-Allow-Origin", "*"],
         ["Access-Control-Expose-Headers", "ETag, Last-Modified, Content-Range, Accept-Ranges"],
       );
     }
-    if (this.#options.headers) headers.push(...this.#options.headers);
+    if (this.#options.headers) {
+      headers.push(
+        ...(internal
+          ? this.#options.headers.filter(([name]) => !/^access-control-/i.test(name))
+          : this.#options.headers),
+      );
+    }
     const headOnly = request?.method === "HEAD";
     const parts = { status: response.status, headers, ...bodyOf(response) };
     // RFC 9112 §9.3: a 1.0 client kept open is told so, or it waits for the close.
@@ -398,6 +472,28 @@ class ReplyCache {
       checkedIn: this.#batch,
     });
   }
+}
+
+/** The 421 for a Host the check refused; the connection stays open. */
+function misdirected(): HttpError {
+  return new HttpError(
+    421,
+    "This server does not answer for this Host; allow it with --allowed-hosts",
+  );
+}
+
+const INTERNAL_ERROR_BODY = ENCODER.encode("500 Internal Server Error\n");
+
+/** A plain 500 from fixed parts, for when building the real response failed. */
+function internalError(close: boolean, headOnly: boolean): ResponseReply {
+  const headers: [string, string][] = [
+    ["Content-Type", "text/plain; charset=utf-8"],
+    ["X-Content-Type-Options", "nosniff"],
+  ];
+  const parts = { status: 500, headers, body: INTERNAL_ERROR_BODY };
+  const bytes = serializeResponse(parts, { close, headOnly });
+  const bodyLength = headOnly ? 0 : INTERNAL_ERROR_BODY.length;
+  return { kind: "response", status: 500, close, bytes, bodyLength };
 }
 
 function bodyOf(response: SiteResponse): { body?: Uint8Array; contentLength?: number } {

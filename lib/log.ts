@@ -147,9 +147,12 @@ export class Logger {
     if (this.verboseEnabled) this.#out.push(line);
   }
 
-  /** Writes a line to stderr. */
+  /**
+   * Writes a line to stderr. Error lines may carry request data (a worker's error, a refused
+   * Host), so anything outside printable ASCII is escaped (see {@linkcode escapeLogText}).
+   */
   error(line: string): void {
-    this.#err.push(line);
+    this.#err.push(escapeLogText(line));
   }
 
   /** Resolves when everything logged so far has been written. */
@@ -174,10 +177,11 @@ export class Logger {
  */
 export function formatAccess(entry: AccessEntry, format: LogFormat): string {
   if (format === "json") {
+    // Escaped in the value itself, so that printing the parsed field (jq -r) is safe too.
     return JSON.stringify({
       time: new Date(entry.time).toISOString(),
       remote: entry.remote,
-      request: entry.requestLine,
+      request: escapeRequest(entry.requestLine, UNSAFE_IN_JSON, UNSAFE_IN_JSON_ALL),
       status: entry.status,
       bytes: entry.bytes,
       ms: Number(entry.duration.toFixed(3)),
@@ -185,9 +189,44 @@ export function formatAccess(entry: AccessEntry, format: LogFormat): string {
     });
   }
   const host = entry.remote.slice(0, entry.remote.lastIndexOf(":")) || entry.remote;
-  const requestLine = entry.requestLine.replace(/["\\]/g, (char) => `\\${char}`);
+  const requestLine = escapeRequest(entry.requestLine, UNSAFE_IN_QUOTES, UNSAFE_IN_QUOTES_ALL);
   return `${host} - - [${clfTime(entry.time)}] "${requestLine}" ${entry.status} ${entry.bytes} ` +
     `${entry.duration.toFixed(3)}ms worker=${entry.worker}`;
+}
+
+/** Characters outside printable ASCII: C0, DEL, C1 and everything above. */
+const NOT_PRINTABLE = /[^\x20-\x7e]/g;
+const NOT_PRINTABLE_ONE = /[^\x20-\x7e]/;
+/** What cannot go raw between the quotes of a common-format line: also `"` and `\`. */
+const UNSAFE_IN_QUOTES = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+const UNSAFE_IN_QUOTES_ALL = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
+/** What is escaped in a JSON value: also `\`, so that an escape cannot be forged. */
+const UNSAFE_IN_JSON = /[^\x20-\x5b\x5d-\x7e]/;
+const UNSAFE_IN_JSON_ALL = /[^\x20-\x5b\x5d-\x7e]/g;
+
+function escapeRequest(text: string, unsafe: RegExp, unsafeAll: RegExp): string {
+  return unsafe.test(text) ? text.replace(unsafeAll, escapeChar) : text;
+}
+
+/**
+ * Makes untrusted text safe for a terminal and plain ASCII: every character outside printable
+ * ASCII (C0 controls such as ESC and BEL, DEL, C1 controls such as 0x9B CSI, and any other
+ * byte above 0x7F) becomes `\xNN` (code points above 0xFF, `\u{N}`).
+ *
+ * @example
+ * ```ts
+ * import { escapeLogText } from "./log.ts";
+ * escapeLogText("GET /\x1b[2J HTTP/1.1"); // "GET /\\x1b[2J HTTP/1.1"
+ * ```
+ */
+export function escapeLogText(text: string): string {
+  return NOT_PRINTABLE_ONE.test(text) ? text.replace(NOT_PRINTABLE, escapeChar) : text;
+}
+
+function escapeChar(char: string): string {
+  if (char === '"' || char === "\\") return `\\${char}`;
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -37,6 +37,8 @@ const port = parentPort;
 let handler: Handler | undefined;
 let stats: SharedStats | undefined;
 let workerId = 0;
+/** Whether the status page may show query strings (--status-queries). */
+let showQueries = false;
 /** A batch buffer the main thread gave back, to pack the next replies into. */
 let spare: ArrayBuffer | undefined;
 /** Set while a batch runs; still set afterwards only if V8 stopped it (see the module doc). */
@@ -77,6 +79,7 @@ port.on("message", (message: BatchMessage | ControlMessage) => {
     case "init": {
       const options = message.options as HandlerOptions;
       workerId = message.id;
+      showQueries = options.statusQueries === true;
       stats = options.stats ? new SharedStats(options.stats) : undefined;
       handler = new Handler({ ...options, workerId }, (line) => report(line));
       post({ type: "ready" });
@@ -135,9 +138,17 @@ function runBatch(message: BatchMessage, handler: Handler): void {
   sendReplies(encodeReplies(replies, { done: true, spare: message.buffer, took }, into));
 }
 
+/**
+ * The job as the status page shows it: the whole request line with --status-queries, else only
+ * method and path, so other clients' query strings (tokens) never reach the shared memory.
+ */
 function requestLine(head: Uint8Array): Uint8Array {
-  const end = head.indexOf(13);
-  return end < 0 ? head : head.subarray(0, end);
+  const cr = head.indexOf(13);
+  const line = cr < 0 ? head : head.subarray(0, cr);
+  if (showQueries) return line;
+  let end = line.indexOf(32) + 1;
+  while (end < line.length && line[end] !== 32 && line[end] !== 0x3f && line[end] !== 0x23) end++;
+  return line.subarray(0, end);
 }
 
 function sendReplies(message: BatchMessage): void {

@@ -26,6 +26,7 @@ Deno.test("STATUS_TEXT has the status codes salut sends", () => {
     414,
     416,
     417,
+    421,
     431,
     500,
     501,

@@ -66,7 +66,8 @@ function fieldLines(count: number, size: number): string {
   return lines;
 }
 
-const post = (fields: string, body = "") => `POST / HTTP/1.1\r\nHost: a\r\n${fields}\r\n${body}`;
+const post = (fields: string, body = "") =>
+  `POST / HTTP/1.1\r\nHost: localhost\r\n${fields}\r\n${body}`;
 
 /** Requests the server must refuse and then close: the bytes, and the status. */
 const FRAMING_ERRORS: [name: string, request: string | string[], status: number][] = [
@@ -309,55 +310,65 @@ Deno.test("a request smuggled in a body that was read and discarded is never exe
 
 Deno.test("an unknown method without a body gets 501", async () => {
   await using server = await startServer({ args: ARGS });
-  equal((await rawRequest(server.port, "BREW / HTTP/1.1\r\nHost: a\r\n\r\n")).status, 501);
+  equal((await rawRequest(server.port, "BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n")).status, 501);
 });
 
 /** Requests at or just under a limit, or in an allowed variant: served as usual. */
 const SERVED: [name: string, request: string, status: number][] = [
-  ["a request line of exactly 8 KiB", `${requestLine(8192)}\r\nHost: a\r\n\r\n`, 200],
-  ["a request line of 7.5 KiB", `${requestLine(7680)}\r\nHost: a\r\n\r\n`, 200],
+  ["a request line of exactly 8 KiB", `${requestLine(8192)}\r\nHost: localhost\r\n\r\n`, 200],
+  ["a request line of 7.5 KiB", `${requestLine(7680)}\r\nHost: localhost\r\n\r\n`, 200],
   [
     "a header section of exactly 16 KiB",
-    `GET / HTTP/1.1\r\nHost: a\r\n${fieldLines(10, 16384 - 9 - 2)}\r\n`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\n${fieldLines(10, 16384 - 17 - 2)}\r\n`,
     200,
   ],
-  ["12 KiB of header fields", `GET / HTTP/1.1\r\nHost: a\r\n${fieldLines(24, 12 * 1024)}\r\n`, 200],
-  ["an 8 KiB cookie", `GET / HTTP/1.1\r\nHost: a\r\nCookie: ${"c".repeat(8192)}\r\n\r\n`, 200],
-  ["100 header fields", `GET / HTTP/1.1\r\n${fieldLines(99, 990)}Host: a\r\n\r\n`, 200],
+  [
+    "12 KiB of header fields",
+    `GET / HTTP/1.1\r\nHost: localhost\r\n${fieldLines(24, 12 * 1024)}\r\n`,
+    200,
+  ],
+  [
+    "an 8 KiB cookie",
+    `GET / HTTP/1.1\r\nHost: localhost\r\nCookie: ${"c".repeat(8192)}\r\n\r\n`,
+    200,
+  ],
+  ["100 header fields", `GET / HTTP/1.1\r\n${fieldLines(99, 990)}Host: localhost\r\n\r\n`, 200],
   [
     "a body of exactly --max-body bytes",
-    `GET / HTTP/1.1\r\nHost: a\r\nContent-Length: ${MAX_BODY}\r\n\r\n${"x".repeat(MAX_BODY)}`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${MAX_BODY}\r\n\r\n${
+      "x".repeat(MAX_BODY)
+    }`,
     200,
   ],
   [
     "a chunked body of exactly --max-body bytes",
-    `GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n` +
+    `GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n` +
     `200;a=b\r\n${"x".repeat(512)}\r\n200\r\n${"x".repeat(512)}\r\n0\r\nT: v\r\n\r\n`,
     200,
   ],
   ["empty lines before the request line", `\r\n\r\n${get("/")}`, 200],
   [
     "Transfer-Encoding: chunked with a trailing space",
-    `GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked \r\n\r\n0\r\n\r\n`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked \r\n\r\n0\r\n\r\n`,
     200,
   ],
   [
     "Transfer-Encoding: Chunked",
-    `GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n`,
     200,
   ],
   [
     "Transfer-Encoding: <tab>chunked",
-    `GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n`,
     200,
   ],
   [
     "two equal Content-Lengths",
-    `GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc`,
+    `GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc`,
     200,
   ],
-  ["an absolute-form target", "GET http://example.com/ HTTP/1.1\r\nHost: a\r\n\r\n", 200],
-  ["OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 204],
+  ["an absolute-form target", "GET http://localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 200],
+  ["OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n", 204],
   ["HTTP/1.0 without Host", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200],
 ];
 

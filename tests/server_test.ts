@@ -17,7 +17,7 @@ Deno.test("every response has Date, Content-Length and Content-Type", async () =
   const requests = [
     get("/"),
     get("/missing"),
-    "POST / HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
     get("/%zz"),
     "GET / HTTP/1.1\r\n\r\n",
   ];
@@ -62,7 +62,9 @@ Deno.test("Connection: close from the client is honoured both ways", async () =>
 Deno.test("pipelined requests are answered in order, HEAD in the middle included", async () => {
   await using server = await startServer();
   await using client = await RawClient.connect(server.port);
-  await client.send(get("/") + "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" + get("/nope") + get("/"));
+  await client.send(
+    get("/") + "HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n" + get("/nope") + get("/"),
+  );
   equal((await client.response()).status, 200);
   const head = await client.response({ head: true });
   equal(head.status, 200);
@@ -78,7 +80,7 @@ Deno.test("HEAD answers the GET headers without a body", async () => {
   await using client = await RawClient.connect(server.port);
   await client.send(get("/"));
   const full = await client.response();
-  await client.send("HEAD / HTTP/1.1\r\nHost: test\r\n\r\n");
+  await client.send("HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n");
   const head = await client.response({ head: true });
   const withoutDate = (r: typeof full) => r.rawHeaders.filter(([name]) => name !== "Date");
   deepEqual(withoutDate(head), withoutDate(full));
@@ -89,8 +91,9 @@ Deno.test("HEAD answers the GET headers without a body", async () => {
 
 Deno.test("request bodies are framed and skipped, so the next request is read from the right byte", async () => {
   await using server = await startServer();
-  const withLength = "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 15\r\n\r\nGET /x HTTP/1.1";
-  const chunked = "PUT / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+  const withLength =
+    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 15\r\n\r\nGET /x HTTP/1.1";
+  const chunked = "PUT / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n" +
     "5;ext=1\r\nGET /\r\n0\r\nTrailer-Field: x\r\n\r\n";
   const { responses } = await exchange(server.port, withLength + chunked + get("/"), { count: 3 });
   deepEqual(responses.map((r) => r.status), [405, 405, 200]);
@@ -101,7 +104,7 @@ Deno.test("Expect: 100-continue gets 100 Continue before the body is read", asyn
   await using server = await startServer();
   await using client = await RawClient.connect(server.port);
   await client.send(
-    "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n",
   );
   equal((await client.response()).status, 100);
   await client.send("abc");
@@ -112,7 +115,7 @@ Deno.test("a request body over the limit gets 413 without being read", async () 
   await using server = await startServer({ args: ["--max-body", "10"] });
   await using client = await RawClient.connect(server.port);
   await client.send(
-    "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n",
+    "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n",
   );
   const response = await client.response();
   equal(response.status, 413);
@@ -123,12 +126,15 @@ Deno.test("a request body over the limit gets 413 without being read", async () 
 Deno.test("other methods get 405 with Allow; unknown ones 501", async () => {
   await using server = await startServer();
   for (const method of ["POST", "PUT", "DELETE", "PATCH", "TRACE"]) {
-    const response = await rawRequest(server.port, `${method} / HTTP/1.1\r\nHost: t\r\n\r\n`);
+    const response = await rawRequest(
+      server.port,
+      `${method} / HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+    );
     equal(response.status, 405, method);
     equal(response.headers.get("allow"), "GET, HEAD, OPTIONS");
   }
-  equal((await rawRequest(server.port, "BREW / HTTP/1.1\r\nHost: t\r\n\r\n")).status, 501);
-  const options = await rawRequest(server.port, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+  equal((await rawRequest(server.port, "BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n")).status, 501);
+  const options = await rawRequest(server.port, "OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n");
   equal(options.status, 204);
   equal(options.headers.get("allow"), "GET, HEAD, OPTIONS");
 });

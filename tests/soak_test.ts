@@ -14,7 +14,7 @@ async function validClient(port: number, index: number): Promise<string[]> {
   const seen: string[] = [];
   const plan = [
     { raw: get("/"), status: 200, head: false },
-    { raw: "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", status: 200, head: true },
+    { raw: "HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n", status: 200, head: true },
     { raw: get(`/missing-${index}`), status: 404, head: false },
   ];
   for (const step of plan) {
@@ -33,7 +33,7 @@ async function validClient(port: number, index: number): Promise<string[]> {
 /** A slowloris client: half a head, then nothing; it must get a 408. */
 async function slowClient(port: number): Promise<number> {
   await using client = await RawClient.connect(port);
-  await client.send("GET / HTTP/1.1\r\nHost: t\r\nX-Slow: 1");
+  await client.send("GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: 1");
   return (await client.response()).status;
 }
 
@@ -47,7 +47,9 @@ async function brokenClient(port: number, index: number): Promise<void> {
       await conn.write(garbage);
     } else if (kind === 1) {
       await conn.write(
-        new TextEncoder().encode("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc"),
+        new TextEncoder().encode(
+          "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nabc",
+        ),
       );
     } else {
       await conn.write(new TextEncoder().encode(get("/")));

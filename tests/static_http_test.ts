@@ -185,7 +185,7 @@ Deno.test("--cors adds Access-Control-Allow-Origin and answers preflight OPTIONS
   }
   const preflight = await rawRequest(
     served.port,
-    "OPTIONS /hello.txt HTTP/1.1\r\nHost: test\r\nOrigin: https://app.example\r\n" +
+    "OPTIONS /hello.txt HTTP/1.1\r\nHost: localhost\r\nOrigin: https://app.example\r\n" +
       "Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: range, if-none-match\r\n\r\n",
   );
   ok(preflight.status === 204 || preflight.status === 200, String(preflight.status));
@@ -201,7 +201,7 @@ Deno.test("without --cors no response carries Access-Control-Allow-Origin", asyn
   equal(response.headers.has("access-control-allow-origin"), false);
   const preflight = await rawRequest(
     served.port,
-    "OPTIONS /hello.txt HTTP/1.1\r\nHost: test\r\nOrigin: https://x\r\nAccess-Control-Request-Method: GET\r\n\r\n",
+    "OPTIONS /hello.txt HTTP/1.1\r\nHost: localhost\r\nOrigin: https://x\r\nAccess-Control-Request-Method: GET\r\n\r\n",
   );
   equal(preflight.headers.has("access-control-allow-origin"), false);
   equal(preflight.headers.has("access-control-allow-methods"), false);

@@ -27,7 +27,7 @@ export interface RawResponse {
  * @example
  * ```ts ignore
  * await using client = await RawClient.connect(port);
- * await client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+ * await client.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
  * const response = await client.response();
  * ```
  */
@@ -102,7 +102,7 @@ export class RawClient {
    */
   async closedByServer(): Promise<boolean> {
     try {
-      await this.send("GET / HTTP/1.1\r\nHost: probe\r\n\r\n");
+      await this.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
       await this.response();
       return false;
     } catch (error) {
@@ -177,7 +177,7 @@ export async function rawRequest(
 
 /** A GET request with a Host header and the given extra header lines. */
 export function get(target: string, ...headerLines: string[]): string {
-  return `GET ${target} HTTP/1.1\r\nHost: test\r\n${
+  return `GET ${target} HTTP/1.1\r\nHost: localhost\r\n${
     headerLines.map((line) => `${line}\r\n`).join("")
   }\r\n`;
 }

@@ -66,7 +66,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     logError: (line) => log.error(line),
   });
   const server = Server.listen({
-    hostname: "127.0.0.1",
+    // 127.0.0.1 unless the test gives --host (tests still connect to 127.0.0.1).
+    hostname: config.host,
     port: 0,
     maxConnections: config.maxConnections,
     pool,

@@ -212,7 +212,7 @@ export class Download {
   static async start(port: number, target: string, ...headerLines: string[]): Promise<Download> {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     try {
-      const request = `GET ${target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n` +
+      const request = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n` +
         headerLines.map((line) => `${line}\r\n`).join("") + "\r\n";
       await writeAll(conn, encoder.encode(request));
       let head: Uint8Array = new Uint8Array(0);
