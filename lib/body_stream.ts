@@ -9,11 +9,12 @@
  * per chunk would only add cost, and a download would stall whenever every worker is busy.
  *
  * Memory: a write the client is not reading holds its buffer until the client reads or the
- * write timeout closes the connection. So big chunks ({@linkcode STREAM_CHUNK}) come from a small
- * shared pool and are used only while the client keeps up (its last write went out whole); a
- * partial write gives the big buffer back, and the stream goes on from the first unwritten byte
- * (read again from the file) with its own {@linkcode SMALL_CHUNK} buffer. A stalled download
- * then holds at most that small buffer, and all of them together at most the pool besides.
+ * write timeout closes the connection. So chunks come from shared pools and are used only while
+ * the client keeps up (its last write went out whole): big ones ({@linkcode STREAM_CHUNK}) from
+ * a handful, 64 KiB ones when none is free. A partial write gives the buffer back at once, and
+ * the stream goes on from the first unwritten byte (read again from the file) with a write of
+ * at most {@linkcode PROBE_CHUNK} bytes from a buffer of its own, which is what a stalled
+ * download holds until the client reads or the write timeout ends it.
  *
  * @module
  */
@@ -28,10 +29,13 @@ import type { FileChunk, StreamPart } from "./messages.ts";
  */
 export const STREAM_CHUNK = 384 * 1024;
 
-/** Bytes read and written at a time for a client slower than the disk: what a stalled one holds. */
+/** Bytes read and written at a time when every big buffer is taken. */
 export const SMALL_CHUNK = 64 * 1024;
 
-/** Big buffers in the shared pool: as many downloads at once stream at full speed. */
+/** Bytes written after a partial write, to learn when the client reads again. */
+export const PROBE_CHUNK = 4 * 1024;
+
+/** Big buffers in the shared pool: as many downloads at once stream in big chunks. */
 export const BIG_BUFFERS = 8;
 
 /**
@@ -41,14 +45,14 @@ export const BIG_BUFFERS = 8;
  */
 const MAX_FILE_OPS = 2;
 
-/** Small buffers of finished streams kept for the next ones, at most. */
-const MAX_SPARE_SMALL = 16;
+/** Free 64 KiB buffers kept for the next chunks, at most; more are left to the collector. */
+const MAX_SPARE_SMALL = 32;
 
 const ENCODER = new TextEncoder();
 
 /** The shared big buffers: free ones, and how many exist. */
 const bigPool = { free: [] as Uint8Array[], made: 0 };
-/** Small buffers of finished streams, reused. */
+/** Free 64 KiB buffers. */
 const spareSmall: Uint8Array[] = [];
 
 /** Big buffers in use now and free in the pool: for tests and the curious. */
@@ -56,12 +60,21 @@ export function bigBufferCounts(): { inUse: number; made: number } {
   return { inUse: bigPool.made - bigPool.free.length, made: bigPool.made };
 }
 
-function takeBig(): Uint8Array | undefined {
+/** A chunk buffer: a big one if any is free, else a 64 KiB one. */
+function takeChunk(): Uint8Array {
   const free = bigPool.free.pop();
   if (free) return free;
-  if (bigPool.made >= BIG_BUFFERS) return undefined;
-  bigPool.made++;
-  return new Uint8Array(STREAM_CHUNK);
+  if (bigPool.made < BIG_BUFFERS) {
+    bigPool.made++;
+    return new Uint8Array(STREAM_CHUNK);
+  }
+  return spareSmall.pop() ?? new Uint8Array(SMALL_CHUNK);
+}
+
+/** Gives a buffer from {@linkcode takeChunk} back. */
+function giveBack(buffer: Uint8Array): void {
+  if (buffer.length === STREAM_CHUNK) bigPool.free.push(buffer);
+  else if (spareSmall.length < MAX_SPARE_SMALL) spareSmall.push(buffer);
 }
 
 /** The file changed (or vanished) after the worker made the response head. */
@@ -103,8 +116,9 @@ interface OpenFile {
 export class BodyStream {
   #parts: StreamPart[];
   #files: Map<string, OpenFile>;
-  #small: Uint8Array | undefined;
-  /** Whether the last write went out whole: only then may the next chunk be big. */
+  /** The stream's own buffer for writes after a partial one. */
+  #probe: Uint8Array | undefined;
+  /** Whether the last write went out whole: only then may the next chunk come from a pool. */
   #keepsUp = true;
 
   private constructor(parts: StreamPart[], files: Map<string, OpenFile>) {
@@ -151,12 +165,11 @@ export class BodyStream {
     }
   }
 
-  /** Closes the files and keeps the small buffer for another stream. */
+  /** Closes the files. */
   close(): void {
     for (const { file } of this.#files.values()) file.close();
     this.#files.clear();
-    if (this.#small && spareSmall.length < MAX_SPARE_SMALL) spareSmall.push(this.#small);
-    this.#small = undefined;
+    this.#probe = undefined;
   }
 
   [Symbol.dispose](): void {
@@ -168,19 +181,29 @@ export class BodyStream {
     let position = range.start;
     while (position < range.end) {
       check(open.file, range);
-      const big = this.#keepsUp ? takeBig() : undefined;
+      // A buffer is taken only once the read can start: a thousand streams waiting for their
+      // turn to read hold none.
+      const bytes = await limited(() => {
+        const buffer = this.#keepsUp ? takeChunk() : (this.#probe ??= new Uint8Array(PROBE_CHUNK));
+        return readAt(
+          open,
+          position,
+          buffer.subarray(0, Math.min(buffer.length, range.end - position)),
+          range.path,
+        )
+          .catch((error) => {
+            if (buffer !== this.#probe) giveBack(buffer);
+            throw error;
+          });
+      });
       try {
-        const buffer = big ?? (this.#small ??= spareSmall.pop() ?? new Uint8Array(SMALL_CHUNK));
-        const bytes = buffer.subarray(0, Math.min(buffer.length, range.end - position));
-        await readAt(open, position, bytes, range.path);
         const written = await sink.write(bytes);
         if (written > 0) sink.progress();
+        // After a partial write the rest is read again, into the probe buffer.
         this.#keepsUp = written === bytes.length;
-        // A big buffer goes back at once: the rest is read again into the small one.
-        if (!big && written < bytes.length) await writeAll(sink, bytes.subarray(written));
-        position += big ? written : bytes.length;
+        position += written;
       } finally {
-        if (big) bigPool.free.push(big);
+        if (bytes.buffer !== this.#probe?.buffer) giveBack(new Uint8Array(bytes.buffer));
       }
     }
   }
@@ -194,23 +217,24 @@ function check(file: Deno.FsFile, range: FileChunk): void {
   }
 }
 
-/** Fills `bytes` from the file at `position`. */
+/** Fills `bytes` from the file at `position`; returns them. */
 async function readAt(
   open: OpenFile,
   position: number,
   bytes: Uint8Array,
   path: string,
-): Promise<void> {
+): Promise<Uint8Array> {
   // Chunks of one range follow each other: seek only to start a range, or to go back.
   if (open.position !== position) open.file.seekSync(position, Deno.SeekMode.Start);
   open.position = position;
   let filled = 0;
   while (filled < bytes.length) {
-    const read = await limited(() => open.file.read(bytes.subarray(filled)));
+    const read = await open.file.read(bytes.subarray(filled));
     if (read === null) throw new FileChangedError(path);
     filled += read;
     open.position += read;
   }
+  return bytes;
 }
 
 async function writeAll(sink: BodySink, bytes: Uint8Array): Promise<void> {

@@ -5,6 +5,7 @@ import {
   type BodySink,
   BodyStream,
   FileChangedError,
+  PROBE_CHUNK,
   SMALL_CHUNK,
   STREAM_CHUNK,
 } from "../lib/body_stream.ts";
@@ -105,15 +106,15 @@ Deno.test("send() writes text and file ranges in order, in big chunks to a clien
   });
 });
 
-Deno.test("a partial write gives the big buffer back; the rest goes through a small one", async () => {
+Deno.test("a partial write gives the big buffer back; the rest goes through the stream's small one", async () => {
   await withFile(async (_path, part) => {
     // The client takes 1000 bytes of the first write, then 100 bytes at a time, for a while.
     const sink = await send([part], new Collector((call) => call === 0 ? 1000 : 100));
     deepEqual(sink.bytes, CONTENT.slice(0, SIZE));
     equal(sink.buffers[0], STREAM_CHUNK);
-    // Every write after the partial one is backed by the small buffer: a write that stays
-    // pending (a client that stopped reading) holds at most that.
-    ok(sink.buffers.slice(1).every((size) => size === SMALL_CHUNK), String(sink.buffers));
+    // Every write after a partial one is backed by the stream's own small buffer: a write
+    // that stays pending (a client that stopped reading) holds at most that.
+    ok(sink.buffers.slice(1).every((size) => size === PROBE_CHUNK), String(sink.buffers));
     equal(bigBufferCounts().inUse, 0);
   });
 });
@@ -135,7 +136,7 @@ Deno.test("a client that stalls holds only a small buffer, and no big one", asyn
     using body = await BodyStream.open([part]);
     const sending = body.send(sink);
     await waitUntil(() => pendingBuffer > 0, 5_000, "a write to stay pending");
-    equal(pendingBuffer, SMALL_CHUNK);
+    equal(pendingBuffer, PROBE_CHUNK);
     equal(bigBufferCounts().inUse, 0);
     // The client leaves: the write fails, and the stream ends with that error.
     fail(new Deno.errors.BrokenPipe("the client left"));
