@@ -326,3 +326,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a streamed file that vanishes or changes before it is opened: never a 200 and a cut", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "salut-gone-" });
+  try {
+    const size = 2 * STREAM_CHUNK;
+    await writeGeneratedFile(join(dir, "vanish.bin"), size, 5);
+    await writeGeneratedFile(join(dir, "swap.bin"), size, 6);
+    await using server = await startServer({
+      args: ["--root", dir, "--quiet", "--workers", "1"],
+      workerUrl: new URL("./fixtures/vanishing_worker.ts", import.meta.url),
+    });
+    // Gone when the connection opens it: the worker is asked again, and says 404.
+    const gone = await rawRequest(server.port, get("/vanish.bin"));
+    equal(gone.status, 404);
+    // Rewritten: asked again, the worker answers for the new content, which is sent whole.
+    const swapped = await rawRequest(server.port, get("/swap.bin"));
+    equal(swapped.status, 200, swapped.text);
+    equal(swapped.body.length, size + 1);
+    ok(swapped.body.every((byte) => byte === 0x41));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
