@@ -183,27 +183,20 @@ export class BodyStream {
       check(open.file, range);
       // A buffer is taken only once the read can start: a thousand streams waiting for their
       // turn to read hold none.
-      const bytes = await limited(() => {
-        const buffer = this.#keepsUp ? takeChunk() : (this.#probe ??= new Uint8Array(PROBE_CHUNK));
-        return readAt(
-          open,
-          position,
-          buffer.subarray(0, Math.min(buffer.length, range.end - position)),
-          range.path,
-        )
-          .catch((error) => {
-            if (buffer !== this.#probe) giveBack(buffer);
-            throw error;
-          });
-      });
+      let buffer: Uint8Array | undefined;
       try {
+        const bytes = await limited(() => {
+          buffer = this.#keepsUp ? takeChunk() : (this.#probe ??= new Uint8Array(PROBE_CHUNK));
+          const length = Math.min(buffer.length, range.end - position);
+          return readAt(open, position, buffer.subarray(0, length), range.path);
+        });
         const written = await sink.write(bytes);
         if (written > 0) sink.progress();
         // After a partial write the rest is read again, into the probe buffer.
         this.#keepsUp = written === bytes.length;
         position += written;
       } finally {
-        if (bytes.buffer !== this.#probe?.buffer) giveBack(new Uint8Array(bytes.buffer));
+        if (buffer && buffer !== this.#probe) giveBack(buffer);
       }
     }
   }
