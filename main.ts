@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { allowedHosts, type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
+import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
@@ -41,6 +42,8 @@ export async function main(args: string[]): Promise<number> {
     verbose: config.verbose,
   });
   const root = checkRoot(config.root);
+  const tooMany = connectionLimitWarning(config.maxConnections, openFileLimit(), config.workers);
+  if (tooMany) log.error(`Warning: ${tooMany}`);
   const stats = SharedStats.create(config.workers);
 
   // The book's ThreadPool::new(size): every worker is started before the first connection.

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import type { FrameLimits } from "./http/frame.ts";
 import type { Timeouts } from "./connection.ts";
+import { maxConnectionsFor, openFileLimit } from "./descriptors.ts";
 import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
 /** A bad command line or environment: print `message` on one line and exit 1. */
@@ -209,7 +210,7 @@ export const FLAGS = {
     kind: "integer",
     group: "Limits",
     value: "N",
-    shown: "10000",
+    shown: "from the open-file limit",
     min: 1,
     max: 1_000_000,
     help: "Open connections (503 and close beyond)",
@@ -344,6 +345,7 @@ export function defaults(): Config {
     sleep: true,
     limits: { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBody: 1 << 20 },
     timeouts: { header: 10_000, idle: 5_000, body: 10_000, write: 30_000 },
+    // Derived from the open-file limit by parseConfig() unless given.
     maxConnections: 10_000,
     maxQueue: 4096,
     jobTimeout: 30_000,
@@ -382,11 +384,16 @@ const RESERVED_HEADERS = new Set([
  * parseConfig([], { PORT: "3000" }).port; // 3000
  * ```
  */
-export function parseConfig(args: string[], env: Record<string, string | undefined>): Config {
+export function parseConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: ConfigOptions = {},
+): Config {
   const values = readArgs(args);
   const config = defaults();
   let sleepSet = false;
   let statusSet = false;
+  let maxConnectionsSet = false;
   for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
     let raw: string | boolean | string[] | undefined = values[name];
     let source = `--${name}`;
@@ -398,12 +405,24 @@ export function parseConfig(args: string[], env: Record<string, string | undefin
     }
     if (name === "sleep") sleepSet = true;
     if (name === "status") statusSet = true;
+    if (name === "max-connections") maxConnectionsSet = true;
     apply(config, name, convert(spec, raw, source), source);
   }
   if (!sleepSet) config.sleep = config.root === undefined;
   // The status page shows request lines; keep it to this machine unless asked.
   if (!statusSet) config.status = isLoopback(config.host);
+  // Each connection may hold a file too: stay within the descriptors the process may open.
+  if (!maxConnectionsSet) {
+    const limit = (options.openFileLimit ?? openFileLimit)();
+    config.maxConnections = maxConnectionsFor(limit, config.workers);
+  }
   return config;
+}
+
+/** Options for {@linkcode parseConfig}. */
+export interface ConfigOptions {
+  /** The process's soft limit on open files (`undefined`: unknown); read from the system by default. */
+  openFileLimit?: () => number | undefined;
 }
 
 /** Whether a listening address only accepts connections from this machine. */

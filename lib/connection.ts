@@ -11,13 +11,14 @@
  * @module
  */
 
-import { bodyPieces } from "./body_stream.ts";
+import { BodyStream, FileChangedError } from "./body_stream.ts";
+import { isOutOfDescriptors } from "./descriptors.ts";
 import { ChunkedBodyReader } from "./http/chunked.ts";
 import { HttpError } from "./http/errors.ts";
 import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "./http/frame.ts";
 import { serializeResponse } from "./http/serialize.ts";
 import type { Logger } from "./log.ts";
-import type { ResponseReply, StreamPart } from "./messages.ts";
+import type { RequestJob, ResponseReply } from "./messages.ts";
 import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
 import type { SharedStats } from "./stats.ts";
 
@@ -163,16 +164,23 @@ export class Connection {
         const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
         const received = log.accessEnabled ? performance.now() : 0;
         this.phase = Phase.Busy;
+        // While draining, the last request received whole says the connection closes.
+        const job: RequestJob = {
+          kind: "request",
+          head,
+          closing: this.#draining && !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end)),
+        };
         let reply: ResponseReply;
         try {
-          // While draining, the last request received whole says the connection closes.
-          const closing = this.#draining &&
-            !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end));
-          reply = await pool.execute({ kind: "request", head, closing });
+          reply = await pool.execute(job);
         } catch (error) {
           reply = poolErrorReply(error);
         }
         if (frame.bodyLength === 0) this.#consume(frame.end);
+        // A streamed body's files are opened before its head is sent (no read happens meanwhile,
+        // so `head` is still intact if the job must be asked again).
+        let body: BodyStream | undefined;
+        if (reply.stream) [reply, body] = await openBody(reply, pool, job, log);
 
         // 3. Write the reply; most take one write that the socket accepts whole.
         try {
@@ -183,8 +191,9 @@ export class Connection {
           const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
           const written = await this.conn.write(bytes);
           if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
-          if (reply.stream) await this.#writeStream(reply.stream);
+          if (body) await this.#writeStream(body);
         } finally {
+          body?.close();
           // Its bytes are written (or never will be): the batch buffer may go back to the worker.
           reply.release?.();
         }
@@ -367,11 +376,14 @@ export class Connection {
 
   /**
    * Writes streamed content (`lib/body_stream.ts`): each chunk is read once the previous one is
-   * written, so memory per download stays at one chunk whatever the file size, and a client that
-   * stops reading stops the reading too.
+   * written, so a client that stops reading stops the reading too, and holds one small buffer.
    */
-  async #writeStream(parts: StreamPart[]): Promise<void> {
-    for await (const piece of bodyPieces(parts)) await this.#writeAll(piece);
+  #writeStream(body: BodyStream): Promise<void> {
+    const write = this.#context.timeouts.write;
+    return body.send({
+      write: (bytes) => this.conn.write(bytes),
+      progress: () => this.deadline = Date.now() + write,
+    });
   }
 
   async #writeAll(bytes: Uint8Array): Promise<void> {
@@ -455,6 +467,54 @@ function headEnd(bytes: Uint8Array): number {
   return -1;
 }
 
+/** Runs a job; a failed one becomes the response the client gets. */
+async function execute(pool: Pool, job: RequestJob): Promise<ResponseReply> {
+  try {
+    return await pool.execute(job);
+  } catch (error) {
+    return poolErrorReply(error);
+  }
+}
+
+/**
+ * Opens the files of a streamed reply before its head goes out. A file that changed or vanished
+ * since the worker looked is asked about again, once (the worker then answers 404, or with the
+ * new file); no descriptor to open it with is a 503 with Retry-After, and a close, which frees
+ * one. The reply returned replaces `reply` (whose buffer is then released).
+ */
+async function openBody(
+  reply: ResponseReply,
+  pool: Pool,
+  job: RequestJob,
+  log: Logger,
+): Promise<[ResponseReply, BodyStream | undefined]> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return [reply, await BodyStream.open(reply.stream!)];
+    } catch (error) {
+      reply.release?.();
+      if (error instanceof FileChangedError && attempt === 0) {
+        reply = await execute(pool, job);
+        if (!reply.stream) return [reply, undefined];
+        continue;
+      }
+      if (isOutOfDescriptors(error) || error instanceof FileChangedError) {
+        return [
+          errorReply(
+            new HttpError(503, "The server cannot open the file now; retry shortly", {
+              close: true,
+              headers: { "Retry-After": "1" },
+            }),
+          ),
+          undefined,
+        ];
+      }
+      log.error(`Cannot open a file to send: ${describe(error)}`);
+      return [errorReply(new HttpError(500, "Internal Server Error", { close: true })), undefined];
+    }
+  }
+}
+
 /** Maps a failed pool job to the response the client gets. */
 function poolErrorReply(error: unknown): ResponseReply {
   let httpError: HttpError;
@@ -471,6 +531,11 @@ function poolErrorReply(error: unknown): ResponseReply {
   } else {
     httpError = new HttpError(500, "Internal Server Error", { close: true });
   }
+  return errorReply(httpError);
+}
+
+/** A reply made on the main thread for `httpError`. */
+function errorReply(httpError: HttpError): ResponseReply {
   const bytes = errorBytes(httpError);
   return {
     kind: "response",

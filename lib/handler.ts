@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isOutOfDescriptors } from "./descriptors.ts";
 import { httpDate } from "./http/date.ts";
 import { HttpError } from "./http/errors.ts";
 import { hostAllowed } from "./http/host_check.ts";
@@ -340,6 +341,14 @@ export class Handler {
           ...Object.entries(error.headers),
         ],
         body: ENCODER.encode(`${error.status} ${error.message}\n`),
+      };
+    }
+    if (isOutOfDescriptors(error)) {
+      // Out of descriptors (EMFILE, ENFILE): passing, and the access log shows the 503s.
+      return {
+        status: 503,
+        headers: [["Content-Type", "text/plain; charset=utf-8"], ["Retry-After", "1"]],
+        body: ENCODER.encode("503 The server cannot open the file now; retry shortly\n"),
       };
     }
     this.#onError(`Unexpected error while handling a request: ${describe(error)}`);

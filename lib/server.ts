@@ -5,6 +5,7 @@
  * @module
  */
 
+import { AcceptTrouble, classifyAcceptError } from "./accept.ts";
 import { Connection, type ConnectionContext, Phase } from "./connection.ts";
 import { serializeResponse } from "./http/serialize.ts";
 
@@ -57,11 +58,14 @@ export class Server {
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
   #lastTick = 0;
+  #trouble: AcceptTrouble;
+  #dropped = 0;
 
   private constructor(listener: Deno.TcpListener, options: ServerOptions) {
     this.#listener = listener;
     this.#options = options;
     this.#context = { ...options, onClosed: (connection) => this.#remove(connection) };
+    this.#trouble = new AcceptTrouble({ log: (line) => options.log.error(line) });
     const { header, idle, body, write } = options.timeouts;
     const tick = Math.max(10, Math.min(1000, Math.min(header, idle, body, write) / 4));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
@@ -102,6 +106,16 @@ export class Server {
   /** Connections refused because of `maxConnections`. */
   get rejected(): number {
     return this.#rejected;
+  }
+
+  /** Connections that failed on their own before they were accepted (reset in the backlog). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Times the accept loop waited because the process ran out of descriptors or the like. */
+  get acceptBackoffs(): number {
+    return this.#trouble.backoffs;
   }
 
   /**
@@ -148,11 +162,18 @@ export class Server {
         conn = await this.#listener.accept();
       } catch (error) {
         if (this.#closing || error instanceof Deno.errors.BadResource) return;
-        // Out of file descriptors and the like: say so, and keep serving the open connections.
-        this.#options.log.error(`Cannot accept a connection: ${(error as Error).message}`);
+        if (classifyAcceptError(error) === "connection") {
+          // That client is gone (reset while it waited); the next one is not.
+          this.#dropped++;
+          continue;
+        }
+        // Out of file descriptors and the like: the next accept would fail the same. Wait a
+        // little, and keep serving the open connections meanwhile.
+        this.#trouble.failed(error);
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
+      if (this.#trouble.inBurst) this.#trouble.recovered();
       if (this.#connections.length >= this.#options.maxConnections) {
         this.#refuse(conn);
         continue;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { HttpError } from "../lib/http/errors.ts";
 import { parseHttpDate } from "../lib/http/date.ts";
 import { parseRequestHead, type RequestHead } from "../lib/http/parse.ts";
-import { bodyPieces } from "../lib/body_stream.ts";
+import { BodyStream } from "../lib/body_stream.ts";
 import { concat } from "./support/http.ts";
 import type { StreamPart } from "../lib/messages.ts";
 import {
@@ -40,8 +40,12 @@ function header(response: SiteResponse, name: string): string | undefined {
 
 /** The content a streamed response sends, read as the connection does. */
 async function streamed(parts: StreamPart[]): Promise<Uint8Array> {
-  const pieces = [];
-  for await (const piece of bodyPieces(parts)) pieces.push(piece.slice());
+  const pieces: Uint8Array[] = [];
+  using body = await BodyStream.open(parts);
+  await body.send({
+    write: (bytes) => Promise.resolve(pieces.push(bytes.slice()) && bytes.length),
+    progress: () => {},
+  });
   return concat(...pieces);
 }
 

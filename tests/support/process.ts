@@ -50,10 +50,16 @@ export interface SalutProcess extends AsyncDisposable {
 /** Starts salut and resolves once it prints its listening line. */
 export async function startSalut(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    /** A command that runs deno in its own place (e.g. `["prlimit", "--nofile=256:256"]`). */
+    wrapper?: string[];
+  } = {},
 ): Promise<SalutProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--port", "0", ...args],
+  const [command, ...before] = [...(options.wrapper ?? []), Deno.execPath()];
+  const child = new Deno.Command(command!, {
+    args: [...before, "run", "-A", MAIN, "--port", "0", ...args],
     env: options.env ?? {},
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdout: "piped",

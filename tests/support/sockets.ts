@@ -30,3 +30,28 @@ export function serverSockets(port: number): number {
   }
   return count;
 }
+
+/**
+ * Server-side sockets of `port` with bytes queued to send that the peer has not taken (the
+ * `tx_queue` of /proc/net/tcp): connections whose client stopped reading.
+ */
+export function stalledServerSockets(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let count = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(table);
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[1]!.split(":")[1] !== hexPort || fields[3] === "0A") {
+        continue;
+      }
+      if (parseInt(fields[4]!.split(":")[0]!, 16) > 0) count++;
+    }
+  }
+  return count;
+}
