@@ -196,7 +196,7 @@ async function slowThenFast(
   ...headerLines: string[]
 ): Promise<{ status: number; headers: Map<string, string>; body: Uint8Array }> {
   using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const request = `GET ${target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n` +
+  const request = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n` +
     headerLines.map((line) => `${line}\r\n`).join("") + "\r\n";
   await conn.write(new TextEncoder().encode(request));
   const pieces: Uint8Array[] = [];
