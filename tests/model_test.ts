@@ -213,12 +213,12 @@ function same(actual: unknown, expected: unknown, what: string): void {
 /** Checks one response against the model; returns whether the connection stays open. */
 function check(ask: Ask, real: Real, response: WireResponse): boolean {
   const what = `${ask.method} ${targetUrl(ask.target)} (${describe(ask)})`;
+  ok(response.status < 500, `${what}: ${response.statusLine}`);
   const connection = response.headers.get("connection")?.toLowerCase();
   const stays = ask.version !== "1.0";
   if (ask.version === "1.1") ok(connection !== "close", `${what}: Connection: close`);
   if (ask.version === "1.0") same(connection, "close", what);
   if (ask.version === "1.0 keep-alive") same(connection, "keep-alive", what);
-  ok(response.status < 500, `${what}: ${response.statusLine}`);
 
   if (ask.method === "OPTIONS") {
     same(response.status, 204, what);

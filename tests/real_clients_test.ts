@@ -41,7 +41,12 @@ interface Serving {
  * `fn` against it, then checks the server's health. Ignored, saying why, when a client is
  * missing.
  */
-function clientTest(name: string, clients: string[], fn: (s: Serving) => Promise<void>): void {
+function clientTest(
+  name: string,
+  clients: string[],
+  fn: (s: Serving) => Promise<void>,
+  args: string[] = [],
+): void {
   const missing = missingClient(...clients);
   Deno.test({
     name: missing ? `${name} (ignored: ${missing})` : name,
@@ -51,7 +56,7 @@ function clientTest(name: string, clients: string[], fn: (s: Serving) => Promise
       const scratch = await Deno.makeTempDir({ prefix: "salut-client-" });
       try {
         await using server = await startServer({
-          args: ["--root", site.root, "--workers", "2", "--log-format", "json"],
+          args: ["--root", site.root, "--workers", "2", "--log-format", "json", ...args],
         });
         await fn({ site, server, base: `http://127.0.0.1:${server.port}`, scratch });
         const problems = await liveProblems(server.port);
@@ -229,6 +234,28 @@ clientTest(
       equal(conditionals[i]!.size, 0, file.path);
     }
   },
+);
+
+clientTest(
+  "curl: CORS preflights with odd header lists get a 2xx or 4xx, and no worker dies",
+  ["curl"],
+  async ({ site, base, scratch }) => {
+    const file = site.files.find((file) => file.size === 1)!;
+    const lists = ["x-a,,, ,x-b", "x-a x-b", '"quoted"', "x-\u00e9", "a".repeat(4000)];
+    const args: string[] = [];
+    lists.forEach((list, i) => {
+      if (args.length > 0) args.push("--next");
+      args.push(...CURL, "--request", "OPTIONS", "--output", join(scratch, `preflight-${i}`));
+      args.push("--header", "Origin: http://localhost");
+      args.push("--header", "Access-Control-Request-Method: GET");
+      args.push("--header", `Access-Control-Request-Headers: ${list}`, base + file.url);
+    });
+    const transfers = await curl(args);
+    for (const [i, transfer] of transfers.entries()) {
+      ok(transfer.status >= 200 && transfer.status < 500, `${lists[i]}: ${transfer.status}`);
+    }
+  },
+  ["--cors"],
 );
 
 /** Every file under `dir`, by `/`-separated path. */
