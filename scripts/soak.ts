@@ -41,9 +41,16 @@ class Soak {
   readonly failures: string[] = [];
   readonly counts = new Map<string, number>();
   readonly end: number;
+  /** Aborted at the first failure: the external clients still running are killed. */
+  readonly stopped = new AbortController();
 
   constructor(durationMs: number) {
     this.end = Date.now() + durationMs;
+  }
+
+  /** Options for `run()`: killed at the first failure, or 30 s after the run's end. */
+  get process(): { signal: AbortSignal; timeoutMs: number } {
+    return { signal: this.stopped.signal, timeoutMs: this.end - Date.now() + 30_000 };
   }
 
   get running(): boolean {
@@ -52,6 +59,7 @@ class Soak {
 
   fail(message: string): void {
     this.failures.push(message);
+    this.stopped.abort();
   }
 
   count(kind: string, n = 1): void {
@@ -157,7 +165,7 @@ async function curlLoop(soak: Soak, site: RealSite, port: number, scratch: strin
     files.forEach((file, i) =>
       args.push("--output", join(scratch, `curl-${i}`), `http://127.0.0.1:${port}${file.url}`)
     );
-    const { code, stdout, stderr } = await run("curl", args);
+    const { code, stdout, stderr } = await run("curl", args, soak.process);
     if (code !== 0) return soak.fail(`curl exited ${code}: ${stderr.trim()}`);
     const statuses = stdout.trim().split("\n");
     for (const [i, file] of files.entries()) {
@@ -185,7 +193,7 @@ async function abLoop(soak: Soak, site: RealSite, port: number) {
     const { code, stdout, stderr } = await run("ab", [
       ...["-k", "-n", String(n), "-c", "4", "-s", "5", "-q"],
       `http://127.0.0.1:${port}${file.url}`,
-    ]);
+    ], soak.process);
     const value = (label: string) =>
       Number(new RegExp(`^${label}:\\s+(\\d+)`, "m").exec(stdout)?.[1]);
     if (code !== 0) return soak.fail(`ab -k ${file.url} exited ${code}: ${stderr.trim()}`);
@@ -210,7 +218,7 @@ async function h2loadLoop(soak: Soak, site: RealSite, port: number) {
     const { code, stdout } = await run("h2load", [
       ...["--h1", "-n", String(n), "-c", "4", "-T", "10"],
       ...urls,
-    ]);
+    ], soak.process);
     const done = /^requests: .*, (\d+) succeeded, (\d+) failed, (\d+) errored/m.exec(stdout);
     const codes = /^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/m.exec(stdout);
     if (code !== 0 || !done || !codes) return soak.fail(`h2load exited ${code}`);

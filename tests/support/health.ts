@@ -89,19 +89,23 @@ export function missingClient(...commands: string[]): string | undefined {
   return `${missing.join(", ")} not installed; .ci/run installs ${missing.join(", ")}`;
 }
 
-/** Runs a command to completion, with a deadline; resolves with its exit code and output. */
+/**
+ * Runs a command to completion, killed after `timeoutMs` (60 s by default) or when `signal`
+ * aborts; resolves with its exit code and output.
+ */
 export async function run(
   command: string,
   args: string[],
-  options: { stdin?: string; cwd?: string; timeoutMs?: number } = {},
+  options: { stdin?: string; cwd?: string; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const timeout = AbortSignal.timeout(options.timeoutMs ?? 60_000);
   const child = new Deno.Command(command, {
     args,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     ...(options.cwd ? { cwd: options.cwd } : {}),
-    signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+    signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
   }).spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
