@@ -82,11 +82,15 @@ export function findExecutable(name: string): string | undefined {
   return undefined;
 }
 
+/** The Debian package of each client whose name differs from its command's. */
+const PACKAGES: Record<string, string> = { ab: "apache2-utils", h2load: "nghttp2-client" };
+
 /** Why a test needing `commands` cannot run here (which one is missing), or `undefined`. */
 export function missingClient(...commands: string[]): string | undefined {
   const missing = commands.filter((command) => findExecutable(command) === undefined);
   if (missing.length === 0) return undefined;
-  return `${missing.join(", ")} not installed; .ci/run installs ${missing.join(", ")}`;
+  const packages = missing.map((command) => PACKAGES[command] ?? command);
+  return `${missing.join(", ")} not installed; apt-get install ${packages.join(" ")}`;
 }
 
 /**
