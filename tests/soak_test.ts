@@ -117,3 +117,39 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "deno task soak keeps working: a 5-second run of real and abusive clients ends ok",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    const script = new URL("../scripts/soak.ts", import.meta.url).pathname;
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", script, "--duration", "5s"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // The run itself is 5 s; the checks after it wait at most about 25 s more.
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const output = new TextDecoder().decode(stdout);
+    const lastLine = output.trim().split("\n").at(-1) ?? "";
+    equal(code, 0, `${output}\n${new TextDecoder().decode(stderr)}`);
+    ok(lastLine.startsWith("soak: ok; 5 s, "), lastLine);
+  },
+});
+
+Deno.test("scripts/soak.ts answers a bad flag with one line and exit code 2", async () => {
+  const script = new URL("../scripts/soak.ts", import.meta.url).pathname;
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", script, "--duration", "soon"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  equal(code, 2);
+  equal(new TextDecoder().decode(stdout), "");
+  equal(
+    new TextDecoder().decode(stderr),
+    'scripts/soak.ts: --duration must be a duration like 10s, 500ms or 2m, got "soon"\n',
+  );
+});
