@@ -11,10 +11,12 @@ import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { allowedHosts, type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
+import { commandName, resolveRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
 import { Server } from "./lib/server.ts";
 import { SharedStats } from "./lib/stats.ts";
+import { StopSignals } from "./lib/stop_signals.ts";
 
 /** The version, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -25,11 +27,22 @@ export const VERSION: string = denoJson.version;
  */
 export const BUNDLED_SITE: string = fileURLToPath(new URL("static", import.meta.url));
 
+/** The command that gives salut every permission it needs, for hints. */
+const PERMITTED_COMMANDS = "`deno task start` or `deno run -A main.ts`";
+
 /** Runs salut with `args` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const config = parseConfig(args, Deno.env.toObject());
+  // Reading the whole environment needs all of --allow-env: say so before Deno prompts for it.
+  if (Deno.permissions.querySync({ name: "env" }).state !== "granted") {
+    throw new ConfigError(
+      `No permission to read the environment (--allow-env); start salut with ${PERMITTED_COMMANDS}`,
+    );
+  }
+  const env = Deno.env.toObject();
+  const command = commandName({ env, standalone: Deno.build.standalone === true });
+  const config = parseConfig(args, env, { command });
   if (config.help) {
-    console.log(helpText(VERSION));
+    console.log(helpText(VERSION, command));
     return 0;
   }
   if (config.version) {
@@ -41,7 +54,7 @@ export async function main(args: string[]): Promise<number> {
     quiet: config.quiet,
     verbose: config.verbose,
   });
-  const root = checkRoot(config.root);
+  const root = checkRoot(config.root, env);
   const tooMany = connectionLimitWarning(config.maxConnections, openFileLimit(), config.workers);
   if (tooMany) log.error(`Warning: ${tooMany}`);
   const stats = SharedStats.create(config.workers);
@@ -97,7 +110,8 @@ export async function main(args: string[]): Promise<number> {
 
 /**
  * Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and finish in-flight
- * requests, then close the pool. A second signal, or the deadline, forces the exit.
+ * requests, then close the pool. A second signal (not a repeat of the first within a second,
+ * see `lib/stop_signals.ts`), or the deadline, forces the exit.
  */
 function shutdownOnSignal(
   server: Server,
@@ -106,15 +120,17 @@ function shutdownOnSignal(
   deadline: number,
 ): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const stops = new StopSignals();
   return new Promise((resolve) => {
-    let shuttingDown = false;
-    const onSignal = async () => {
-      if (shuttingDown) {
+    const onSignal = async (signal: Deno.Signal) => {
+      const request = stops.classify(signal, performance.now());
+      // One Ctrl-C can arrive twice (from the terminal and from `deno task`): the same stop.
+      if (request === "repeat") return;
+      if (request === "force") {
         log.error("Second signal: exiting now.");
         await log.flushed();
         Deno.exit(1);
       }
-      shuttingDown = true;
       log.info("Shutting down.");
       const { forced, cut } = await server.shutdown(deadline);
       if (forced) {
@@ -125,10 +141,11 @@ function shutdownOnSignal(
         await pool.close();
         log.info("All workers stopped.");
       }
-      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+      for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
       resolve(forced ? 1 : 0);
     };
-    for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+    const listeners = signals.map((signal) => [signal, () => onSignal(signal)] as const);
+    for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   });
 }
 
@@ -143,6 +160,7 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
     listing: config.listing,
     dotfiles: config.dotfiles,
     spa: config.spa,
+    cleanUrls: config.cleanUrls,
     ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),
     sleep: config.sleep,
     cors: config.cors,
@@ -151,18 +169,21 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
   };
 }
 
-function checkRoot(root: string | undefined): string {
+/** The absolute path of the directory to serve (a relative one is the user's, see invocation.ts). */
+function checkRoot(root: string | undefined, env: Record<string, string | undefined>): string {
   if (root === undefined) return BUNDLED_SITE;
+  const path = resolveRoot(root, { env, cwd: Deno.cwd() });
   let info: Deno.FileInfo;
   try {
-    info = Deno.statSync(root);
-  } catch {
-    throw new ConfigError(`--root ${root} does not exist; give the directory to serve`);
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new ConfigError(`${path} does not exist; give the directory to serve`);
   }
   if (!info.isDirectory) {
-    throw new ConfigError(`--root ${root} is not a directory; give the directory to serve`);
+    throw new ConfigError(`${path} is not a directory; give the directory to serve`);
   }
-  return root;
+  return path;
 }
 
 function listenError(error: unknown, config: Config): Error {
@@ -179,7 +200,25 @@ function listenError(error: unknown, config: Config): Error {
       `Not allowed to listen on ${config.host}:${config.port}; use a port above 1023 or run with the right permissions`,
     );
   }
-  return error as Error;
+  if (error instanceof Deno.errors.NotCapable) return error;
+  // A name that does not resolve comes back as a plain Error naming neither the host nor --host.
+  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+  return new ConfigError(`Cannot listen on ${config.host}: ${reason}; check --host`);
+}
+
+/** The one line printed for an error that ends salut: what is wrong and what to do. */
+export function fatalMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  // Deno's own message names the missing permission ("Requires net access to …, run again
+  // with the --allow-net flag"); the fix is the command that grants all of them.
+  const missing = /^Requires (.+?)(?:, run again with .*)?$/.exec(message);
+  if (
+    missing &&
+    (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied)
+  ) {
+    return `salut: No permission for ${missing[1]}; start salut with ${PERMITTED_COMMANDS}`;
+  }
+  return `salut: ${message}`;
 }
 
 if (import.meta.main) {
@@ -187,8 +226,7 @@ if (import.meta.main) {
     Deno.exit(await main(Deno.args));
   } catch (error) {
     // One line, no stack trace: the message says what is wrong and what to do.
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`salut: ${message.split("\n")[0]}`);
+    console.error(fatalMessage(error));
     Deno.exit(1);
   }
 }

@@ -11,6 +11,11 @@ import type { Timeouts } from "./connection.ts";
 import { maxConnectionsFor, openFileLimit } from "./descriptors.ts";
 import { LOG_FORMATS, type LogFormat } from "./log.ts";
 
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
 /** A bad command line or environment: print `message` on one line and exit 1. */
 export class ConfigError extends Error {
   /** Creates the error; `message` says what is wrong and what to do. */
@@ -55,6 +60,7 @@ export const FLAGS = {
     shown: "7878",
     min: 0,
     max: 65535,
+    short: "p",
     env: ["PORT"],
     help: "Port to listen on; 0 picks a free one",
   },
@@ -86,7 +92,7 @@ export const FLAGS = {
     group: "Site",
     value: "DIR",
     shown: "the bundled site",
-    help: "Directory to serve",
+    help: "Directory to serve; may also be given as the one argument",
   },
   listing: {
     kind: "boolean",
@@ -106,6 +112,12 @@ export const FLAGS = {
     shown: "off",
     help: "Answer unknown paths that accept HTML with /index.html (single-page apps)",
   },
+  "clean-urls": {
+    kind: "boolean",
+    group: "Site",
+    shown: "off",
+    help: "Serve /about from about.html and redirect /about.html to /about",
+  },
   cors: {
     kind: "boolean",
     group: "Site",
@@ -120,13 +132,13 @@ export const FLAGS = {
     help: "Add a response header (repeatable)",
   },
   cache: {
-    kind: "integer",
+    kind: "duration",
     group: "Site",
-    value: "SECONDS",
+    value: "TIME",
     shown: "no-cache",
     min: 0,
-    max: 31_536_000,
-    help: "Cache-Control max-age for files",
+    max: 365 * DAY,
+    help: "Cache-Control max-age for files (1h, 30m, 1d; a bare number is seconds)",
   },
   sleep: {
     kind: "boolean",
@@ -304,6 +316,8 @@ export interface Config {
   listing: boolean;
   dotfiles: boolean;
   spa: boolean;
+  /** Serve `/about` from `about.html`. */
+  cleanUrls: boolean;
   cors: boolean;
   headers: [string, string][];
   /** `Cache-Control` max-age; `undefined` for `no-cache`. */
@@ -339,6 +353,7 @@ export function defaults(): Config {
     listing: true,
     dotfiles: false,
     spa: false,
+    cleanUrls: false,
     cors: false,
     headers: [],
     cache: undefined,
@@ -387,9 +402,9 @@ const RESERVED_HEADERS = new Set([
 export function parseConfig(
   args: string[],
   env: Record<string, string | undefined>,
-  options: ConfigOptions = {},
+  options: ParseOptions = {},
 ): Config {
-  const values = readArgs(args);
+  const values = readArgs(args, options.command ?? "salut");
   const config = defaults();
   let sleepSet = false;
   let statusSet = false;
@@ -420,7 +435,9 @@ export function parseConfig(
 }
 
 /** Options for {@linkcode parseConfig}. */
-export interface ConfigOptions {
+export interface ParseOptions {
+  /** How the user started salut, for hints ("see … --help"). @default "salut" */
+  command?: string;
   /** The process's soft limit on open files (`undefined`: unknown); read from the system by default. */
   openFileLimit?: () => number | undefined;
 }
@@ -461,7 +478,10 @@ export function envNames(name: string, spec: FlagSpec): string[] {
   return [`SALUT_${name.toUpperCase().replaceAll("-", "_")}`, ...(spec.env ?? [])];
 }
 
-function readArgs(args: string[]): Record<string, string | boolean | string[] | undefined> {
+function readArgs(
+  args: string[],
+  command: string,
+): Record<string, string | boolean | string[] | undefined> {
   const options: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
@@ -475,37 +495,81 @@ function readArgs(args: string[]): Record<string, string | boolean | string[] | 
   }
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: joinDashValues(args, command),
       options,
       strict: true,
       allowPositionals: true,
       allowNegative: true,
     });
-    if (positionals.length > 0) {
+    if (positionals.length > 1) {
       throw new ConfigError(
-        `Unexpected argument "${positionals[0]}"; to serve a directory, use --root ${
-          positionals[0]
-        }`,
+        `Unexpected argument "${
+          positionals[1]
+        }": give one directory to serve, not ${positionals.length}`,
       );
+    }
+    if (positionals.length === 1) {
+      if (values.root !== undefined) {
+        throw new ConfigError(
+          `Two directories to serve, "${positionals[0]}" and --root ${values.root}; give one`,
+        );
+      }
+      values.root = positionals[0];
     }
     return values as Record<string, string | boolean | string[] | undefined>;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(explainArgsError(error as Error & { code?: string }));
+    throw new ConfigError(explainArgsError(error as Error & { code?: string }, command));
   }
 }
 
-function explainArgsError(error: Error & { code?: string }): string {
+/**
+ * Joins a flag that takes a value with a following negative number (`--port -1` becomes
+ * `--port=-1`, for the range check to refuse with its own message), and refuses a flag
+ * followed by another flag instead of its value.
+ */
+function joinDashValues(args: string[], command: string): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, spec] of Object.entries(FLAGS) as [FlagName, FlagSpec][]) {
+    if (spec.kind === "boolean") continue;
+    takesValue.set(`--${name}`, name);
+    if (spec.short) takesValue.set(`-${spec.short}`, name);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const name = takesValue.get(arg);
+    const next = args[i + 1];
+    if (name === undefined || next === undefined || !next.startsWith("-") || next === "-") {
+      joined.push(arg);
+      continue;
+    }
+    if (!/^-\d/.test(next)) {
+      throw new ConfigError(
+        `${arg} needs a value, but ${next} follows it; for a value starting with "-" write --${name}=VALUE (see ${command} --help)`,
+      );
+    }
+    joined.push(`--${name}=${next}`);
+    i++;
+  }
+  return joined;
+}
+
+function explainArgsError(error: Error & { code?: string }, command: string): string {
   const unknown = /Unknown option '(--?[^']+)'/.exec(error.message);
   if (unknown) {
     const flag = unknown[1]!;
     const suggestion = suggestFlag(flag.replace(/^--?(no-)?/, ""));
     return `Unknown flag ${flag}` +
-      (suggestion ? `; did you mean --${suggestion}?` : "; see salut --help for the list");
+      (suggestion ? `; did you mean --${suggestion}?` : `; see ${command} --help for the list`);
   }
   const missing = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(error.message);
-  if (missing) return `Flag ${missing[1]} needs a value; see salut --help`;
-  return `${error.message.split("\n")[0]}; see salut --help`;
+  if (missing) return `Flag ${missing[1]} needs a value; see ${command} --help`;
+  return `${error.message.split("\n")[0]}; see ${command} --help`;
 }
 
 /** The flag closest to a mistyped name, if one is close enough to be what was meant. */
@@ -562,12 +626,13 @@ function convert(spec: FlagSpec, raw: string | boolean | string[], source: strin
     case "size":
       return inRange(spec, parseSize(String(raw), source), source, showSize);
     case "duration":
-      return inRange(spec, parseDuration(String(raw), source), source, (n) => `${n} ms`);
+      return inRange(spec, parseDuration(String(raw), source), source, showDuration);
   }
 }
 
 function parseWhole(text: string, source: string): number {
-  if (!/^\d+$/.test(text.trim())) {
+  // A negative number is read, for the range check to say what is allowed.
+  if (!/^-?\d+$/.test(text.trim())) {
     throw new ConfigError(`${source} must be a whole number, got "${text}"`);
   }
   return Number(text);
@@ -589,7 +654,7 @@ const SIZE_UNITS: Record<string, number> = {
 
 /** Parses `16384`, `16KiB`, `1MiB` (K, KB and KiB all mean 1024). */
 export function parseSize(text: string, source = "size"): number {
-  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const match = /^(-?\d+)\s*([a-z]*)$/i.exec(text.trim());
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   if (!match || unit === undefined) {
     throw new ConfigError(`${source} must be a size like 16384, 16KiB or 1MiB, got "${text}"`);
@@ -607,14 +672,36 @@ function showSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-/** Parses `10` (seconds), `10s`, `500ms`, `2m` into milliseconds. */
+const DURATION_UNITS: Record<string, number> = {
+  "": SECOND,
+  ms: 1,
+  s: SECOND,
+  m: MINUTE,
+  h: HOUR,
+  d: DAY,
+};
+
+/**
+ * Parses `10` (seconds), `10s`, `500ms`, `2m`, `1h`, `1d` into milliseconds. A negative
+ * value is read (and left to the flag's range to refuse).
+ */
 export function parseDuration(text: string, source = "duration"): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(text.trim());
-  if (!match) {
-    throw new ConfigError(`${source} must be a duration like 10s, 500ms or 2m, got "${text}"`);
+  const match = /^(-?\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const factor = match ? DURATION_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || factor === undefined) {
+    throw new ConfigError(
+      `${source} must be a duration like 10s, 500ms, 2m or 1h, got "${text}"`,
+    );
   }
-  const factor = match[2] === "ms" ? 1 : match[2] === "m" ? 60_000 : 1000;
   return Math.round(Number(match[1]) * factor);
+}
+
+/** Shows milliseconds the way a user would write them: `1h`, `10s`, `1500ms`. */
+export function showDuration(ms: number): string {
+  for (const [unit, factor] of [["d", DAY], ["h", HOUR], ["m", MINUTE], ["s", SECOND]] as const) {
+    if (ms !== 0 && ms % factor === 0) return `${ms / factor}${unit}`;
+  }
+  return ms === 0 ? "0s" : `${ms}ms`;
 }
 
 function inRange(
@@ -658,8 +745,11 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
   switch (name) {
     case "port":
     case "workers":
-    case "cache":
       config[name] = value as number;
+      break;
+    case "cache":
+      // max-age is whole seconds (RFC 9111 §1.2.2).
+      config.cache = Math.floor((value as number) / SECOND);
       break;
     case "host":
     case "root":
@@ -667,6 +757,9 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
       break;
     case "log-format":
       config.logFormat = value as LogFormat;
+      break;
+    case "clean-urls":
+      config.cleanUrls = value as boolean;
       break;
     case "listing":
     case "dotfiles":
@@ -731,12 +824,15 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
   }
 }
 
-/** The `--help` text, generated from {@linkcode FLAGS}. */
-export function helpText(version: string): string {
+/**
+ * The `--help` text, generated from {@linkcode FLAGS}; `command` is how the user started salut
+ * (`salut`, `deno task start`, …), for the usage line and the examples.
+ */
+export function helpText(version: string, command = "salut"): string {
   const lines = [
     `salut ${version} — a multithreaded HTTP/1.1 static-site server`,
     "",
-    "Usage: salut [flags]",
+    `Usage: ${command} [flags] [DIR]`,
     "",
   ];
   const groups = ["Server", "Site", "Limits", "Output", "Other"] as const;
@@ -757,14 +853,23 @@ export function helpText(version: string): string {
     lines.push("");
   }
   lines.push(
-    "Sizes take B, KiB or MiB (16KiB); times take ms, s or m (500ms, 10s); a bare time is seconds.",
+    "Sizes take B, KiB or MiB (16KiB); times take ms, s, m, h or d (500ms, 10s, 1h); a bare time",
+    "is seconds. A relative DIR is taken from the directory you ran the command in.",
     "",
     "Examples:",
-    "  salut                                   serve the bundled hello site on port 7878",
-    "  salut --root ./public --port 8080 --spa  serve a single-page app",
-    '  salut --root . --host 0.0.0.0 --cache 3600 -H "X-Frame-Options: DENY"',
+    ...examples([
+      [command, "serve the bundled hello site on port 7878"],
+      [`${command} ./public -p 8080 --spa`, "serve a single-page app"],
+      [`${command} . --host 0.0.0.0 --cache 1h -H "X-Frame-Options: DENY"`, ""],
+    ]),
   );
   return lines.join("\n");
+}
+
+/** Example lines, their comments aligned in one column. */
+function examples(rows: [string, string][]): string[] {
+  const width = Math.max(...rows.filter(([, what]) => what).map(([line]) => line.length));
+  return rows.map(([line, what]) => `  ${what ? `${line.padEnd(width)}  ${what}` : line}`);
 }
 
 /** The flags as a Markdown table, for the README (kept in sync by `tests/readme_test.ts`). */

@@ -7,7 +7,9 @@
  * @module
  */
 
-import db from "mime-db";
+// Not in deno.json's imports: `deno task` installs those before every task, start included.
+// deno-lint-ignore no-import-prefix
+import db from "npm:mime-db@1.54.0";
 
 /** The type for files with an unknown extension or none (also in the runtime module). */
 const FALLBACK_TYPE = "application/octet-stream";

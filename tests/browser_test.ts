@@ -1,6 +1,8 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
-import type { Page, Response } from "playwright-core";
+// Not in deno.json's imports: `deno task` installs those before every task, start included.
+// deno-lint-ignore no-import-prefix
+import type { Page, Response } from "npm:playwright-core@1.65.1";
 import { browserTest, COLOR_SCHEMES, measureContrast, WatchedPage } from "./support/browser.ts";
 import { get, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";

@@ -239,6 +239,17 @@ Deno.test({
         equal(decoder.decode(stdout).trim(), `salut ${denoJson.version}`);
       });
 
+      await t.step("--help names the binary, salut, even when started by deno task", async () => {
+        const { code, stdout } = await new Deno.Command(binary, {
+          args: ["--help"],
+          env: { INIT_CWD: elsewhere },
+        }).output();
+        equal(code, 0);
+        const help = decoder.decode(stdout);
+        ok(help.includes("Usage: salut [flags] [DIR]"), help);
+        ok(!help.includes("deno "), help);
+      });
+
       await t.step("the bundled site comes from inside the binary", async () => {
         // Started in an empty directory: nothing on disk can stand in for the embedded site.
         await using salut = await startBinary(binary, ["--workers", "2", "--verbose"], {

@@ -3,6 +3,7 @@ import { get, RawClient } from "./support/http.ts";
 import { waitUntil } from "./support/deadline.ts";
 import { startServer } from "./support/server.ts";
 import { startSalut } from "./support/process.ts";
+import { REPEAT_WINDOW_MS } from "../lib/stop_signals.ts";
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test(`${signal}: in-flight requests finish, idle connections close at once, exit 0`, async () => {
@@ -53,7 +54,7 @@ Deno.test("the shutdown deadline cuts what is still running and exits 1", async 
   equal((await busy.readToEnd()).length, 0);
 });
 
-Deno.test("a second signal forces the exit", async () => {
+Deno.test("a second, different signal forces the exit", async () => {
   await using salut = await startSalut(["--workers", "1", "--quiet", "--verbose"]);
   await using busy = await RawClient.connect(salut.port);
   await busy.send(get("/sleep?ms=5000"));
@@ -61,7 +62,37 @@ Deno.test("a second signal forces the exit", async () => {
   await salut.waitForLine(/got a job/);
   salut.child.kill("SIGTERM");
   await salut.waitForLine(/^Shutting down\.$/);
-  const { code, stderr } = await salut.stop("SIGTERM");
+  const { code, stderr } = await salut.stop("SIGINT");
+  equal(code, 1);
+  ok(stderr.includes("Second signal"), stderr);
+});
+
+Deno.test("the same signal twice at once (Ctrl-C under deno task) is one graceful stop", async () => {
+  await using salut = await startSalut(["--workers", "1", "--quiet", "--verbose"]);
+  await using busy = await RawClient.connect(salut.port);
+  await busy.send(get("/sleep?ms=1000"));
+  await salut.waitForLine(/got a job/);
+  salut.child.kill("SIGINT");
+  // The first one is being handled when the second comes (back to back, Deno may merge them).
+  await salut.waitForLine(/^Shutting down\.$/);
+  const stopped = salut.stop("SIGINT");
+  equal((await busy.response()).status, 200);
+  const { code, stdout, stderr } = await stopped;
+  equal(code, 0, stderr);
+  ok(!stderr.includes("Second signal"), stderr);
+  ok(stdout.includes("All workers stopped."), stdout.join("\n"));
+});
+
+Deno.test("a second Ctrl-C after the repeat window forces the exit", async () => {
+  await using salut = await startSalut(["--workers", "1", "--quiet", "--verbose"]);
+  await using busy = await RawClient.connect(salut.port);
+  await busy.send(get("/sleep?ms=10000"));
+  await salut.waitForLine(/got a job/);
+  salut.child.kill("SIGINT");
+  await salut.waitForLine(/^Shutting down\.$/);
+  // The behaviour under test is a duration: let the window pass, then press again.
+  await new Promise((resolve) => setTimeout(resolve, REPEAT_WINDOW_MS + 200));
+  const { code, stderr } = await salut.stop("SIGINT");
   equal(code, 1);
   ok(stderr.includes("Second signal"), stderr);
 });

@@ -18,7 +18,13 @@ import { type ByteRange, parseRange } from "../http/range.ts";
 import type { FileChunk, StreamPart } from "../messages.ts";
 import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
 import { contentType } from "./media_types.ts";
-import { encodeSitePath, parseSitePath, resolveInRoot, type SitePath } from "./resolve.ts";
+import {
+  encodeSitePath,
+  parseSitePath,
+  type Resolved,
+  resolveInRoot,
+  type SitePath,
+} from "./resolve.ts";
 
 /** Options for {@linkcode StaticSite}. */
 export interface StaticSiteOptions {
@@ -32,6 +38,8 @@ export interface StaticSiteOptions {
   spa?: boolean;
   /** `Cache-Control` max-age in seconds for files; `undefined` sends `no-cache`. */
   cacheSeconds?: number;
+  /** Serve `/about` from `about.html` and redirect `/about.html` to `/about`. @default false */
+  cleanUrls?: boolean;
 }
 
 /** A response of the site, before serialization. */
@@ -98,7 +106,7 @@ export class StaticSite {
     if (!Deno.statSync(this.#root).isDirectory) {
       throw new TypeError(`The root ${options.root} is not a directory`);
     }
-    this.#options = { listing: true, dotfiles: false, spa: false, ...options };
+    this.#options = { listing: true, dotfiles: false, spa: false, cleanUrls: false, ...options };
     this.#cacheControl = options.cacheSeconds === undefined
       ? "no-cache"
       : `max-age=${options.cacheSeconds}`;
@@ -124,6 +132,10 @@ export class StaticSite {
     }
     if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
     const resolved = resolveInRoot(this.#root, sitePath.segments, this.#options);
+    if (this.#options.cleanUrls && !sitePath.trailingSlash) {
+      const clean = this.#cleanUrl(request, sitePath, resolved);
+      if (clean) return clean;
+    }
     if (!resolved) return this.notFound(request);
     if (resolved.info.isDirectory) {
       if (!sitePath.trailingSlash && sitePath.segments.length > 0) {
@@ -140,6 +152,37 @@ export class StaticSite {
     if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
     const name = sitePath.segments[sitePath.segments.length - 1]!;
     return this.#file(request, { path: resolved.realPath, info: resolved.info, name });
+  }
+
+  /**
+   * Clean URLs: `/about` with nothing behind it is `about.html`; `/about.html` is redirected to
+   * `/about` unless `/about` names something else (a directory `about/` wins). The answer is
+   * not kept in the reply cache, which checks only the file it names.
+   */
+  #cleanUrl(
+    request: RequestHead,
+    sitePath: SitePath,
+    resolved: Resolved | undefined,
+  ): SiteResponse | undefined {
+    const last = sitePath.segments[sitePath.segments.length - 1];
+    if (last === undefined) return undefined;
+    const parent = sitePath.segments.slice(0, -1);
+    if (!resolved) {
+      const name = `${last}.html`;
+      const html = resolveInRoot(this.#root, [...parent, name], this.#options);
+      if (!html?.info.isFile) return undefined;
+      const { cacheable: _, ...response } = this.#file(request, {
+        path: html.realPath,
+        info: html.info,
+        name,
+      });
+      return response;
+    }
+    const stem = last.endsWith(".html") ? last.slice(0, -".html".length) : "";
+    if (!resolved.info.isFile || stem === "" || stem === "." || stem === "..") return undefined;
+    const segments = [...parent, stem];
+    if (resolveInRoot(this.#root, segments, this.#options)) return undefined;
+    return redirect({ ...sitePath, segments }, false, request.query);
   }
 
   /**

@@ -8,7 +8,9 @@
 
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+// Not in deno.json's imports: `deno task` installs those before every task, start included.
+// deno-lint-ignore no-import-prefix
+import { type Browser, type BrowserContext, chromium, type Page } from "npm:playwright-core@1.65.1";
 
 /** Where Debian installs Chromium (`apt-get install chromium`). */
 export const CHROMIUM_PATH = "/usr/bin/chromium";

@@ -11,14 +11,44 @@ import { withDeadline } from "./deadline.ts";
 /** main.ts as a file path (fileURLToPath: on Windows `URL.pathname` would give `/C:/…`). */
 export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
+/** The root of the repository, where `deno.json` is. */
+export const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Options for {@linkcode runSalut} and {@linkcode startSalut}. */
+export interface SalutOptions {
+  /** Variables added to the environment (which never has `deno task`'s own variables). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /**
+   * What comes between `deno` and `args`.
+   * @default ["run", "-A", MAIN] (startSalut adds "--port", "0")
+   */
+  command?: string[];
+  /** A command that runs deno in its own place (e.g. `["prlimit", "--nofile=256:256"]`). */
+  wrapper?: string[];
+}
+
+/**
+ * The test's environment without the variables `deno task` sets (`INIT_CWD`,
+ * `npm_config_user_agent`), so salut runs the way `deno run` starts it unless a test says
+ * otherwise.
+ */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.INIT_CWD;
+  delete env.npm_config_user_agent;
+  return { ...env, ...extra };
+}
+
 /** Runs salut to completion (for `--help`, bad flags) and returns its output. */
 export async function runSalut(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: SalutOptions = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    env: options.env ?? {},
+    args: [...(options.command ?? ["run", "-A", MAIN]), ...args],
+    clearEnv: true,
+    env: childEnv(options.env),
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdout: "piped",
     stderr: "piped",
@@ -50,17 +80,13 @@ export interface SalutProcess extends AsyncDisposable {
 /** Starts salut and resolves once it prints its listening line. */
 export async function startSalut(
   args: string[],
-  options: {
-    env?: Record<string, string>;
-    cwd?: string;
-    /** A command that runs deno in its own place (e.g. `["prlimit", "--nofile=256:256"]`). */
-    wrapper?: string[];
-  } = {},
+  options: SalutOptions = {},
 ): Promise<SalutProcess> {
   const [command, ...before] = [...(options.wrapper ?? []), Deno.execPath()];
   const child = new Deno.Command(command!, {
-    args: [...before, "run", "-A", MAIN, "--port", "0", ...args],
-    env: options.env ?? {},
+    args: [...before, ...(options.command ?? ["run", "-A", MAIN]), "--port", "0", ...args],
+    clearEnv: true,
+    env: childEnv(options.env),
     ...(options.cwd ? { cwd: options.cwd } : {}),
     stdout: "piped",
     stderr: "piped",
@@ -101,6 +127,8 @@ export async function startSalut(
     await waitForLines(pattern, 1);
     return stdout.find((line) => pattern.test(line))!;
   };
+  // `deno task` forwards SIGTERM to salut; killed outright, it would leave salut running.
+  const lastSignal: Deno.Signal = options.command?.includes("task") ? "SIGTERM" : "SIGKILL";
   let status: Promise<Deno.CommandStatus> | undefined;
   const stop = async (signal: Deno.Signal = "SIGTERM") => {
     if (!status) {
@@ -119,7 +147,7 @@ export async function startSalut(
   try {
     line = await waitForLine(/listening on http:\/\//);
   } catch (error) {
-    const { stderr } = await stop("SIGKILL");
+    const { stderr } = await stop(lastSignal);
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
   const url = /(http:\/\/\S+)/.exec(line)![1]!;
@@ -133,7 +161,7 @@ export async function startSalut(
     waitForLine,
     waitForLines,
     [Symbol.asyncDispose]: async () => {
-      await stop("SIGKILL");
+      await stop(lastSignal);
     },
   };
 }

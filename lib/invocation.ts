@@ -1,0 +1,49 @@
+/**
+ * How the user started salut: the command to show in `--help` and hints (`salut` for the
+ * compiled binary, `deno task start` under `deno task`, `deno run -A main.ts` otherwise), and
+ * the directory they ran it from, against which a relative `--root` is read.
+ *
+ * `deno task` runs its command in the directory of `deno.json` and passes the directory it was
+ * started from in `INIT_CWD`.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+
+/** What decides how salut was started. */
+export interface InvocationContext {
+  /** The environment (`INIT_CWD` is read). */
+  env: Record<string, string | undefined>;
+  /** Whether this is a compiled binary (`Deno.build.standalone`). */
+  standalone: boolean;
+}
+
+/** The command with which the user started salut, for usage lines and hints. */
+export function commandName(context: InvocationContext): string {
+  if (context.standalone) return "salut";
+  if (context.env.INIT_CWD) return "deno task start";
+  return "deno run -A main.ts";
+}
+
+/** The directory the user ran the command in: `INIT_CWD` when `deno task` set it, else `cwd`. */
+export function userDirectory(env: Record<string, string | undefined>, cwd: string): string {
+  return env.INIT_CWD || cwd;
+}
+
+/**
+ * The absolute path of the directory to serve: a relative `root` is read against the directory
+ * the user ran the command in.
+ *
+ * @example
+ * ```ts
+ * import { resolveRoot } from "./invocation.ts";
+ * resolveRoot("site", { env: { INIT_CWD: "/home/me" }, cwd: "/opt/salut" }); // "/home/me/site"
+ * ```
+ */
+export function resolveRoot(
+  root: string,
+  options: { env: Record<string, string | undefined>; cwd: string },
+): string {
+  return isAbsolute(root) ? resolve(root) : resolve(userDirectory(options.env, options.cwd), root);
+}
