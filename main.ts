@@ -12,6 +12,7 @@ import { type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts
 import type { HandlerOptions } from "./lib/handler.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
+import { FirstSeen } from "./lib/static/notices.ts";
 import { Server } from "./lib/server.ts";
 import { SharedStats } from "./lib/stats.ts";
 
@@ -137,6 +138,8 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
     root,
     listing: config.listing,
     dotfiles: config.dotfiles,
+    followSymlinks: config.followSymlinks,
+    refusedSeen: FirstSeen.createBuffer(),
     spa: config.spa,
     ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),
     sleep: config.sleep,

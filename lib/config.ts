@@ -92,6 +92,12 @@ export const FLAGS = {
     shown: "off",
     help: "Serve and list names starting with a dot (.env, .git/)",
   },
+  "follow-symlinks": {
+    kind: "boolean",
+    group: "Site",
+    shown: "off",
+    help: "Serve symlinks leading outside the root (default: refuse, log once)",
+  },
   spa: {
     kind: "boolean",
     group: "Site",
@@ -287,6 +293,8 @@ export interface Config {
   root: string | undefined;
   listing: boolean;
   dotfiles: boolean;
+  /** Serve symlinks that lead outside the root. */
+  followSymlinks: boolean;
   spa: boolean;
   cors: boolean;
   headers: [string, string][];
@@ -319,6 +327,7 @@ export function defaults(): Config {
     root: undefined,
     listing: true,
     dotfiles: false,
+    followSymlinks: false,
     spa: false,
     cors: false,
     headers: [],
@@ -604,6 +613,9 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
       break;
     case "log-format":
       config.logFormat = value as LogFormat;
+      break;
+    case "follow-symlinks":
+      config.followSymlinks = value as boolean;
       break;
     case "listing":
     case "dotfiles":

@@ -84,10 +84,10 @@ export class Handler {
 
   /**
    * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
-   * that became a 500).
+   * that became a 500), and one the first time each path is refused for a symlink out of the root.
    */
   constructor(options: HandlerOptions, onError: (message: string) => void = console.error) {
-    this.#site = new StaticSite(options);
+    this.#site = new StaticSite(options, onError);
     this.#options = options;
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
     this.#stats = options.stats ? new SharedStats(options.stats) : undefined;

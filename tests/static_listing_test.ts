@@ -102,7 +102,7 @@ Deno.test("renderListingJson() lists name, type, size and ISO time", () => {
   ]);
 });
 
-Deno.test("readListing() puts folders first, sorts names, and leaves out hidden and escaping entries", async () => {
+Deno.test("readListing() puts folders first, sorts names, leaves out hidden entries and marks unserved symlinks", async () => {
   await using site = await makeSite({
     files: {
       "b.txt": "b",
@@ -130,7 +130,7 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
   const root = await Deno.realPath(site.root);
   const names = (directory: string, dotfiles = false) =>
     readListing(directory, { root, dotfiles }).map((entry) =>
-      entry.name + (entry.directory ? "/" : "")
+      entry.name + (entry.directory ? "/" : "") + (entry.symlink ? ` [${entry.symlink}]` : "")
     );
   deepEqual(names(root), [
     ".well-known/",
@@ -140,9 +140,12 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
     "zdir/",
     "A.txt",
     "b.txt",
+    "broken [broken]",
+    "dir-out [outside-root]",
     "file9.txt",
     "file10.txt",
     "link-in",
+    "link-out [outside-root]",
   ]);
   deepEqual(names(root, true), [
     ".hidden/",
@@ -154,9 +157,12 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
     ".env",
     "A.txt",
     "b.txt",
+    "broken [broken]",
+    "dir-out [outside-root]",
     "file9.txt",
     "file10.txt",
     "link-in",
+    "link-out [outside-root]",
     "to-env",
   ]);
   // Only the root's .well-known is public (RFC 8615), so only there is it listed.

@@ -18,7 +18,14 @@ import { type ByteRange, parseRange } from "../http/range.ts";
 import type { FileChunk, StreamPart } from "../messages.ts";
 import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
 import { contentType } from "./media_types.ts";
-import { encodeSitePath, parseSitePath, resolveInRoot, type SitePath } from "./resolve.ts";
+import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
+import {
+  encodeSitePath,
+  parseSitePath,
+  resolveInRoot,
+  resolveTarget,
+  type SitePath,
+} from "./resolve.ts";
 
 /** Options for {@linkcode StaticSite}. */
 export interface StaticSiteOptions {
@@ -32,6 +39,13 @@ export interface StaticSiteOptions {
   spa?: boolean;
   /** `Cache-Control` max-age in seconds for files; `undefined` sends `no-cache`. */
   cacheSeconds?: number;
+  /** Serve symlinks whose targets are outside the root. @default false */
+  followSymlinks?: boolean;
+  /**
+   * The paths already reported as refused symlinks, shared by the workers (made by
+   * `FirstSeen.createBuffer()`); without it each site keeps its own.
+   */
+  refusedSeen?: SharedArrayBuffer;
 }
 
 /** A response of the site, before serialization. */
@@ -87,18 +101,26 @@ interface CachedFile {
  */
 export class StaticSite {
   #root: string;
-  #options: Required<Omit<StaticSiteOptions, "cacheSeconds">>;
+  #options: Required<Omit<StaticSiteOptions, "cacheSeconds" | "refusedSeen">>;
   #cacheControl: string;
+  #refusedSeen: FirstSeen;
+  #log: (line: string) => void;
   #cache = new Map<string, CachedFile>();
   #cacheBytes = 0;
 
-  /** Opens the site; throws when the root is not a readable directory. */
-  constructor(options: StaticSiteOptions) {
+  /**
+   * Opens the site; throws when the root is not a readable directory. `log` receives one line
+   * the first time each path is refused because a symlink leads outside the root.
+   */
+  constructor(options: StaticSiteOptions, log: (line: string) => void = console.error) {
     this.#root = Deno.realPathSync(options.root);
     if (!Deno.statSync(this.#root).isDirectory) {
       throw new TypeError(`The root ${options.root} is not a directory`);
     }
-    this.#options = { listing: true, dotfiles: false, spa: false, ...options };
+    const { refusedSeen, ...rest } = options;
+    this.#options = { listing: true, dotfiles: false, spa: false, followSymlinks: false, ...rest };
+    this.#refusedSeen = new FirstSeen(refusedSeen);
+    this.#log = log;
     this.#cacheControl = options.cacheSeconds === undefined
       ? "no-cache"
       : `max-age=${options.cacheSeconds}`;
@@ -123,8 +145,9 @@ export class StaticSite {
       throw error;
     }
     if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
-    const resolved = resolveInRoot(this.#root, sitePath.segments, this.#options);
-    if (!resolved) return this.notFound(request);
+    const resolved = resolveTarget(this.#root, sitePath.segments, this.#options);
+    if (resolved.kind === "outside") this.#refused(sitePath);
+    if (resolved.kind !== "found") return this.notFound(request);
     if (resolved.info.isDirectory) {
       if (!sitePath.trailingSlash && sitePath.segments.length > 0) {
         return redirect(sitePath, true, request.query);
@@ -140,6 +163,12 @@ export class StaticSite {
     if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
     const name = sitePath.segments[sitePath.segments.length - 1]!;
     return this.#file(request, { path: resolved.realPath, info: resolved.info, name });
+  }
+
+  /** Logs a path refused because of a symlink out of the root, the first time it is asked. */
+  #refused(sitePath: SitePath): void {
+    const path = `/${sitePath.segments.join("/")}${sitePath.trailingSlash ? "/" : ""}`;
+    if (this.#refusedSeen.firstTime(path)) this.#log(refusedSymlinkLine(path));
   }
 
   /**
@@ -284,7 +313,11 @@ export class StaticSite {
   }
 
   #listing(request: RequestHead, sitePath: SitePath, directory: string): SiteResponse {
-    const entries = readListing(directory, { root: this.#root, dotfiles: this.#options.dotfiles });
+    const entries = readListing(directory, {
+      root: this.#root,
+      dotfiles: this.#options.dotfiles,
+      followSymlinks: this.#options.followSymlinks,
+    });
     const json = wantsJson(request);
     const path = sitePath.segments.length === 0 ? "/" : `/${sitePath.segments.join("/")}/`;
     const text = json ? renderListingJson(entries) : renderListingHtml(path, entries);
