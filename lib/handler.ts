@@ -14,7 +14,7 @@ import { serializeResponse } from "./http/serialize.ts";
 import type { ResponseReply } from "./messages.ts";
 import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
-import { STATUS_PAGE } from "./status_page.ts";
+import { statusPage } from "./status_page.ts";
 
 /** Options for {@linkcode Handler}, sent from the main thread to every worker. */
 export interface HandlerOptions extends StaticSiteOptions {
@@ -59,7 +59,6 @@ const SHORT_HEAD = 96;
 /** Heads remembered after parsing, and the largest one remembered. */
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
-const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -81,6 +80,7 @@ export class Handler {
   #heads = new Map<string, Parsed>();
   #stats: SharedStats | undefined;
   #onError: (message: string) => void;
+  #statusBytes: Uint8Array;
 
   /**
    * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
@@ -92,6 +92,7 @@ export class Handler {
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
     this.#stats = options.stats ? new SharedStats(options.stats) : undefined;
     this.#onError = onError;
+    this.#statusBytes = ENCODER.encode(statusPage({ sleep: options.sleep === true }));
   }
 
   /**
@@ -220,7 +221,7 @@ export class Handler {
       return {
         status: 200,
         headers: [["Content-Type", "text/html; charset=utf-8"], noStore],
-        body: STATUS_BYTES,
+        body: this.#statusBytes,
       };
     }
     return this.#site.notFound(request);

@@ -217,6 +217,8 @@ browserTest(
       equal(response?.status(), 200);
       await page.locator("tr[data-worker]").nth(2).waitFor();
       equal(await page.locator("tr[data-worker]").count(), 3);
+      // /sleep is on for the bundled site, so the page invites the reader to try it.
+      equal(await page.locator('a[href="/sleep?ms=3000"]').count(), 1);
       await page.locator('tr[data-state="idle"]').nth(2).waitFor();
 
       // A request in another "tab": the page polls and shows the worker it blocks.
@@ -230,6 +232,35 @@ browserTest(
       await busy.waitFor({ state: "detached" });
       await page.locator('tr[data-state="idle"]').nth(2).waitFor();
       watched.assertClean();
+    }
+  },
+);
+
+browserTest(
+  "with --root, the status page loads with no failed request or console error, and no /sleep link",
+  async (browser) => {
+    const root = await Deno.makeTempDir({ prefix: "salut-browser-status-" });
+    try {
+      // A site of its own, without favicon.svg or favicon.ico.
+      await Deno.writeTextFile(join(root, "index.html"), "<!DOCTYPE html><title>Mine</title>\n");
+      await using server = await startServer({ args: ["--root", root, "--workers", "2"] });
+      for (const colorScheme of COLOR_SCHEMES) {
+        await using watched = await WatchedPage.open(browser, { colorScheme });
+        watched.allowOrigin(server.url);
+        const { page } = watched;
+        const status = await page.goto(new URL("/_salut/status", server.url).href);
+        equal(status?.status(), 200);
+        await page.locator("tr[data-worker]").nth(1).waitFor();
+        // A second poll, so that every request the page makes has been made at least once.
+        await page.waitForResponse((response) => response.url().endsWith("/_salut/status.json"));
+        equal(await page.locator('a[href*="sleep"]').count(), 0);
+        equal(await page.getByText("/sleep").count(), 0);
+        const icon = await page.locator('link[rel="icon"]').getAttribute("href");
+        ok(icon?.startsWith("data:image/svg+xml,"), String(icon));
+        watched.assertClean();
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
     }
   },
 );
