@@ -117,16 +117,23 @@ function symlinkEntry(
  * per comparison, which dominated large listings); equal keys fall back to the plain name.
  */
 function sortEntries(entries: ListingEntry[]): ListingEntry[] {
-  const keyed = entries.map((entry) => ({ entry, key: sortKey(entry.name) }));
-  keyed.sort((a, b) => {
-    if (a.entry.directory !== b.entry.directory) return a.entry.directory ? -1 : 1;
-    if (a.key !== b.key) return a.key < b.key ? -1 : 1;
-    const x = a.entry.name;
-    const y = b.entry.name;
-    return x < y ? -1 : x > y ? 1 : 0;
+  const keys = entries.map((entry) => sortKey(entry.name));
+  const order = Array.from(entries, (_, i) => i);
+  order.sort((i, j) => {
+    const a = entries[i]!;
+    const b = entries[j]!;
+    if (a.directory !== b.directory) return a.directory ? -1 : 1;
+    const x = keys[i]!;
+    const y = keys[j]!;
+    if (x !== y) return x < y ? -1 : 1;
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
   });
-  return keyed.map(({ entry }) => entry);
+  return order.map((i) => entries[i]!);
 }
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
+const HAS_DIGIT = /[0-9]/;
 
 /** Digit runs longer than this compare as text after the shorter ones of the same prefix. */
 const DIGITS_WIDTH = 16;
@@ -137,8 +144,8 @@ const DIGITS_WIDTH = 16;
  */
 export function sortKey(name: string): string {
   let text = name.toLowerCase();
-  // deno-lint-ignore no-control-regex
-  if (!/^[\x00-\x7f]*$/.test(text)) {
+  if (!HAS_DIGIT.test(text) && ASCII.test(text)) return text;
+  if (!ASCII.test(text)) {
     text = text.normalize("NFD").replace(/\p{M}/gu, "");
   }
   let key = "";
@@ -165,6 +172,11 @@ export function sortKey(name: string): string {
   return key;
 }
 
+/**
+ * An em dash as a character reference: with ASCII names the page then stays a one-byte string
+ * in V8, which renders and encodes about twice as fast as a two-byte one.
+ */
+const DASH = "&#8212;";
 const OUTSIDE_NOTE = "symlink outside the root, not served (see --follow-symlinks)";
 const BROKEN_NOTE = "broken symlink, nothing at its target";
 
@@ -175,6 +187,8 @@ export function escapeHtml(text: string): string {
 }
 
 const NEEDS_ESCAPE = /[&<>"']/;
+/** Names that are their own link and their own HTML (most of them). */
+const SAFE_NAME = /^[\w.~-]+$/;
 
 const HTML_ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -190,37 +204,33 @@ const HTML_ESCAPES: Record<string, string> = {
  * @param path The decoded URL path of the directory, ending with `/`.
  */
 export function renderListingHtml(path: string, entries: readonly ListingEntry[]): string {
-  const rows: string[] = [];
-  if (path !== "/") {
-    rows.push('<tr><td><a href="../">../</a></td><td class="size">—</td><td></td></tr>');
-  }
+  // One string grown in place: cheaper than an array of rows joined at the end.
+  let rows = path === "/"
+    ? ""
+    : `<tr><td><a href="../">../</a></td><td class="size">${DASH}</td><td></td></tr>\n`;
   const times = new Map<number, string>();
   for (const entry of entries) {
     const name = escapeHtml(entry.name);
     if (entry.symlink) {
-      rows.push(
-        `<tr class="unserved"><td><span class="name">${name}</span> <small>${
-          entry.symlink === "broken" ? BROKEN_NOTE : OUTSIDE_NOTE
-        }</small></td><td class="size">—</td><td></td></tr>`,
-      );
+      rows += `<tr class="unserved"><td><span class="name">${name}</span> <small>${
+        entry.symlink === "broken" ? BROKEN_NOTE : OUTSIDE_NOTE
+      }</small></td><td class="size">${DASH}</td><td></td></tr>\n`;
       continue;
     }
     // encodeSegment() keeps "&" and "'" (RFC 3986 allows them in a path), so the link is
     // escaped too: otherwise a file named "a&amp;b" would link to "a&b".
     const slash = entry.directory ? "/" : "";
-    const href = escapeHtml(encodeSegment(entry.name));
-    const size = entry.directory ? "—" : formatSize(entry.size);
-    let modified = "—";
+    const href = SAFE_NAME.test(entry.name) ? entry.name : escapeHtml(encodeSegment(entry.name));
+    const size = entry.directory ? DASH : formatSize(entry.size);
+    let modified = DASH;
     if (entry.modified !== null) {
       // Many entries share a minute: format each minute once.
       const minute = Math.floor(entry.modified / 60_000);
       modified = times.get(minute) ?? formatTime(entry.modified);
       times.set(minute, modified);
     }
-    rows.push(
-      `<tr><td><a href="./${href}${slash}">${name}${slash}</a></td><td class="size">${size}</td>` +
-        `<td><time>${modified}</time></td></tr>`,
-    );
+    rows += `<tr><td><a href="./${href}${slash}">${name}${slash}</a></td><td class="size">` +
+      `${size}</td><td><time>${modified}</time></td></tr>\n`;
   }
   const title = `Index of ${escapeHtml(path)}`;
   return `<!DOCTYPE html>
@@ -249,11 +259,12 @@ footer { margin-top: 1.5rem; font-size: .85rem; opacity: .7; }
 <table>
 <thead><tr><th>Name</th><th class="size">Size</th><th>Modified</th></tr></thead>
 <tbody>
-${rows.join("\n")}
-</tbody>
+${rows}</tbody>
 </table>
 </main>
-<footer>${entries.length} ${entries.length === 1 ? "entry" : "entries"} · served by salut</footer>
+<footer>${entries.length} ${
+    entries.length === 1 ? "entry" : "entries"
+  } &middot; served by salut</footer>
 </body>
 </html>
 `;

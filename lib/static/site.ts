@@ -22,6 +22,7 @@ import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
 import {
   encodeSitePath,
   parseSitePath,
+  type Resolved,
   resolveInRoot,
   resolveTarget,
   type SitePath,
@@ -83,6 +84,22 @@ interface FoundFile {
   vary?: string;
 }
 
+/**
+ * How long a rendered listing is reused while its directory is unchanged: a large directory
+ * costs a stat per entry (about 0.2 s for 20 000), which repeated requests need not pay again.
+ */
+const LISTING_TTL = 1000;
+/** Total bytes of rendered listings a worker keeps. */
+const LISTING_BUDGET = 8 * 1024 * 1024;
+
+interface CachedListing {
+  /** The directory's mtime when it was read. */
+  mtime: number;
+  /** When it was read (ms since the epoch). */
+  at: number;
+  body: Uint8Array;
+}
+
 interface CachedFile {
   mtime: number;
   size: number;
@@ -107,6 +124,8 @@ export class StaticSite {
   #log: (line: string) => void;
   #cache = new Map<string, CachedFile>();
   #cacheBytes = 0;
+  #listings = new Map<string, CachedListing>();
+  #listingBytes = 0;
 
   /**
    * Opens the site; throws when the root is not a readable directory. `log` receives one line
@@ -156,7 +175,7 @@ export class StaticSite {
       if (index?.info.isFile) {
         return this.#file(request, { path: index.realPath, info: index.info, name: "index.html" });
       }
-      if (this.#options.listing) return this.#listing(request, sitePath, resolved.realPath);
+      if (this.#options.listing) return this.#listing(request, sitePath, resolved);
       return this.notFound(request);
     }
     if (!resolved.info.isFile) return this.notFound(request);
@@ -312,15 +331,22 @@ export class StaticSite {
     return { status: 206, headers, body };
   }
 
-  #listing(request: RequestHead, sitePath: SitePath, directory: string): SiteResponse {
-    const entries = readListing(directory, {
-      root: this.#root,
-      dotfiles: this.#options.dotfiles,
-      followSymlinks: this.#options.followSymlinks,
-    });
+  #listing(request: RequestHead, sitePath: SitePath, directory: Resolved): SiteResponse {
     const json = wantsJson(request);
     const path = sitePath.segments.length === 0 ? "/" : `/${sitePath.segments.join("/")}/`;
-    const text = json ? renderListingJson(entries) : renderListingHtml(path, entries);
+    const key = `${json ? "json" : "html"} ${path} ${directory.realPath}`;
+    const mtime = directory.info.mtime?.getTime();
+    const now = Date.now();
+    let body = this.#cachedListing(key, mtime, now);
+    if (!body) {
+      const entries = readListing(directory.realPath, {
+        root: this.#root,
+        dotfiles: this.#options.dotfiles,
+        followSymlinks: this.#options.followSymlinks,
+      });
+      body = ENCODER.encode(json ? renderListingJson(entries) : renderListingHtml(path, entries));
+      if (mtime !== undefined) this.#keepListing(key, { mtime, at: now, body });
+    }
     return {
       status: 200,
       headers: [
@@ -328,8 +354,34 @@ export class StaticSite {
         ["Cache-Control", "no-cache"],
         ["Vary", "Accept"],
       ],
-      body: ENCODER.encode(text),
+      body,
     };
+  }
+
+  /**
+   * A listing rendered less than {@linkcode LISTING_TTL} ago, while its directory's mtime (which
+   * any added, removed or renamed entry changes) is the same; sizes and dates may lag that long.
+   */
+  #cachedListing(key: string, mtime: number | undefined, now: number): Uint8Array | undefined {
+    const cached = this.#listings.get(key);
+    if (!cached) return undefined;
+    if (cached.mtime === mtime && now - cached.at < LISTING_TTL && now >= cached.at) {
+      return cached.body;
+    }
+    this.#listings.delete(key);
+    this.#listingBytes -= cached.body.length;
+    return undefined;
+  }
+
+  #keepListing(key: string, listing: CachedListing): void {
+    if (listing.body.length > LISTING_BUDGET) return;
+    while (this.#listingBytes + listing.body.length > LISTING_BUDGET && this.#listings.size > 0) {
+      const [oldest, entry] = this.#listings.entries().next().value!;
+      this.#listings.delete(oldest);
+      this.#listingBytes -= entry.body.length;
+    }
+    this.#listings.set(key, listing);
+    this.#listingBytes += listing.body.length;
   }
 
   /** Reads a small file whole, through the cache (keyed by path, checked by mtime and size). */
