@@ -264,3 +264,39 @@ browserTest(
     }
   },
 );
+
+browserTest("a listing of 20 000 entries renders whole, with no console error", async (browser) => {
+  const root = await Deno.makeTempDir({ prefix: "salut-browser-big-" });
+  try {
+    const count = 20_000;
+    const big = join(root, "big");
+    Deno.mkdirSync(big);
+    // One in ten a directory, like a documentation tree; the files empty.
+    for (let i = 0; i < count; i++) {
+      if (i % 10 === 0) Deno.mkdirSync(join(big, `directory-${i}`));
+      else Deno.writeFileSync(join(big, `file-${i}.txt`), new Uint8Array());
+    }
+    await using server = await startServer({ args: ["--root", root, "--quiet"] });
+    await using watched = await WatchedPage.open(browser);
+    watched.allowOrigin(server.url);
+    const { page } = watched;
+    const response = await page.goto(new URL("/big/", server.url).href);
+    equal(response?.status(), 200);
+    equal(await page.title(), "Index of /big/");
+    // Every entry, plus the row for ../
+    equal(await page.locator("tbody tr").count(), count + 1);
+    equal(await page.locator('tbody a[href="./directory-0/"]').count(), 1);
+    equal(await page.locator(`tbody a[href="./file-${count - 1}.txt"]`).count(), 1);
+    equal((await page.locator("footer").textContent())?.startsWith(`${count} entries`), true);
+    // Folders first, in numeric order.
+    deepEqual(
+      await page.locator("tbody a").evaluateAll((links) =>
+        links.slice(1, 4).map((link) => (link as unknown as { textContent: string }).textContent)
+      ),
+      ["directory-0/", "directory-10/", "directory-20/"],
+    );
+    watched.assertClean();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
