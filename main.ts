@@ -14,6 +14,7 @@ import type { HandlerOptions } from "./lib/handler.ts";
 import { commandName, resolveRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
 import { Pool } from "./lib/pool.ts";
+import { FirstSeen } from "./lib/static/notices.ts";
 import { Server } from "./lib/server.ts";
 import { SharedStats } from "./lib/stats.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
@@ -159,6 +160,8 @@ export function handlerOptions(config: Config, root: string, stats?: SharedStats
     root,
     listing: config.listing,
     dotfiles: config.dotfiles,
+    followSymlinks: config.followSymlinks,
+    refusedSeen: FirstSeen.createBuffer(),
     spa: config.spa,
     cleanUrls: config.cleanUrls,
     ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),

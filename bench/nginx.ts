@@ -10,7 +10,7 @@ import { join } from "node:path";
 /**
  * nginx cannot report a port it picked, so it gets one that was free a moment ago. Its config:
  * one worker process, no access log, every temp path in a fresh directory (so it runs without
- * root), and the same site directory as the other servers.
+ * root), and the same site directory as the other servers, listed where it has no index.html.
  */
 export async function nginxCommand(
   site: string,
@@ -34,7 +34,7 @@ http {
   charset utf-8;
   sendfile on;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:${port}; root ${site}; }
+  server { listen 127.0.0.1:${port}; root ${site}; autoindex on; }
 }
 `;
   await Deno.writeTextFile(join(dir, "nginx.conf"), config);

@@ -183,6 +183,15 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         `${mib(m.connectedMiB!)} with ${int(m.connections!)} conns`,
         note(`${m.perConnectionKiB!.toFixed(1)} KiB/conn`),
       ];
+    case "listing":
+      return [
+        `${ms(m.coldMs!)} cold`,
+        "",
+        "",
+        "",
+        "",
+        note(`first ${ms(m.firstMs!)}, back to back ${ms(m.warmMs!)}, ${mib(m.bytes! / 2 ** 20)}`),
+      ];
   }
 }
 
@@ -263,6 +272,10 @@ export function describeRun(run: RunRecord, kind: WorkloadKind): string {
       return `${int(m.probes!)} GET /: p50 ${ms(m.probeP50Ms!)}, p99 ${ms(m.probeP99Ms!)}`;
     case "idle":
       return `idle ${mib(m.idleMiB!)}, ${m.perConnectionKiB!.toFixed(1)} KiB/conn`;
+    case "listing":
+      return `GET /dir/ cold ${ms(m.coldMs!)}, first ${ms(m.firstMs!)}, back to back ${
+        ms(m.warmMs!)
+      }`;
   }
 }
 

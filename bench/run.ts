@@ -33,13 +33,14 @@ import {
 } from "./workloads.ts";
 import { HELP, parseSettings, serversFor, serverSpecs } from "./settings.ts";
 import { hasWrk } from "./wrk.ts";
+import { prepareListing } from "./listing_workload.ts";
 
 const REPO = join(import.meta.dirname!, "..");
 /** A site every server serves: a copy of static/index.html, and the large file of workload C. */
 async function prepareSite(
   fileBytes: number,
   withFile: boolean,
-): Promise<Omit<WorkloadContext, "seconds" | "warmupSeconds">> {
+): Promise<Omit<WorkloadContext, "seconds" | "warmupSeconds" | "listing">> {
   const site = await Deno.makeTempDir({ prefix: "salut_bench_site_" });
   // Readable by all: nginx's worker runs as `nobody` when nginx is started by root.
   await Deno.chmod(site, 0o755);
@@ -167,9 +168,14 @@ async function main(args: string[]): Promise<number> {
       : join(REPO, "bench", "results"));
   const context: WorkloadContext = {
     ...await prepareSite(sizes.fileBytes, workloads.some((w) => w.kind === "file")),
+    listing: { path: "/dir/", entries: 0 },
     seconds: settings.seconds,
     warmupSeconds: settings.warmupSeconds,
   };
+
+  if (workloads.some((w) => w.kind === "listing")) {
+    context.listing = await prepareListing(context.site, sizes.listing.entries);
+  }
 
   const onSignal = async () => {
     console.error("\nbench: interrupted; stopping the servers.");

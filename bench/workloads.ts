@@ -8,6 +8,7 @@
 
 import { checkFile, checkPage, checkWrk } from "./checks.ts";
 import { measureIdleConnections } from "./idle_connections.ts";
+import { type ListingDirectory, type ListingSizes, measureListing } from "./listing_workload.ts";
 import { MemorySampler } from "./memory.ts";
 import type { ServerKind, ServerProcess } from "./server_process.ts";
 import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
@@ -22,14 +23,20 @@ export interface Measurement {
 }
 
 /** How the numbers of a workload read, for the table and the chart. */
-export type WorkloadKind = "throughput" | "file" | "sleep_wall" | "sleep_probe" | "idle";
+export type WorkloadKind =
+  | "throughput"
+  | "file"
+  | "sleep_wall"
+  | "sleep_probe"
+  | "idle"
+  | "listing";
 
 /** One workload. */
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** The issue's letter. */
-  letter: "A" | "B" | "C" | "D" | "E";
+  /** The issue's letter (L: the listing workload). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -49,6 +56,8 @@ export interface WorkloadContext {
   page: Uint8Array;
   /** The large file of workload C, in `site`. */
   file: { path: string; bytes: number; digest: string };
+  /** The large directory of workload L, in `site` (0 entries when L does not run). */
+  listing: ListingDirectory;
   /** wrk's duration, in seconds. */
   seconds: number;
   /** A wrk run before the measured one, in seconds (0: none). */
@@ -61,6 +70,7 @@ export interface WorkloadSizes {
   sleepWall: { count: number; ms: number };
   sleepProbe: { sleeps: number; ms: number };
   idleConnections: number;
+  listing: ListingSizes;
 }
 
 /** The issue's sizes. */
@@ -69,6 +79,7 @@ export const FULL_SIZES: WorkloadSizes = {
   sleepWall: { count: 8, ms: 500 },
   sleepProbe: { sleeps: 3, ms: 1000 },
   idleConnections: 1000,
+  listing: { entries: 20_000, requests: 5, pauseMs: 1100 },
 };
 
 /** Small sizes that still exercise every part of the harness. */
@@ -77,6 +88,7 @@ export const SMOKE_SIZES: WorkloadSizes = {
   sleepWall: { count: 8, ms: 100 },
   sleepProbe: { sleeps: 3, ms: 300 },
   idleConnections: 50,
+  listing: { entries: 200, requests: 2, pauseMs: 0 },
 };
 
 const MIB = 1024 * 1024;
@@ -93,7 +105,7 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
     sweep: true,
     measure: (server, context) => measureThroughput(server, context, { connections }),
   });
-  const { fileBytes, sleepWall, sleepProbe, idleConnections } = sizes;
+  const { fileBytes, sleepWall, sleepProbe, idleConnections, listing } = sizes;
   return [
     keepAlive(50),
     ...(smoke ? [] : [keepAlive(256)]),
@@ -151,6 +163,16 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       sweep: false,
       measure: (server, context) =>
         measureIdleConnections(server, context.page, { connections: idleConnections }),
+    },
+    {
+      id: "L",
+      letter: "L",
+      title: `L listing of ${listing.entries.toLocaleString("en-US")} entries`,
+      kind: "listing",
+      // Deno.serve and the bare loop list no directories.
+      servers: ["salut", "nginx"],
+      sweep: false,
+      measure: (server, context) => measureListing(server.port, context.listing, listing),
     },
   ];
 }

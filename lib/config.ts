@@ -106,6 +106,12 @@ export const FLAGS = {
     shown: "off",
     help: "Serve and list names starting with a dot (.env, .git/)",
   },
+  "follow-symlinks": {
+    kind: "boolean",
+    group: "Site",
+    shown: "off",
+    help: "Serve symlinks leading outside the root (default: refuse, log once)",
+  },
   spa: {
     kind: "boolean",
     group: "Site",
@@ -315,6 +321,8 @@ export interface Config {
   root: string | undefined;
   listing: boolean;
   dotfiles: boolean;
+  /** Serve symlinks that lead outside the root. */
+  followSymlinks: boolean;
   spa: boolean;
   /** Serve `/about` from `about.html`. */
   cleanUrls: boolean;
@@ -352,6 +360,7 @@ export function defaults(): Config {
     root: undefined,
     listing: true,
     dotfiles: false,
+    followSymlinks: false,
     spa: false,
     cleanUrls: false,
     cors: false,
@@ -760,6 +769,8 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
       break;
     case "clean-urls":
       config.cleanUrls = value as boolean;
+    case "follow-symlinks":
+      config.followSymlinks = value as boolean;
       break;
     case "listing":
     case "dotfiles":

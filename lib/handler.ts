@@ -17,7 +17,7 @@ import { escapeLogText } from "./log.ts";
 import type { ResponseReply } from "./messages.ts";
 import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
-import { STATUS_PAGE } from "./status_page.ts";
+import { statusPage } from "./status_page.ts";
 
 /** Options for {@linkcode Handler}, sent from the main thread to every worker. */
 export interface HandlerOptions extends StaticSiteOptions {
@@ -79,7 +79,6 @@ const SHORT_HEAD = 96;
 /** Heads remembered after parsing, and the largest one remembered. */
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
-const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
 /** A field-name list as Access-Control-Request-Headers carries it: tokens, commas, OWS. */
 const FIELD_NAME_LIST = /^[\t ,!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
 /** Refused Host values logged per worker; beyond, one line says the rest are not. */
@@ -107,19 +106,21 @@ export class Handler {
   #keepAliveSeconds: number;
   #onError: (message: string) => void;
   #refusedHosts = new Set<string>();
+  #statusBytes: Uint8Array;
 
   /**
    * Creates a handler for a site. `onError` receives one line for each unexpected error (a bug
-   * that became a 500).
+   * that became a 500), and one the first time each path is refused for a symlink out of the root.
    */
   constructor(options: HandlerOptions, onError: (message: string) => void = console.error) {
-    this.#site = new StaticSite(options);
+    this.#site = new StaticSite(options, onError);
     this.#options = options;
     this.#extraNames = new Set((options.headers ?? []).map(([name]) => name.toLowerCase()));
     this.#stats = options.stats ? new SharedStats(options.stats) : undefined;
     // Whole seconds, rounded down as Node does: the client must give up before the server does.
     this.#keepAliveSeconds = Math.floor((options.idleTimeout ?? 5000) / 1000);
     this.#onError = onError;
+    this.#statusBytes = ENCODER.encode(statusPage({ sleep: options.sleep === true }));
   }
 
   /**
@@ -287,7 +288,7 @@ export class Handler {
       return {
         status: 200,
         headers: [["Content-Type", "text/html; charset=utf-8"], noStore],
-        body: STATUS_BYTES,
+        body: this.#statusBytes,
       };
     }
     return this.#site.notFound(request);

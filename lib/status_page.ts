@@ -1,19 +1,43 @@
 /**
  * The live status page at `/_salut/status`: the pool at work, refreshed from
- * `/_salut/status.json` twice a second. Self-contained (no external resources), light and dark.
+ * `/_salut/status.json` twice a second. Self-contained (its icon inline, no request outside
+ * `/_salut/`), so it works whatever the root holds; light and dark.
  *
  * @module
  */
 
-/** The status page's HTML. */
-export const STATUS_PAGE = `<!DOCTYPE html>
+/** salut's icon, the bundled site's `favicon.svg`, inlined so that any root will do. */
+export const STATUS_ICON_SVG =
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#b7410e"/><path d="M9 7h14a4 4 0 0 1 4 4v8a4 4 0 0 1-4 4h-8l-6 5v-5a4 4 0 0 1-4-4v-8a4 4 0 0 1 4-4z" fill="#fff"/><circle cx="11" cy="15" r="2" fill="#b7410e"/><circle cx="16" cy="15" r="2" fill="#b7410e"/><circle cx="21" cy="15" r="2" fill="#b7410e"/></svg>`;
+
+/** Options for {@linkcode statusPage}. */
+export interface StatusPageOptions {
+  /** Whether `/sleep` is served, so the page may invite the reader to open it. */
+  sleep: boolean;
+}
+
+const SLEEP_HINT =
+  `Open <a href="/sleep?ms=3000" target="_blank" rel="noopener"><code>/sleep?ms=3000</code></a> in another tab and watch a worker turn busy, then come back.`;
+const PLAIN_HINT = "Each worker as it answers your site's requests, refreshed twice a second.";
+
+/** The status page's HTML; it links to `/sleep` only when that route is on. */
+export function statusPage(options: StatusPageOptions): string {
+  return STATUS_PAGE.replace(
+    "<!--hint-->",
+    options.sleep ? SLEEP_HINT : PLAIN_HINT,
+  );
+}
+
+const STATUS_PAGE = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>salut · status</title>
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="icon" href="data:image/svg+xml,${
+  encodeURIComponent(STATUS_ICON_SVG)
+}" type="image/svg+xml">
 <style>
 :root { --fg: #1d2430; --muted: #5b6573; --bg: #fbfaf7; --card: #ffffff; --line: #e4e1da; --busy: #b4530a; --busy-bg: #fdebd7; --idle: #1b7f4b; --idle-bg: #def5e7; }
 @media (prefers-color-scheme: dark) {
@@ -44,7 +68,7 @@ a { color: inherit; }
 <body>
 <main>
 <h1>salut · the pool at work</h1>
-<p class="lead">Open <a href="/sleep?ms=3000" target="_blank" rel="noopener"><code>/sleep?ms=3000</code></a> in another tab and watch a worker turn busy, then come back.</p>
+<p class="lead"><!--hint--></p>
 <section class="cards" aria-label="Server">
 <div class="card"><div class="label">Workers</div><div class="value" id="workers">–</div></div>
 <div class="card"><div class="label">Busy</div><div class="value" id="busy">–</div></div>

@@ -219,6 +219,8 @@ browserTest(
       equal(response?.status(), 200);
       await page.locator("tr[data-worker]").nth(2).waitFor();
       equal(await page.locator("tr[data-worker]").count(), 3);
+      // /sleep is on for the bundled site, so the page invites the reader to try it.
+      equal(await page.locator('a[href="/sleep?ms=3000"]').count(), 1);
       await page.locator('tr[data-state="idle"]').nth(2).waitFor();
 
       // A request in another "tab": the page polls and shows the worker it blocks.
@@ -236,3 +238,68 @@ browserTest(
     }
   },
 );
+
+browserTest(
+  "with --root, the status page loads with no failed request or console error, and no /sleep link",
+  async (browser) => {
+    const root = await Deno.makeTempDir({ prefix: "salut-browser-status-" });
+    try {
+      // A site of its own, without favicon.svg or favicon.ico.
+      await Deno.writeTextFile(join(root, "index.html"), "<!DOCTYPE html><title>Mine</title>\n");
+      await using server = await startServer({ args: ["--root", root, "--workers", "2"] });
+      for (const colorScheme of COLOR_SCHEMES) {
+        await using watched = await WatchedPage.open(browser, { colorScheme });
+        watched.allowOrigin(server.url);
+        const { page } = watched;
+        const status = await page.goto(new URL("/_salut/status", server.url).href);
+        equal(status?.status(), 200);
+        await page.locator("tr[data-worker]").nth(1).waitFor();
+        // A second poll, so that every request the page makes has been made at least once.
+        await page.waitForResponse((response) => response.url().endsWith("/_salut/status.json"));
+        equal(await page.locator('a[href*="sleep"]').count(), 0);
+        equal(await page.getByText("/sleep").count(), 0);
+        const icon = await page.locator('link[rel="icon"]').getAttribute("href");
+        ok(icon?.startsWith("data:image/svg+xml,"), String(icon));
+        watched.assertClean();
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+);
+
+browserTest("a listing of 20 000 entries renders whole, with no console error", async (browser) => {
+  const root = await Deno.makeTempDir({ prefix: "salut-browser-big-" });
+  try {
+    const count = 20_000;
+    const big = join(root, "big");
+    Deno.mkdirSync(big);
+    // One in ten a directory, like a documentation tree; the files empty.
+    for (let i = 0; i < count; i++) {
+      if (i % 10 === 0) Deno.mkdirSync(join(big, `directory-${i}`));
+      else Deno.writeFileSync(join(big, `file-${i}.txt`), new Uint8Array());
+    }
+    await using server = await startServer({ args: ["--root", root, "--quiet"] });
+    await using watched = await WatchedPage.open(browser);
+    watched.allowOrigin(server.url);
+    const { page } = watched;
+    const response = await page.goto(new URL("/big/", server.url).href);
+    equal(response?.status(), 200);
+    equal(await page.title(), "Index of /big/");
+    // Every entry, plus the row for ../
+    equal(await page.locator("tbody tr").count(), count + 1);
+    equal(await page.locator('tbody a[href="./directory-0/"]').count(), 1);
+    equal(await page.locator(`tbody a[href="./file-${count - 1}.txt"]`).count(), 1);
+    equal((await page.locator("footer").textContent())?.startsWith(`${count} entries`), true);
+    // Folders first, in numeric order.
+    deepEqual(
+      await page.locator("tbody a").evaluateAll((links) =>
+        links.slice(1, 4).map((link) => (link as unknown as { textContent: string }).textContent)
+      ),
+      ["directory-0/", "directory-10/", "directory-20/"],
+    );
+    watched.assertClean();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -74,7 +74,7 @@ Deno.test("a file asked for with a trailing slash is never served as the file", 
   }
 });
 
-Deno.test("a directory without index.html is listed, with hidden and escaping entries left out", async () => {
+Deno.test("a directory without index.html is listed: hidden entries left out, escaping ones marked", async () => {
   await using served = await serveSite();
   const root = await rawRequest(served.port, get("/"));
   equal(root.status, 200); // index.html wins
@@ -91,26 +91,32 @@ Deno.test("a directory without index.html is listed, with hidden and escaping en
   equal(a.status, 200);
   match(a.text, /c\.txt/);
   match(a.text, /up\.txt/); // a symlink inside the root
-  for (const name of ["deeplink.txt", "deepdir"]) equal(a.text.includes(name), false, name);
+  for (const name of ["deeplink.txt", "deepdir"]) {
+    equal(a.text.includes(`href="./${name}`), false, name);
+    match(a.text, new RegExp(`>${name}</span> <small>symlink outside the root`));
+  }
 
   const json = await rawRequest(served.port, get("/a/b/", "Accept: application/json"));
   equal(json.headers.get("content-type"), "application/json; charset=utf-8");
   deepEqual(
     JSON.parse(json.text).map((entry: { name: string; type: string }) => [entry.name, entry.type]),
-    [["c.txt", "file"], ["up.txt", "file"]],
+    [["c.txt", "file"], ["deepdir", "symlink"], ["deeplink.txt", "symlink"], ["up.txt", "file"]],
   );
+  equal(JSON.parse(json.text)[1].symlink, "outside-root");
 });
 
-Deno.test("the root listing leaves out dotfiles and symlinks out of the root", async () => {
+Deno.test("the root listing leaves out dotfiles and marks, without linking, symlinks out of the root", async () => {
   const files = Object.entries(STANDARD_SITE.files!).filter(([name]) => name !== "index.html");
   await using served = await serveSite([], { ...STANDARD_SITE, files: Object.fromEntries(files) });
   const listing = await rawRequest(served.port, get("/"));
   equal(listing.status, 200);
   match(listing.text, /Index of \//);
-  for (
-    const name of [".env", ".git", "link.txt", "linkdir", "sneaky", "prefix-sibling", "to-env"]
-  ) {
+  for (const name of [".env", ".git", "to-env"]) {
     equal(listing.text.includes(`>${name}`), false, name);
+  }
+  for (const name of ["link.txt", "linkdir", "sneaky", "prefix-sibling", "broken", "loop"]) {
+    equal(listing.text.includes(`href="./${name}`), false, name);
+    ok(listing.text.includes(`>${name}</span> <small>`), name);
   }
   for (const name of ["hello.txt", "inside-link.txt", "inside-dir/", "a/", ".well-known/"]) {
     ok(listing.text.includes(`>${name}</a>`), name);

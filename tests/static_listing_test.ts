@@ -6,9 +6,11 @@ import {
   readListing,
   renderListingHtml,
   renderListingJson,
+  sortKey,
 } from "../lib/static/listing.ts";
+import { get, rawRequest } from "./support/http.ts";
 import { parseSitePath } from "../lib/static/resolve.ts";
-import { makeSite } from "./support/site.ts";
+import { makeSite, serveSite } from "./support/site.ts";
 
 // Names from XSS advisories against directory listings (PEERS.md §4: std's listing advisory,
 // http-server and serve-index): each must stay a name in the text and a path in the link.
@@ -102,7 +104,7 @@ Deno.test("renderListingJson() lists name, type, size and ISO time", () => {
   ]);
 });
 
-Deno.test("readListing() puts folders first, sorts names, and leaves out hidden and escaping entries", async () => {
+Deno.test("readListing() puts folders first, sorts names, leaves out hidden entries and marks unserved symlinks", async () => {
   await using site = await makeSite({
     files: {
       "b.txt": "b",
@@ -130,7 +132,7 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
   const root = await Deno.realPath(site.root);
   const names = (directory: string, dotfiles = false) =>
     readListing(directory, { root, dotfiles }).map((entry) =>
-      entry.name + (entry.directory ? "/" : "")
+      entry.name + (entry.directory ? "/" : "") + (entry.symlink ? ` [${entry.symlink}]` : "")
     );
   deepEqual(names(root), [
     ".well-known/",
@@ -140,9 +142,12 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
     "zdir/",
     "A.txt",
     "b.txt",
+    "broken [broken]",
+    "dir-out [outside-root]",
     "file9.txt",
     "file10.txt",
     "link-in",
+    "link-out [outside-root]",
   ]);
   deepEqual(names(root, true), [
     ".hidden/",
@@ -154,9 +159,12 @@ Deno.test("readListing() puts folders first, sorts names, and leaves out hidden 
     ".env",
     "A.txt",
     "b.txt",
+    "broken [broken]",
+    "dir-out [outside-root]",
     "file9.txt",
     "file10.txt",
     "link-in",
+    "link-out [outside-root]",
     "to-env",
   ]);
   // Only the root's .well-known is public (RFC 8615), so only there is it listed.
@@ -179,4 +187,37 @@ Deno.test("formatSize() writes sizes for people", () => {
     [3 * 2 ** 40, "3.0 TiB"],
   ];
   for (const [bytes, text] of cases) equal(formatSize(bytes), text, String(bytes));
+});
+
+Deno.test("sortKey() orders names case- and accent-insensitively, with numbers by value", () => {
+  const names = ["file10.txt", "File2.txt", "é.txt", "e.txt", "f.txt", "file1.txt", "a-1", "a1"];
+  const sorted = [...names].sort((a, b) => {
+    const [x, y] = [sortKey(a), sortKey(b)];
+    return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  });
+  deepEqual(sorted, [
+    "a-1",
+    "a1",
+    "e.txt",
+    "é.txt",
+    "f.txt",
+    "file1.txt",
+    "File2.txt",
+    "file10.txt",
+  ]);
+  equal(sortKey("x007"), sortKey("x7"));
+});
+
+Deno.test("a listing reused within the second still shows an entry added or removed meanwhile", async () => {
+  // One worker, so the second request meets the listing the first one left.
+  await using served = await serveSite(["--workers", "1"], { files: { "d/a.txt": "a" } });
+  const first = await rawRequest(served.port, get("/d/"));
+  ok(first.text.includes(">a.txt</a>"));
+  await Deno.writeTextFile(`${served.site.root}/d/b.txt`, "b");
+  await Deno.remove(`${served.site.root}/d/a.txt`);
+  const second = await rawRequest(served.port, get("/d/"));
+  ok(second.text.includes(">b.txt</a>"));
+  equal(second.text.includes(">a.txt</a>"), false);
+  // Unchanged, it is the same listing.
+  equal((await rawRequest(served.port, get("/d/"))).text, second.text);
 });

@@ -3,7 +3,7 @@
  *
  * Order matters (see `../shared/STYLE.md`, point 10): decode each segment strictly, refuse what
  * is not canonical or is hidden, only then join to the root; and finally check the real path,
- * after symlinks, is still inside the real root.
+ * after symlinks, is still inside the real root (unless symlinks out of it are to be followed).
  *
  * @module
  */
@@ -118,33 +118,73 @@ export interface Resolved {
   info: Deno.FileInfo;
 }
 
+/** Options for {@linkcode resolveTarget} and {@linkcode resolveInRoot}. */
+export interface ResolveOptions extends SitePathOptions {
+  /** Serve symlinks whose real path is outside the root. @default false */
+  followSymlinks?: boolean;
+}
+
+/**
+ * What a path names: `found`, `outside` (a symlink at some depth leads out of the root and
+ * `followSymlinks` is off), `hidden` (a symlink leads to a hidden name inside the root and
+ * `dotfiles` is off) or `missing` (nothing there, a dangling symlink included).
+ */
+export type Resolution =
+  | ({ kind: "found" } & Resolved)
+  | { kind: "outside" | "hidden" | "missing" };
+
+/**
+ * Joins segments to the root and resolves symlinks, saying why nothing may be served when so.
+ * With `followSymlinks`, a real path outside the root is served whatever its name: the rules on
+ * dot segments and dotfiles apply to the requested path, which `parseSitePath()` checked.
+ *
+ * @param realRoot The root directory, already passed through `Deno.realPathSync`.
+ */
+export function resolveTarget(
+  realRoot: string,
+  segments: readonly string[],
+  options: ResolveOptions = {},
+): Resolution {
+  const joined = joinUnder(realRoot, segments);
+  let realPath: string;
+  try {
+    realPath = Deno.realPathSync(joined);
+  } catch {
+    return MISSING;
+  }
+  const inside = relativeInside(realRoot, realPath);
+  if (inside === undefined && !options.followSymlinks) return OUTSIDE;
+  if (
+    inside !== undefined && !options.dotfiles && realPath !== joined && isHidden(inside)
+  ) return HIDDEN;
+  try {
+    return { kind: "found", realPath, info: Deno.statSync(realPath) };
+  } catch {
+    return MISSING;
+  }
+}
+
+const MISSING = { kind: "missing" } as const;
+const OUTSIDE = { kind: "outside" } as const;
+const HIDDEN = { kind: "hidden" } as const;
+
 /**
  * Joins segments to the root and resolves symlinks; returns `undefined` when nothing is there,
- * when the real path is outside `realRoot` (a symlink pointing out of the root at any depth), or
- * when it is a hidden file reached through a symlink and `options.dotfiles` is off.
+ * when the real path is outside `realRoot` (a symlink pointing out of the root at any depth)
+ * and `options.followSymlinks` is off, or when it is a hidden file reached through a symlink
+ * and `options.dotfiles` is off.
  *
  * @param realRoot The root directory, already passed through `Deno.realPathSync`.
  */
 export function resolveInRoot(
   realRoot: string,
   segments: readonly string[],
-  options: SitePathOptions = {},
+  options: ResolveOptions = {},
 ): Resolved | undefined {
-  const joined = joinUnder(realRoot, segments);
-  let realPath: string;
-  try {
-    realPath = Deno.realPathSync(joined);
-  } catch {
-    return undefined;
-  }
-  const inside = relativeInside(realRoot, realPath);
-  if (inside === undefined) return undefined;
-  if (!options.dotfiles && realPath !== joined && isHidden(inside)) return undefined;
-  try {
-    return { realPath, info: Deno.statSync(realPath) };
-  } catch {
-    return undefined;
-  }
+  const resolution = resolveTarget(realRoot, segments, options);
+  return resolution.kind === "found"
+    ? { realPath: resolution.realPath, info: resolution.info }
+    : undefined;
 }
 
 /** The platform's path separator. */

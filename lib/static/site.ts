@@ -18,11 +18,13 @@ import { type ByteRange, parseRange } from "../http/range.ts";
 import type { FileChunk, StreamPart } from "../messages.ts";
 import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
 import { contentType } from "./media_types.ts";
+import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
 import {
   encodeSitePath,
   parseSitePath,
   type Resolved,
   resolveInRoot,
+  resolveTarget,
   type SitePath,
 } from "./resolve.ts";
 
@@ -40,6 +42,13 @@ export interface StaticSiteOptions {
   cacheSeconds?: number;
   /** Serve `/about` from `about.html` and redirect `/about.html` to `/about`. @default false */
   cleanUrls?: boolean;
+  /** Serve symlinks whose targets are outside the root. @default false */
+  followSymlinks?: boolean;
+  /**
+   * The paths already reported as refused symlinks, shared by the workers (made by
+   * `FirstSeen.createBuffer()`); without it each site keeps its own.
+   */
+  refusedSeen?: SharedArrayBuffer;
 }
 
 /** A response of the site, before serialization. */
@@ -77,6 +86,22 @@ interface FoundFile {
   vary?: string;
 }
 
+/**
+ * How long a rendered listing is reused while its directory is unchanged: a large directory
+ * costs a stat per entry (about 0.2 s for 20 000), which repeated requests need not pay again.
+ */
+const LISTING_TTL = 1000;
+/** Total bytes of rendered listings a worker keeps. */
+const LISTING_BUDGET = 8 * 1024 * 1024;
+
+interface CachedListing {
+  /** The directory's mtime when it was read. */
+  mtime: number;
+  /** When it was read (ms since the epoch). */
+  at: number;
+  body: Uint8Array;
+}
+
 interface CachedFile {
   mtime: number;
   size: number;
@@ -95,18 +120,35 @@ interface CachedFile {
  */
 export class StaticSite {
   #root: string;
-  #options: Required<Omit<StaticSiteOptions, "cacheSeconds">>;
+  #options: Required<Omit<StaticSiteOptions, "cacheSeconds" | "refusedSeen">>;
   #cacheControl: string;
+  #refusedSeen: FirstSeen;
+  #log: (line: string) => void;
   #cache = new Map<string, CachedFile>();
   #cacheBytes = 0;
+  #listings = new Map<string, CachedListing>();
+  #listingBytes = 0;
 
-  /** Opens the site; throws when the root is not a readable directory. */
-  constructor(options: StaticSiteOptions) {
+  /**
+   * Opens the site; throws when the root is not a readable directory. `log` receives one line
+   * the first time each path is refused because a symlink leads outside the root.
+   */
+  constructor(options: StaticSiteOptions, log: (line: string) => void = console.error) {
     this.#root = Deno.realPathSync(options.root);
     if (!Deno.statSync(this.#root).isDirectory) {
       throw new TypeError(`The root ${options.root} is not a directory`);
     }
-    this.#options = { listing: true, dotfiles: false, spa: false, cleanUrls: false, ...options };
+    const { refusedSeen, ...rest } = options;
+    this.#options = {
+      listing: true,
+      dotfiles: false,
+      spa: false,
+      cleanUrls: false,
+      followSymlinks: false,
+      ...rest,
+    };
+    this.#refusedSeen = new FirstSeen(refusedSeen);
+    this.#log = log;
     this.#cacheControl = options.cacheSeconds === undefined
       ? "no-cache"
       : `max-age=${options.cacheSeconds}`;
@@ -131,12 +173,14 @@ export class StaticSite {
       throw error;
     }
     if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
-    const resolved = resolveInRoot(this.#root, sitePath.segments, this.#options);
+    const resolved = resolveTarget(this.#root, sitePath.segments, this.#options);
     if (this.#options.cleanUrls && !sitePath.trailingSlash) {
-      const clean = this.#cleanUrl(request, sitePath, resolved);
+      const found = resolved.kind === "found" ? resolved : undefined;
+      const clean = this.#cleanUrl(request, sitePath, found);
       if (clean) return clean;
     }
-    if (!resolved) return this.notFound(request);
+    if (resolved.kind === "outside") this.#refused(sitePath);
+    if (resolved.kind !== "found") return this.notFound(request);
     if (resolved.info.isDirectory) {
       if (!sitePath.trailingSlash && sitePath.segments.length > 0) {
         return redirect(sitePath, true, request.query);
@@ -145,13 +189,19 @@ export class StaticSite {
       if (index?.info.isFile) {
         return this.#file(request, { path: index.realPath, info: index.info, name: "index.html" });
       }
-      if (this.#options.listing) return this.#listing(request, sitePath, resolved.realPath);
+      if (this.#options.listing) return this.#listing(request, sitePath, resolved);
       return this.notFound(request);
     }
     if (!resolved.info.isFile) return this.notFound(request);
     if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
     const name = sitePath.segments[sitePath.segments.length - 1]!;
     return this.#file(request, { path: resolved.realPath, info: resolved.info, name });
+  }
+
+  /** Logs a path refused because of a symlink out of the root, the first time it is asked. */
+  #refused(sitePath: SitePath): void {
+    const path = `/${sitePath.segments.join("/")}${sitePath.trailingSlash ? "/" : ""}`;
+    if (this.#refusedSeen.firstTime(path)) this.#log(refusedSymlinkLine(path));
   }
 
   /**
@@ -326,11 +376,22 @@ export class StaticSite {
     return { status: 206, headers, body };
   }
 
-  #listing(request: RequestHead, sitePath: SitePath, directory: string): SiteResponse {
-    const entries = readListing(directory, { root: this.#root, dotfiles: this.#options.dotfiles });
+  #listing(request: RequestHead, sitePath: SitePath, directory: Resolved): SiteResponse {
     const json = wantsJson(request);
     const path = sitePath.segments.length === 0 ? "/" : `/${sitePath.segments.join("/")}/`;
-    const text = json ? renderListingJson(entries) : renderListingHtml(path, entries);
+    const key = `${json ? "json" : "html"} ${path} ${directory.realPath}`;
+    const mtime = directory.info.mtime?.getTime();
+    const now = Date.now();
+    let body = this.#cachedListing(key, mtime, now);
+    if (!body) {
+      const entries = readListing(directory.realPath, {
+        root: this.#root,
+        dotfiles: this.#options.dotfiles,
+        followSymlinks: this.#options.followSymlinks,
+      });
+      body = ENCODER.encode(json ? renderListingJson(entries) : renderListingHtml(path, entries));
+      if (mtime !== undefined) this.#keepListing(key, { mtime, at: now, body });
+    }
     return {
       status: 200,
       headers: [
@@ -338,8 +399,34 @@ export class StaticSite {
         ["Cache-Control", "no-cache"],
         ["Vary", "Accept"],
       ],
-      body: ENCODER.encode(text),
+      body,
     };
+  }
+
+  /**
+   * A listing rendered less than {@linkcode LISTING_TTL} ago, while its directory's mtime (which
+   * any added, removed or renamed entry changes) is the same; sizes and dates may lag that long.
+   */
+  #cachedListing(key: string, mtime: number | undefined, now: number): Uint8Array | undefined {
+    const cached = this.#listings.get(key);
+    if (!cached) return undefined;
+    if (cached.mtime === mtime && now - cached.at < LISTING_TTL && now >= cached.at) {
+      return cached.body;
+    }
+    this.#listings.delete(key);
+    this.#listingBytes -= cached.body.length;
+    return undefined;
+  }
+
+  #keepListing(key: string, listing: CachedListing): void {
+    if (listing.body.length > LISTING_BUDGET) return;
+    while (this.#listingBytes + listing.body.length > LISTING_BUDGET && this.#listings.size > 0) {
+      const [oldest, entry] = this.#listings.entries().next().value!;
+      this.#listings.delete(oldest);
+      this.#listingBytes -= entry.body.length;
+    }
+    this.#listings.set(key, listing);
+    this.#listingBytes += listing.body.length;
   }
 
   /** Reads a small file whole, through the cache (keyed by path, checked by mtime and size). */
