@@ -769,6 +769,7 @@ function apply(config: Config, name: FlagName, value: Value, source: string): vo
       break;
     case "clean-urls":
       config.cleanUrls = value as boolean;
+      break;
     case "follow-symlinks":
       config.followSymlinks = value as boolean;
       break;
