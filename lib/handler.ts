@@ -302,7 +302,9 @@ export class Handler {
     };
     if (response.stream && !headOnly) reply.stream = response.stream;
     const key = response.cacheable && request ? ReplyCache.keyOf(request, close) : null;
+    // A cached reply is sent again, so its bytes must be copied, never transferred (detached).
     if (key !== null) this.#replies.set(key, reply, response.cacheable!);
+    else reply.transfer = true;
     return reply;
   }
 }
