@@ -139,7 +139,12 @@ export class Handler {
 
   /** Whether answering this request blocks the thread (the book's `/sleep`). */
   blocks(parsed: Parsed): boolean {
-    return parsed.ok && this.#options.sleep === true && parsed.request.path === "/sleep";
+    return parsed.ok && this.blocksPath(parsed.request.path);
+  }
+
+  /** Whether a request for `path` blocks the thread; lets a worker order a batch unparsed. */
+  blocksPath(path: string): boolean {
+    return this.#options.sleep === true && path === "/sleep";
   }
 
   /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */

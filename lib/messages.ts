@@ -96,15 +96,15 @@ export interface BatchMessage {
   /** Large data, referenced by index from records with `FLAG_LARGE`. */
   large: ArrayBuffer[];
   /**
-   * From a worker: ids of jobs it hands back unstarted (it is about to block on one job and
-   * another worker should take the rest).
+   * From a worker: it is about to run a slow job, so the pool should take back the jobs of this
+   * batch it has not claimed (see `lib/job_claims.ts`) and give them to other workers.
    */
-  returned?: number[];
+  takeBack?: boolean;
   /** From a worker: whether this message finishes its batch, so the worker is free again. */
   done?: boolean;
   /**
-   * From a worker, with `done`: milliseconds it spent on the batch, from which the pool learns
-   * what a job costs (and so how to share the next ones).
+   * From a worker, with `done`: milliseconds it spent on the jobs it ran (not those taken back),
+   * from which the pool learns what a job costs (and so how to share the next ones).
    */
   took?: number;
   /**
@@ -118,7 +118,8 @@ export interface BatchMessage {
 
 /** Messages from the main thread to a worker, besides batches. */
 export type ControlMessage =
-  | { type: "init"; id: number; options: unknown }
+  /** `claims` is the worker's `JobClaims` buffer (`lib/job_claims.ts`). */
+  | { type: "init"; id: number; options: unknown; claims: SharedArrayBuffer }
   | { type: "close" };
 
 /** Messages from a worker to the main thread, besides batches. */
@@ -186,7 +187,7 @@ export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
  */
 export function encodeReplies(
   replies: ReadonlyArray<Numbered<Reply>>,
-  progress: Pick<BatchMessage, "returned" | "done" | "spare" | "took"> = {},
+  progress: Pick<BatchMessage, "takeBack" | "done" | "spare" | "took"> = {},
   into?: ArrayBuffer,
 ): BatchMessage {
   const metas = replies.map(({ value }) => value.stream ? json(value.stream) : undefined);
