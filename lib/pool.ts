@@ -138,7 +138,7 @@ interface Pending extends Numbered<Job> {
 export interface WorkerInfo {
   /** 1-based worker number. */
   id: number;
-  /** Whether it has jobs it has not answered. */
+  /** Whether it has a batch it has not finished. */
   busy: boolean;
   /** Jobs it has answered (across replacements). */
   jobsDone: number;
@@ -599,6 +599,8 @@ class Worker {
   }
 
   #receive(message: BatchMessage | WorkerEvent): void {
+    // A terminated worker's last messages may still arrive; its jobs are settled already.
+    if (this.#failed) return;
     switch (message.type) {
       case "batch":
         return this.#receiveBatch(message);
