@@ -60,6 +60,8 @@ const SHORT_HEAD = 96;
 const HEAD_CACHE_ENTRIES = 256;
 const HEAD_CACHE_MAX_BYTES = 4096;
 const STATUS_BYTES = ENCODER.encode(STATUS_PAGE);
+const SLEEP_PATHS: readonly string[] = ["/sleep"];
+const NO_PATHS: readonly string[] = [];
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -139,12 +141,12 @@ export class Handler {
 
   /** Whether answering this request blocks the thread (the book's `/sleep`). */
   blocks(parsed: Parsed): boolean {
-    return parsed.ok && this.blocksPath(parsed.request.path);
+    return parsed.ok && this.blockingPaths.includes(parsed.request.path);
   }
 
-  /** Whether a request for `path` blocks the thread; lets a worker order a batch unparsed. */
-  blocksPath(path: string): boolean {
-    return this.#options.sleep === true && path === "/sleep";
+  /** The paths whose requests block the thread; lets a worker order a batch before parsing. */
+  get blockingPaths(): readonly string[] {
+    return this.#options.sleep === true ? SLEEP_PATHS : NO_PATHS;
   }
 
   /** Answers a parsed request; never throws. `closing` forces `Connection: close`. */

@@ -46,7 +46,7 @@ const POST_EVERY_MS = 1;
 /** Paths whose last cost the worker remembers (the oldest is forgotten first). */
 const COST_MEMORY = 512;
 /** Longest path remembered; longer ones are never known cheap. */
-const MAX_KEY = 256;
+const MAX_PATH = 256;
 const ENCODER = new TextEncoder();
 
 /** How often, in ms, the worker checks for a batch that V8 stopped at the heap limit. */
@@ -57,8 +57,13 @@ const port = parentPort;
 
 let handler: Handler | undefined;
 let claims: JobClaims | undefined;
-/** The last cost, in ms, of a request for each path (see {@linkcode SLOW_JOB_MS}). */
-const costs = new Map<string, number>();
+/**
+ * The last cost, in ms, of a request for each path, by a hash of the path's bytes (no string
+ * per request; a collision only misorders a batch). See {@linkcode SLOW_JOB_MS}.
+ */
+const costs = new Map<number, number>();
+/** Hashes of the paths whose requests block the thread (see `Handler.blockingPaths`). */
+let blocking = new Set<number>();
 let stats: SharedStats | undefined;
 let workerId = 0;
 /** A batch buffer the main thread gave back, to pack the next replies into. */
@@ -104,6 +109,7 @@ port.on("message", (message: BatchMessage | ControlMessage) => {
       claims = new JobClaims(message.claims);
       stats = options.stats ? new SharedStats(options.stats) : undefined;
       handler = new Handler({ ...options, workerId }, (line) => report(line));
+      blocking = new Set(handler.blockingPaths.map((path) => pathHash(ENCODER.encode(path))));
       post({ type: "ready" });
       break;
     }
@@ -127,20 +133,23 @@ const CHEAP = 0;
 const UNKNOWN = 1;
 const SLOW = 2;
 
-/** A job of the batch, with its path (the cost memory's key) and its place in the order. */
+/** A job of the batch, with its path's hash (the cost memory's key) and its place in the order. */
 interface Planned {
   id: number;
   job: RequestJob;
-  key: string | undefined;
+  /** {@linkcode pathHash} of its path; -1 for none. */
+  key: number;
   group: number;
-  /** The last cost of its path here, in ms (0 when unknown, `Infinity` when it blocks). */
+  /** The last cost of its path here, in ms (-1 when unknown, `Infinity` when it blocks). */
   cost: number;
 }
 
 /** One batch as it runs: the replies not yet posted, and when the last ones were. */
 class BatchRun {
   replies: Numbered<Reply>[] = [];
-  lastPost = performance.now();
+  /** The last clock reading (`performance.now()`, one per job: each read costs a few 100 ns). */
+  now = performance.now();
+  lastPost = this.now;
   /** Milliseconds spent on the jobs that ran. */
   took = 0;
 
@@ -150,7 +159,7 @@ class BatchRun {
     const progress = takeBack ? { done: false, takeBack } : { done: false };
     sendReplies(encodeReplies(this.replies, progress));
     this.replies = [];
-    this.lastPost = performance.now();
+    this.lastPost = this.now = performance.now();
   }
 }
 
@@ -158,7 +167,7 @@ function runBatch(message: BatchMessage, handler: Handler, claims: JobClaims): v
   const jobs = decodeJobs(message);
   if (message.spare) spare = message.spare;
   handler.beginBatch();
-  const plan = planBatch(jobs, handler);
+  const plan = planBatch(jobs);
   const run = new BatchRun();
   let group = CHEAP;
   for (let k = 0; k < plan.length; k++) {
@@ -170,7 +179,7 @@ function runBatch(message: BatchMessage, handler: Handler, claims: JobClaims): v
       run.post(more);
     } else if (
       run.replies.length > 0 &&
-      (planned.group !== group || performance.now() - run.lastPost > POST_EVERY_MS)
+      (planned.group !== group || run.now - run.lastPost > POST_EVERY_MS)
     ) {
       run.post(false);
     }
@@ -185,14 +194,13 @@ function runBatch(message: BatchMessage, handler: Handler, claims: JobClaims): v
 }
 
 /** Orders a batch by what its jobs cost in this worker before (see {@linkcode CHEAP}). */
-function planBatch(jobs: Numbered<RequestJob>[], handler: Handler): Planned[] {
+function planBatch(jobs: Numbered<RequestJob>[]): Planned[] {
   const groups: Planned[][] = [[], [], []];
   for (const { id, value: job } of jobs) {
-    const key = pathKey(job.head);
-    let cost = key === undefined ? undefined : costs.get(key);
-    if (key !== undefined && handler.blocksPath(key)) cost = Infinity;
+    const key = pathHash(job.head);
+    const cost = blocking.has(key) ? Infinity : key < 0 ? undefined : costs.get(key);
     const group = cost === undefined ? UNKNOWN : cost < SLOW_JOB_MS ? CHEAP : SLOW;
-    groups[group]!.push({ id, job, key, group, cost: cost ?? 0 });
+    groups[group]!.push({ id, job, key, group, cost: cost ?? -1 });
   }
   const [cheap, unknown, slow] = groups as [Planned[], Planned[], Planned[]];
   // Jobs of a batch come from different connections, so their order does not matter: the
@@ -203,13 +211,13 @@ function planBatch(jobs: Numbered<RequestJob>[], handler: Handler): Planned[] {
 
 /** Runs one claimed job; a handler that throws costs that job a 500, never the worker. */
 function runJob(
-  { id, job, key, group }: Planned,
+  { id, job, key, group, cost }: Planned,
   handler: Handler,
   claims: JobClaims,
   run: BatchRun,
   more: boolean,
 ): void {
-  const started = performance.now();
+  const started = run.now;
   claims.jobStart = performance.timeOrigin + started; // clockNow(), from the same reading
   // For the status page: the job this worker runs now. A known-cheap job is over in
   // microseconds, so only the first of a run of them is worth the write.
@@ -226,26 +234,35 @@ function runJob(
   }
   // No job runs until the next is claimed: its start must not count against this one's time.
   claims.jobStart = 0;
-  const took = performance.now() - started;
+  run.now = performance.now();
+  const took = run.now - started;
   run.took += took;
   run.replies.push({ id, value: reply });
-  if (key !== undefined) rememberCost(key, took);
+  if (key >= 0 && cost !== Infinity) rememberCost(key, cost >= 0, took);
 }
 
-function rememberCost(key: string, took: number): void {
-  if (!costs.has(key) && costs.size >= COST_MEMORY) costs.delete(costs.keys().next().value!);
+function rememberCost(key: number, known: boolean, took: number): void {
+  if (!known && costs.size >= COST_MEMORY) costs.delete(costs.keys().next().value!);
   costs.set(key, took);
 }
 
-/** The path of a request's target (up to `?`), from its raw head; undefined when unusual. */
-function pathKey(head: Uint8Array): string | undefined {
-  const from = head.indexOf(32) + 1;
-  if (from === 0) return undefined;
-  let to = from;
-  const limit = Math.min(head.length, from + MAX_KEY);
-  while (to < limit && head[to] !== 32 && head[to] !== 63 && head[to] !== 13) to++;
-  if (to === limit) return undefined;
-  return String.fromCharCode.apply(null, head.subarray(from, to) as unknown as number[]);
+/**
+ * A hash (FNV-1a, 30 bits) of the path of a request's target, up to `?`, from its raw head or
+ * from a path's bytes; -1 when it has none or it is longer than {@linkcode MAX_PATH}.
+ */
+function pathHash(bytes: Uint8Array): number {
+  const from = bytes[0] === 47 ? 0 : bytes.indexOf(32) + 1; // a path starts with "/"
+  if (from === 0 && bytes[0] !== 47) return -1;
+  const limit = Math.min(bytes.length, from + MAX_PATH);
+  let hash = 0x811c9dc5;
+  let at = from;
+  for (; at < limit; at++) {
+    const byte = bytes[at]!;
+    if (byte === 32 || byte === 63 || byte === 13) break;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  if (at === limit && limit < bytes.length) return -1;
+  return hash >>> 2;
 }
 
 function internalError(): Reply {

@@ -100,8 +100,8 @@ Deno.test("a worker's unstarted jobs go to idle workers while it runs a slow one
   await using pool = await createPool({ size: 3, workerUrl: FAULTY });
   // All three reach one worker in one batch, unknown to it; it runs the first, and the others
   // go to the idle workers, where the same happens to the second.
-  const order = await finishOrder(pool, ["/spin?ms=400", "/spin?ms=100", "/"]);
-  deepEqual(order, ["/", "/spin?ms=100", "/spin?ms=400"]);
+  const order = await finishOrder(pool, ["/spin?ms=1200", "/spin?ms=600", "/"]);
+  deepEqual(order, ["/", "/spin?ms=600", "/spin?ms=1200"]);
 });
 
 Deno.test("--job-timeout is per job: jobs that together take longer than it all succeed", async () => {
