@@ -249,7 +249,7 @@ export const FLAGS = {
     shown: "30s",
     min: 1,
     max: 3_600_000,
-    help: "Time a worker may be stuck before it is replaced (503)",
+    help: "Time a worker may spend on one request before it is replaced (503)",
   },
   "worker-heap": {
     kind: "size",

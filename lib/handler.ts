@@ -83,6 +83,8 @@ const HEAD_CACHE_MAX_BYTES = 4096;
 const FIELD_NAME_LIST = /^[\t ,!#$%&'*+\-.^_`|~0-9A-Za-z]*$/;
 /** Refused Host values logged per worker; beyond, one line says the rest are not. */
 const MAX_LOGGED_HOSTS = 64;
+const SLEEP_PATHS: readonly string[] = ["/sleep"];
+const NO_PATHS: readonly string[] = [];
 
 /**
  * Routes requests: `OPTIONS`, the book's `/sleep`, then the static site.
@@ -168,7 +170,12 @@ export class Handler {
 
   /** Whether answering this request blocks the thread (the book's `/sleep`). */
   blocks(parsed: Parsed): boolean {
-    return parsed.ok && this.#options.sleep === true && parsed.request.path === "/sleep";
+    return parsed.ok && this.blockingPaths.includes(parsed.request.path);
+  }
+
+  /** The paths whose requests block the thread; lets a worker order a batch before parsing. */
+  get blockingPaths(): readonly string[] {
+    return this.#options.sleep === true ? SLEEP_PATHS : NO_PATHS;
   }
 
   /**
@@ -398,7 +405,9 @@ export class Handler {
     };
     if (response.stream && !headOnly) reply.stream = response.stream;
     const key = response.cacheable && request ? ReplyCache.keyOf(request, close) : null;
+    // A cached reply is sent again, so its bytes must be copied, never transferred (detached).
     if (key !== null) this.#replies.set(key, reply, response.cacheable!);
+    else reply.transfer = true;
     return reply;
   }
 }

@@ -4,8 +4,14 @@
  *
  * A `postMessage` round trip costs tens of microseconds, so the pool sends all the jobs a worker
  * gets in one event-loop turn as one message, and the worker answers them in one message too.
- * Each batch is one `ArrayBuffer` (transferred) with a record per job; bodies of 16 KiB and more
- * travel as their own transferred buffers instead of being copied into it.
+ * Each batch is one `ArrayBuffer` (transferred) with a record per job; data of 16 KiB and more
+ * travels as its own transferred buffer instead of being copied into it.
+ *
+ * Ownership rule: transferring a buffer detaches it on the sending side, so a buffer is transferred
+ * only when nobody there keeps it. Job heads (which live in a connection's read buffer) are never
+ * transferred; a reply's bytes are transferred only when the reply says so with `transfer: true`
+ * (its maker keeps no reference, e.g. it is not in a cache). All other large data is copied into
+ * a buffer of its own, which is then transferred.
  *
  * Record layout (little endian): `u32 id, u8 kind, u8 flags, u16 status, f64 extra,
  * u32 metaLength, u32 dataLength`, then `metaLength` bytes of JSON (only for rare fields) and
@@ -55,6 +61,11 @@ export interface ResponseReply {
   close: boolean;
   /** The serialized response: the head, and the body when it is not streamed. */
   bytes: Uint8Array;
+  /**
+   * Set by the maker when nothing else keeps `bytes`, so that a large buffer may be transferred
+   * (and so detached) rather than copied. Unset: `bytes` is copied, and stays usable.
+   */
+  transfer?: boolean;
   /** Content that follows `bytes`, read from files in chunks with backpressure. */
   stream?: StreamPart[];
   /** Bytes of content in `bytes` plus `stream`, for the access log. */
@@ -85,15 +96,15 @@ export interface BatchMessage {
   /** Large data, referenced by index from records with `FLAG_LARGE`. */
   large: ArrayBuffer[];
   /**
-   * From a worker: ids of jobs it hands back unstarted (it is about to block on one job and
-   * another worker should take the rest).
+   * From a worker: it is about to run a slow job, so the pool should take back the jobs of this
+   * batch it has not claimed (see `lib/job_claims.ts`) and give them to other workers.
    */
-  returned?: number[];
+  takeBack?: boolean;
   /** From a worker: whether this message finishes its batch, so the worker is free again. */
   done?: boolean;
   /**
-   * From a worker, with `done`: milliseconds it spent on the batch, from which the pool learns
-   * what a job costs (and so how to share the next ones).
+   * From a worker, with `done`: milliseconds it spent on the jobs it ran (not those taken back),
+   * from which the pool learns what a job costs (and so how to share the next ones).
    */
   took?: number;
   /**
@@ -107,7 +118,8 @@ export interface BatchMessage {
 
 /** Messages from the main thread to a worker, besides batches. */
 export type ControlMessage =
-  | { type: "init"; id: number; options: unknown }
+  /** `claims` is the worker's `JobClaims` buffer (`lib/job_claims.ts`). */
+  | { type: "init"; id: number; options: unknown; claims: SharedArrayBuffer }
   | { type: "close" };
 
 /** Messages from a worker to the main thread, besides batches. */
@@ -149,7 +161,8 @@ export function encodeJobs(
   for (const { value } of jobs) size += RECORD_HEADER + inlineLength(value.head);
   const packer = new Packer(jobs.length, size, into);
   for (const { id, value } of jobs) {
-    packer.add(id, KIND_REQUEST, value.closing ? FLAG_CLOSE : 0, 0, 0, undefined, value.head);
+    const flags = value.closing ? FLAG_CLOSE : 0;
+    packer.add(id, KIND_REQUEST, flags, 0, 0, undefined, value.head, false);
   }
   return packer.message;
 }
@@ -167,10 +180,14 @@ export function decodeJobs(message: BatchMessage): Numbered<Job>[] {
   return jobs;
 }
 
-/** Packs replies into one message; data of {@linkcode LARGE_DATA} bytes or more is transferred. */
+/**
+ * Packs replies into one message. Bytes of {@linkcode LARGE_DATA} or more travel as a buffer of
+ * their own: the reply's own buffer when it says `transfer: true` (it is detached here then),
+ * else a copy.
+ */
 export function encodeReplies(
   replies: ReadonlyArray<Numbered<Reply>>,
-  progress: Pick<BatchMessage, "returned" | "done" | "spare" | "took"> = {},
+  progress: Pick<BatchMessage, "takeBack" | "done" | "spare" | "took"> = {},
   into?: ArrayBuffer,
 ): BatchMessage {
   const metas = replies.map(({ value }) => value.stream ? json(value.stream) : undefined);
@@ -182,7 +199,8 @@ export function encodeReplies(
   for (let i = 0; i < replies.length; i++) {
     const { id, value } = replies[i]!;
     const flags = value.close ? FLAG_CLOSE : 0;
-    packer.add(id, KIND_RESPONSE, flags, value.status, value.bodyLength, metas[i], value.bytes);
+    const { status, bodyLength, bytes, transfer } = value;
+    packer.add(id, KIND_RESPONSE, flags, status, bodyLength, metas[i], bytes, transfer === true);
   }
   return Object.assign(packer.message, progress);
 }
@@ -240,6 +258,7 @@ class Packer {
     extra: number,
     meta: Uint8Array | undefined,
     data: Uint8Array,
+    owned: boolean,
   ): void {
     const view = this.#view;
     const offset = this.#offset;
@@ -259,7 +278,7 @@ class Packer {
       this.#offset += metaLength;
     }
     if (isLarge) {
-      large.push(ownBuffer(data));
+      large.push(owned ? ownBuffer(data) : copyBuffer(data));
     } else {
       this.#bytes.set(data, this.#offset);
       this.#offset += data.length;
@@ -317,7 +336,10 @@ class Unpacker {
   }
 }
 
-/** The buffer of `data` when `data` spans all of it, or a copy: only whole buffers transfer. */
+/**
+ * The buffer of `data`, which its owner gives up, when `data` spans all of it; else a copy (only
+ * whole buffers transfer).
+ */
 function ownBuffer(data: Uint8Array): ArrayBuffer {
   const buffer = data.buffer;
   if (
@@ -325,6 +347,11 @@ function ownBuffer(data: Uint8Array): ArrayBuffer {
   ) {
     return buffer;
   }
+  return copyBuffer(data);
+}
+
+/** A new buffer holding `data`, for data that someone else keeps. */
+function copyBuffer(data: Uint8Array): ArrayBuffer {
   return data.slice().buffer;
 }
 

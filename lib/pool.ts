@@ -3,10 +3,20 @@
  *
  * A fixed number of {@linkcode Worker}s is created up front. Jobs wait in one FIFO queue; at the
  * end of each event-loop turn the queue is shared out among the workers that are free, each
- * getting its part as one packed message (`lib/messages.ts`). A worker that is busy — say,
- * blocked in `/sleep` — gets nothing until it answers, so a free worker always takes the next
- * job. A worker that crashes or overruns `jobTimeout` is terminated and replaced; its jobs fail
- * with {@linkcode WorkerCrashedError} or {@linkcode JobTimeoutError}.
+ * getting its part as one packed message (`lib/messages.ts`): cheap jobs go many at a time to
+ * one warm worker, costly ones are spread. A worker that is busy gets nothing until it has
+ * answered its whole batch, so a free worker always takes the next job.
+ *
+ * A batch is not a promise to run it all: the worker claims each job just before running it
+ * (`lib/job_claims.ts`), and while a worker's current job has run longer than
+ * {@linkcode TAKE_BACK_AFTER_MS} the pool takes back the jobs it has not claimed, puts them at
+ * the head of the queue and shares them among free workers. A worker about to run a job it
+ * knows is slow asks for that at once. So a slow job never holds quick ones behind it, and idle
+ * workers take what a busy one cannot start.
+ *
+ * A worker that crashes, or whose current job overruns `jobTimeout`, is terminated and replaced;
+ * the jobs it had claimed and not answered fail with {@linkcode WorkerCrashedError} or
+ * {@linkcode JobTimeoutError}, and the ones it never started go back to the queue.
  *
  * Each worker is a Deno worker (an isolate on its own thread, spoken to with `postMessage`)
  * created through `node:worker_threads`, the one Deno API that gives a worker a heap limit: a
@@ -29,6 +39,7 @@ import {
   transferList,
   type WorkerEvent,
 } from "./messages.ts";
+import { clockNow, JobClaims } from "./job_claims.ts";
 import type { SharedStats } from "./stats.ts";
 import { Worker as Thread } from "node:worker_threads";
 
@@ -41,6 +52,14 @@ import { Worker as Thread } from "node:worker_threads";
 const WORK_PER_MESSAGE_MS = 1;
 /** How fast the estimate of a job's cost follows new batches (an exponential moving average). */
 const JOB_COST_WEIGHT = 0.2;
+/**
+ * Milliseconds a worker's current job may run before the jobs it has not started are taken back
+ * for a free worker. A cheap job takes microseconds, so a job past this is slow (a large listing,
+ * a blocking handler) or its thread was starved of CPU for a while; either way the jobs behind it
+ * would wait. Low enough that a quick request barely notices, high enough that a thread merely
+ * descheduled for a time slice or two keeps its batch.
+ */
+export const TAKE_BACK_AFTER_MS = 5;
 
 /** Options for {@linkcode Pool.create}. */
 export interface PoolOptions {
@@ -51,7 +70,7 @@ export interface PoolOptions {
   /** The worker module. @default lib/worker.ts */
   workerUrl?: URL;
   /**
-   * Milliseconds a worker may spend on its jobs before it is terminated and replaced.
+   * Milliseconds a worker may spend on one job before it is terminated and replaced.
    * @default 30000
    */
   jobTimeout?: number;
@@ -119,7 +138,7 @@ interface Pending extends Numbered<Job> {
 export interface WorkerInfo {
   /** 1-based worker number. */
   id: number;
-  /** Whether it has jobs it has not answered. */
+  /** Whether it has a batch it has not finished. */
   busy: boolean;
   /** Jobs it has answered (across replacements). */
   jobsDone: number;
@@ -151,7 +170,8 @@ export class Pool {
   #drained: (() => void) | undefined;
   /** Recent milliseconds of a worker's time per job; starts at 32 jobs per message. */
   #jobCost = WORK_PER_MESSAGE_MS / 32;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  /** Watches busy workers' current jobs; runs only while some worker is busy. */
+  #watch: ReturnType<typeof setInterval> | undefined;
 
   private constructor(options: PoolOptions) {
     this.#options = {
@@ -178,8 +198,6 @@ export class Pool {
       throw error;
     }
     pool.#starting = false;
-    const interval = Math.max(10, Math.min(1000, pool.#options.jobTimeout / 4));
-    pool.#watchdog = setInterval(() => pool.#checkTimeouts(), interval);
     return pool;
   }
 
@@ -225,7 +243,7 @@ export class Pool {
     if (this.queued > 0 || this.#workers.some((worker) => worker.busy)) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
-    clearInterval(this.#watchdog);
+    this.#stopWatching();
     for (const worker of this.#workers) {
       this.#options.log?.(`Shutting down worker ${worker.id}`);
       await worker.stop();
@@ -241,7 +259,7 @@ export class Pool {
   /** Terminates every worker at once, failing their jobs; for a forced shutdown. */
   terminate(): void {
     this.#closing = true;
-    clearInterval(this.#watchdog);
+    this.#stopWatching();
     const error = new PoolClosedError();
     for (const pending of this.#queue.splice(0).slice(this.#queueHead)) pending.reject(error);
     this.#queueHead = 0;
@@ -253,6 +271,7 @@ export class Pool {
       url: this.#options.workerUrl,
       workerOptions: this.#options.workerOptions,
       heapLimit: this.#options.heapLimit,
+      maxBatch: this.#options.maxBatch,
       stats: this.#options.stats,
       restarts,
       jobsDone,
@@ -308,6 +327,7 @@ export class Pool {
       );
       worker.send(batch);
     }
+    this.#startWatching();
     if (this.#queueHead === this.#queue.length) {
       this.#queue.length = 0;
       this.#queueHead = 0;
@@ -320,7 +340,12 @@ export class Pool {
     this.#checkDrained();
   }
 
+  /** Puts jobs taken back from a worker at the head of the queue, for the next free worker. */
   #requeue(pendings: Pending[]): void {
+    if (pendings.length === 0) return;
+    this.#options.log?.(
+      `Took back ${pendings.length === 1 ? "a job" : `${pendings.length} jobs`} for other workers.`,
+    );
     this.#queue.splice(this.#queueHead, 0, ...pendings);
     if (this.#options.stats) this.#options.stats.queued = this.queued;
     this.#scheduleFlush();
@@ -333,20 +358,46 @@ export class Pool {
     }
   }
 
-  #checkTimeouts(): void {
-    const now = performance.now();
-    for (const worker of this.#workers) {
-      if (worker.busy && now - worker.busySince > this.#options.jobTimeout) {
+  #startWatching(): void {
+    this.#watch ??= setInterval(() => this.#watchJobs(), TAKE_BACK_AFTER_MS);
+  }
+
+  #stopWatching(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  /**
+   * For each busy worker, by its current job's running time: past `jobTimeout`, replace the
+   * worker; past {@linkcode TAKE_BACK_AFTER_MS}, take back the jobs it has not started when
+   * another worker is free. Stops itself when no worker is busy.
+   */
+  #watchJobs(): void {
+    const now = clockNow();
+    const busy = this.#workers.filter((worker) => worker.busy);
+    if (busy.length === 0) return this.#stopWatching();
+    // With no worker free, jobs taken back would only wait in the queue instead.
+    const anyFree = busy.length < this.#workers.length;
+    for (const worker of busy) {
+      const started = worker.jobStart;
+      if (started === 0) continue;
+      if (now - started > this.#options.jobTimeout) {
         this.#replace(worker, new JobTimeoutError(worker.id, this.#options.jobTimeout));
+      } else if (anyFree && now - started > TAKE_BACK_AFTER_MS) {
+        this.#requeue(worker.takeBack());
       }
     }
   }
 
-  /** Terminates `worker`, fails its jobs with `error`, and starts a replacement. */
+  /**
+   * Terminates `worker`, fails the jobs it started with `error`, re-queues those it did not,
+   * and starts a replacement.
+   */
   #replace(worker: Worker, error: Error): void {
     const index = this.#workers.indexOf(worker);
     if (index < 0 || this.#starting) return;
     this.#options.logError?.(`${error.message}; starting a new worker ${worker.id}`);
+    this.#requeue(worker.takeBack());
     worker.fail(error);
     const info = worker.info();
     this.#options.stats?.addRestart(worker.id);
@@ -383,11 +434,13 @@ interface WorkerHooks {
   url: URL;
   workerOptions: unknown;
   heapLimit: number;
+  maxBatch: number;
   stats: SharedStats | undefined;
   restarts: number;
   jobsDone: number;
-  /** The worker answered its whole batch of `jobs` jobs, having spent `took` ms on it. */
+  /** The worker answered its whole batch, having spent `took` ms on the `jobs` jobs it ran. */
   onFree: (took: number | undefined, jobs: number) => void;
+  /** Jobs taken back from the worker at its request, to share among other workers. */
   onReturned: (pendings: Pending[]) => void;
   onCrash: (worker: Worker, reason: string) => void;
   onLog: (event: Extract<WorkerEvent, { type: "log" }>) => void;
@@ -409,8 +462,13 @@ class Worker {
    */
   #inFlight: (Pending | undefined)[] = [];
   #inFlightCount = 0;
-  #busySince = 0;
-  #batchSize = 0;
+  /** Whether a batch was posted and its last message (`done`) has not come back yet. */
+  #batchOpen = false;
+  /** Jobs of the current batch answered so far. */
+  #answered = 0;
+  /** Whether jobs of the current batch may still be unclaimed (none are after a take-back). */
+  #unclaimed = false;
+  #claims: JobClaims;
   #jobsDone: number;
   #stopped: (() => void) | undefined;
   #failed = false;
@@ -423,6 +481,7 @@ class Worker {
     this.id = id;
     this.#hooks = hooks;
     this.#jobsDone = hooks.jobsDone;
+    this.#claims = JobClaims.create(hooks.maxBatch);
     this.#thread = new Thread(hooks.url, {
       name: `salut-worker-${id}`,
       resourceLimits: { maxOldGenerationSizeMb: hooks.heapLimit },
@@ -449,17 +508,18 @@ class Worker {
     });
     // A replacement's start-up failure is handled through onCrash; nobody awaits its ready.
     this.ready.catch(() => {});
-    this.#thread.postMessage({ type: "init", id, options: hooks.workerOptions });
+    const claims = this.#claims.buffer;
+    this.#thread.postMessage({ type: "init", id, options: hooks.workerOptions, claims });
   }
 
-  /** Whether the worker holds jobs it has not answered. */
+  /** Whether the worker has a batch it has not finished (it may hold no job of it any more). */
   get busy(): boolean {
-    return this.#inFlightCount > 0;
+    return this.#batchOpen;
   }
 
-  /** When (by `performance.now()`) it last started a batch. */
-  get busySince(): number {
-    return this.#busySince;
+  /** When (by `clockNow()`) the worker started the job it runs now; 0 when it runs none. */
+  get jobStart(): number {
+    return this.#claims.jobStart;
   }
 
   /** A snapshot of its state. */
@@ -476,8 +536,10 @@ class Worker {
   send(batch: Pending[]): void {
     this.#inFlight = batch;
     this.#inFlightCount = batch.length;
-    this.#batchSize = batch.length;
-    this.#busySince = performance.now();
+    this.#batchOpen = true;
+    this.#answered = 0;
+    this.#unclaimed = true;
+    this.#claims.reset(batch.length);
     this.#hooks.stats?.setBusy(this.id, true);
     for (let i = 0; i < batch.length; i++) batch[i]!.id = i;
     const message = encodeJobs(batch, this.#jobBuffer);
@@ -496,6 +558,26 @@ class Worker {
     this.#thread.terminate();
   }
 
+  /**
+   * Takes back the jobs of the current batch that the worker has not claimed (started), so
+   * that other workers can run them; it will skip them.
+   */
+  takeBack(): Pending[] {
+    const taken: Pending[] = [];
+    if (!this.#unclaimed) return taken;
+    this.#unclaimed = false;
+    const inFlight = this.#inFlight;
+    for (let id = 0; id < inFlight.length; id++) {
+      const pending = inFlight[id];
+      if (pending && this.#claims.takeBack(id)) {
+        inFlight[id] = undefined;
+        this.#inFlightCount--;
+        taken.push(pending);
+      }
+    }
+    return taken;
+  }
+
   /** Terminates the thread and rejects every job it holds with `error`. */
   fail(error: Error): void {
     if (this.#failed) return;
@@ -505,6 +587,7 @@ class Worker {
     const pendings = this.#inFlight.filter((pending) => pending !== undefined);
     this.#inFlight = [];
     this.#inFlightCount = 0;
+    this.#batchOpen = false;
     for (const pending of pendings) pending.reject(error);
     this.#stopped?.();
   }
@@ -516,6 +599,8 @@ class Worker {
   }
 
   #receive(message: BatchMessage | WorkerEvent): void {
+    // A terminated worker's last messages may still arrive; its jobs are settled already.
+    if (this.#failed) return;
     switch (message.type) {
       case "batch":
         return this.#receiveBatch(message);
@@ -551,22 +636,17 @@ class Worker {
   }
 
   #receiveBatch(message: BatchMessage): void {
-    const returned: Pending[] = [];
-    for (const id of message.returned ?? []) {
-      const pending = this.#inFlight[id];
-      if (pending) {
-        this.#inFlight[id] = undefined;
-        this.#inFlightCount--;
-        returned.push(pending);
-      }
-    }
-    if (returned.length > 0) this.#hooks.onReturned(returned);
+    if (message.takeBack) this.#hooks.onReturned(this.takeBack());
     if (message.spare) this.#jobBuffer = message.spare;
     const replies = decodeReplies(message);
     const release = this.#recycler(message.buffer, replies);
     this.#jobsDone += replies.length;
+    this.#answered += replies.length;
     this.#hooks.stats?.addJobsDone(this.id, replies.length);
-    if (message.done) this.#hooks.stats?.setBusy(this.id, false);
+    if (message.done) {
+      this.#batchOpen = false;
+      this.#hooks.stats?.setBusy(this.id, false);
+    }
     for (const { id, value } of replies) {
       const pending = this.#inFlight[id];
       if (!pending) {
@@ -583,7 +663,7 @@ class Worker {
       // Every job of a finished batch is answered; anything left is a bug in the worker.
       this.#hooks.onCrash(this, "it finished a batch without answering every job");
     } else if (message.done) {
-      this.#hooks.onFree(message.took, this.#batchSize);
+      this.#hooks.onFree(message.took, this.#answered);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import {
+  type BatchMessage,
   decodeJobs,
   decodeReplies,
   encodeJobs,
@@ -73,4 +74,42 @@ Deno.test("replies keep their fields; large bodies travel as their own buffers",
   deepEqual([second!.status, second!.close, second!.bodyLength], [206, true, 9]);
   deepEqual(second!.bytes, large);
   deepEqual(second!.stream, [{ text: "--b\r\n" }]);
+});
+
+/** Posts `message` as postMessage would, detaching every buffer on its transfer list. */
+function post(message: BatchMessage): BatchMessage {
+  return structuredClone(message, { transfer: transferList(message) });
+}
+
+Deno.test("large reply bytes are transferred only when the reply says nobody keeps them", () => {
+  for (const size of [LARGE_DATA - 1, LARGE_DATA, LARGE_DATA + 1, 65535, 65536]) {
+    const kept = new Uint8Array(size).map((_, i) => i % 251);
+    const given = kept.slice();
+    const reply = (bytes: Uint8Array, transfer?: boolean): Reply => ({
+      kind: "response",
+      status: 200,
+      close: false,
+      bytes,
+      bodyLength: size,
+      ...(transfer ? { transfer } : {}),
+    });
+    // Sent three times, as a cached reply is: each copy arrives whole and the original stays.
+    for (let round = 0; round < 3; round++) {
+      const decoded = decodeReplies(post(encodeReplies([{ id: round, value: reply(kept) }])));
+      equal(kept.length, size, `${size} bytes kept by the sender were detached`);
+      deepEqual(decoded[0]!.value.bytes, kept);
+    }
+    const message = encodeReplies([{ id: 1, value: reply(given, true) }]);
+    equal(transferList(message).includes(given.buffer as ArrayBuffer), size >= LARGE_DATA);
+    deepEqual(decodeReplies(post(message))[0]!.value.bytes, kept);
+  }
+});
+
+Deno.test("a job head is never transferred, even one that fills its buffer", () => {
+  const head = new Uint8Array(LARGE_DATA + 4).fill(65);
+  const message = encodeJobs([{ id: 3, value: { kind: "request", head, closing: false } }]);
+  ok(!transferList(message).includes(head.buffer as ArrayBuffer));
+  const decoded = decodeJobs(post(message));
+  equal(head.length, LARGE_DATA + 4);
+  deepEqual(decoded[0]!.value.head, head);
 });
