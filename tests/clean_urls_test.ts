@@ -32,7 +32,7 @@ Deno.test("--clean-urls: /about answers about.html's bytes as text/html, HEAD to
   equal(nested.text, "<p>a post</p>\n");
   const { responses: [head] } = await exchange(
     served.port,
-    "HEAD /about HTTP/1.1\r\nHost: test\r\n\r\n",
+    "HEAD /about HTTP/1.1\r\nHost: localhost\r\n\r\n",
     { head: true },
   );
   equal(head!.status, 200);

@@ -83,13 +83,14 @@ function hasPrlimit(): boolean {
 }
 
 const LOW_LIMIT = ["prlimit", "--nofile=256:256"];
-const SIZE = 4 << 20;
+/** Larger than both sockets' buffers together, so a download that stops reading stays open. */
+const SIZE = 16 << 20;
 const ignore = Deno.build.os !== "linux" || !hasPrlimit();
 
 async function withFiles(fn: (dir: string, hash: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "salut-fds-" });
   try {
-    const hash = await writeGeneratedFile(join(dir, "four.bin"), SIZE, 7);
+    const hash = await writeGeneratedFile(join(dir, "big.bin"), SIZE, 7);
     await Deno.writeTextFile(join(dir, "small.txt"), "small and never read before\n");
     await fn(dir, hash);
   } finally {
@@ -116,16 +117,16 @@ Deno.test({
       try {
         // Each accepted download holds its connection and its file, and stops reading.
         for (let i = 0; i < allowed; i++) {
-          const download = await Download.start(salut.port, "/four.bin");
+          const download = await Download.start(salut.port, "/big.bin");
           downloads.push(download);
           equal(download.status, 200, `download ${i}`);
         }
         for (let i = 0; i < 10; i++) {
           const client = await RawClient.connect(salut.port);
           extras.push(client);
-          await client.send(get("/four.bin"));
+          await client.send(get("/big.bin"));
           const refused = await client.response();
-          equal(refused.status, 503, `extra connection ${i}`);
+          equal(refused.status, 503, `extra connection ${i}: ${refused.status} ${refused.text}`);
           equal(refused.headers.get("retry-after"), "1");
           equal(refused.headers.get("connection"), "close");
         }
@@ -136,7 +137,7 @@ Deno.test({
         for (const download of downloads) download.close();
         for (const client of extras) client.close();
       }
-      equal((await downloadHash(salut.port, "/four.bin")).sha256, hash);
+      equal((await downloadHash(salut.port, "/big.bin")).sha256, hash);
       const { stderr } = await salut.stop();
       equal(stderr, "");
     });
@@ -172,7 +173,7 @@ Deno.test({
         equal(busy.status, 503);
         equal(busy.headers.get("retry-after"), "1");
         // The connection cannot open the large file: 503 before any 200 head, and a close.
-        await download.send(get("/four.bin"));
+        await download.send(get("/big.bin"));
         const refused = await download.response();
         equal(refused.status, 503);
         equal(refused.headers.get("retry-after"), "1");
@@ -182,7 +183,7 @@ Deno.test({
         for (const client of idle) client.close();
       }
       // Once the idle clients leave, the same file downloads whole.
-      equal((await downloadHash(salut.port, "/four.bin")).sha256, hash);
+      equal((await downloadHash(salut.port, "/big.bin")).sha256, hash);
       const { stderr } = await salut.stop();
       const lines = stderr.split("\n").filter(Boolean);
       ok(lines[0]!.startsWith("Warning: --max-connections 1000 is more than"), stderr);
