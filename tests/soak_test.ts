@@ -150,6 +150,6 @@ Deno.test("scripts/soak.ts answers a bad flag with one line and exit code 2", as
   equal(new TextDecoder().decode(stdout), "");
   equal(
     new TextDecoder().decode(stderr),
-    'scripts/soak.ts: --duration must be a duration like 10s, 500ms or 2m, got "soon"\n',
+    'scripts/soak.ts: --duration must be a duration like 10s, 500ms, 2m or 1h, got "soon"\n',
   );
 });
