@@ -504,7 +504,7 @@ function misdirected(): HttpError {
 const INTERNAL_ERROR_BODY = ENCODER.encode("500 Internal Server Error\n");
 
 /** A plain 500 from fixed parts, for when building the real response failed. */
-function internalError(close: boolean, headOnly: boolean): ResponseReply {
+export function internalError(close: boolean, headOnly: boolean): ResponseReply {
   const headers: [string, string][] = [
     ["Content-Type", "text/plain; charset=utf-8"],
     ["X-Content-Type-Options", "nosniff"],

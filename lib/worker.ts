@@ -18,8 +18,7 @@
  * @module
  */
 
-import { Handler, type HandlerOptions } from "./handler.ts";
-import { serializeResponse } from "./http/serialize.ts";
+import { Handler, type HandlerOptions, internalError } from "./handler.ts";
 import { JobClaims } from "./job_claims.ts";
 import {
   type BatchMessage,
@@ -233,7 +232,8 @@ function runJob(
     reply = handler.respond(parsed, job.closing);
   } catch (error) {
     report(`A request failed unexpectedly and was answered 500: ${describe(error)}`);
-    reply = internalError();
+    // How far the request was understood is unknown: close the connection after the answer.
+    reply = internalError(true, false);
   }
   // No job runs until the next is claimed: its start must not count against this one's time.
   claims.jobStart = 0;
@@ -266,13 +266,6 @@ function pathHash(bytes: Uint8Array): number {
   }
   if (at === limit && limit < bytes.length) return -1;
   return hash >>> 2;
-}
-
-function internalError(): Reply {
-  const body = ENCODER.encode("500 Internal Server Error\n");
-  const headers: [string, string][] = [["Content-Type", "text/plain; charset=utf-8"]];
-  const bytes = serializeResponse({ status: 500, headers, body }, { close: true });
-  return { kind: "response", status: 500, close: true, bytes, bodyLength: body.length };
 }
 
 function describe(error: unknown): string {
