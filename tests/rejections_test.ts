@@ -71,7 +71,7 @@ const post = (fields: string, body = "") =>
 
 /** Requests the server must refuse and then close: the bytes, and the status. */
 const FRAMING_ERRORS: [name: string, request: string | string[], status: number][] = [
-  // Smuggling (RFC 9112 §6.1, §6.3; PEERS §4 row 12): a second request hidden in a body.
+  // Smuggling (RFC 9112 §6.1, §6.3): a second request hidden in a body.
   [
     "Content-Length with Transfer-Encoding (CL.TE)",
     post("Content-Length: 6\r\nTransfer-Encoding: chunked\r\n", `0\r\n\r\n${SMUGGLED}`),

@@ -1,6 +1,6 @@
 /**
- * Validators, conditional requests and byte ranges over real sockets (RFC 9110 §8.8, §13, §14;
- * issue 3, "HTTP semantics"). PEERS.md §5 shows each peer failing some row of this file: none
+ * Validators, conditional requests and byte ranges over real sockets (RFC 9110 §8.8, §13, §14).
+ * Other static servers fail some row of this file: none of darkhttpd, http-server, serve and std
  * honours If-Range or answers 412, std ignores multi-range, http-server answers 416 to `-3`,
  * serve sends the whole file with its 416.
  */
@@ -312,7 +312,7 @@ Deno.test("If-None-Match is evaluated before Range (304, not 206)", async () => 
 
 Deno.test("many ranges give every range or the whole file, never just the first", async () => {
   await using served = await serveSite([], SITE);
-  // PEERS.md §5: darkhttpd, http-server and serve answered 0-1,5-6 with the first range only.
+  // darkhttpd, http-server and serve answered 0-1,5-6 with the first range only.
   const starts = Array.from({ length: 40 }, (_, i) => i * 1000);
   const range = `bytes=${starts.map((start) => `${start}-${start + 9}`).join(",")}`;
   const response = await framed(served.port, get("/big.bin", `Range: ${range}`));

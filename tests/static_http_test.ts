@@ -1,6 +1,6 @@
 /**
  * Serving a site over real sockets: index pages, redirects, listings, error pages, the
- * single-page fallback and the site flags (issue 3, "Serving").
+ * single-page fallback and the site flags.
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Large files (issue 3, "Large files and memory"): streamed in chunks by the connection, intact
+ * Large files and memory: streamed in chunks by the connection, intact
  * under concurrency, reading stops when the client leaves, and a slow client does not make the
  * server buffer the file.
  */

@@ -12,7 +12,7 @@ import { get, rawRequest } from "./support/http.ts";
 import { parseSitePath } from "../lib/static/resolve.ts";
 import { makeSite, serveSite } from "./support/site.ts";
 
-// Names from XSS advisories against directory listings (PEERS.md §4: std's listing advisory,
+// Names from XSS advisories against directory listings (std's listing advisory,
 // http-server and serve-index): each must stay a name in the text and a path in the link.
 const HOSTILE_NAMES = [
   "<img src=x onerror=alert(1)>",

@@ -55,7 +55,7 @@ Deno.test("parseSitePath() marks empty segments (//) as not canonical", () => {
 });
 
 Deno.test("parseSitePath() answers 400 to dot segments in every spelling, bad encoding and controls", () => {
-  // PEERS.md §4 rows 1, 9, 10 and §5: std answered /%zz and NUL with 500, darkhttpd truncated
+  // Other servers got these wrong: std answered /%zz and NUL with 500, darkhttpd truncated
   // at NUL and served hello.txt.
   const paths = [
     "/..",

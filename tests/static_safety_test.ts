@@ -1,5 +1,5 @@
 /**
- * The safety matrix over real sockets (issue 3, "Safety"; PEERS.md §4 rows 1–4, 9–11 and §5):
+ * The safety matrix over real sockets:
  * nothing outside the root, no dotfiles unless asked, 400 (never 500) for hostile encodings,
  * and no open redirect.
  */
@@ -15,7 +15,7 @@ function leaks(text: string): boolean {
 Deno.test("`..` in every spelling, encoded separators, NUL and bad encodings → 400, never 500", async () => {
   await using served = await serveSite();
   const targets = [
-    // PEERS.md §5: std 404, darkhttpd 400, … — and std 301'd /..%2f… into the root.
+    // Elsewhere: std 404, darkhttpd 400, … — and std 301'd /..%2f… into the root.
     "/../outside/secret.txt",
     "/%2e%2e/outside/secret.txt",
     "/%2E%2E/outside/secret.txt",
@@ -44,7 +44,7 @@ Deno.test("`..` in every spelling, encoded separators, NUL and bad encodings →
     "http://127.0.0.1/../outside/secret.txt",
     "http://127.0.0.1/%2e%2e/outside/secret.txt",
     "http://127.0.0.1/..%2foutside%2fsecret.txt",
-    // NUL (PEERS.md §5: std 500, darkhttpd 200 serving hello.txt) and other controls.
+    // NUL (std 500, darkhttpd 200 serving hello.txt) and other controls.
     "/hello.txt%00.html",
     "/%00",
     "/hello.txt%00",
@@ -78,8 +78,8 @@ Deno.test("raw NUL and control bytes in the request target → 400", async () =>
 Deno.test("symlinks leaving the root are refused, as a file, a directory, at depth and in chains", async () => {
   await using served = await serveSite();
   const targets = [
-    "/link.txt", // PEERS.md §5: every peer but serve followed it
-    "/linkdir/secret.txt", // PEERS.md §5: serve's check missed symlinked directories
+    "/link.txt", // other static servers followed it (serve did not)
+    "/linkdir/secret.txt", // serve's check missed symlinked directories
     "/linkdir/",
     "/linkdir",
     "/a/b/deeplink.txt",
@@ -166,7 +166,7 @@ Deno.test("--dotfiles serves and lists dotfiles, and still refuses to leave the 
 
 Deno.test("no redirect ever points to another host", async () => {
   await using served = await serveSite();
-  // PEERS.md §5: http-server answered //evil.example/..%2f..%2fsub with 302 //evil.example/….
+  // http-server answered //evil.example/..%2f..%2fsub with 302 //evil.example/….
   const targets = [
     "//evil.example/..%2f..%2fsub",
     "//evil.example/%2e%2e%2f%2e%2e%2fsub",

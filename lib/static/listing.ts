@@ -3,7 +3,7 @@
  *
  * Every name is HTML-escaped in text and percent-encoded in links, and links are relative
  * paths that start with `./`, so a file named `javascript:alert(1)` or
- * `<img src=x onerror=alert(1)>` is just a file (PEERS.md §4, rows 6 and 9).
+ * `<img src=x onerror=alert(1)>` is just a file (as listing XSS advisories against other servers show, it must be).
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * From a request path to a file under the root, refusing anything that could leave it.
  *
- * Order matters (see `../shared/STYLE.md`, point 10): decode each segment strictly, refuse what
+ * Order matters: decode each segment strictly, refuse what
  * is not canonical or is hidden, only then join to the root; and finally check the real path,
  * after symlinks, is still inside the real root (unless symlinks out of it are to be followed).
  *
