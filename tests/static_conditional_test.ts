@@ -1,8 +1,7 @@
 /**
  * Validators, conditional requests and byte ranges over real sockets (RFC 9110 §8.8, §13, §14).
- * Other static servers fail some row of this file: none of darkhttpd, http-server, serve and std
- * honours If-Range or answers 412, std ignores multi-range, http-server answers 416 to `-3`,
- * serve sends the whole file with its 416.
+ * Other static servers have failed rows of this file: If-Range ignored, no 412, multi-range
+ * ignored, 416 for a suffix range like `-3`, the whole file sent with a 416.
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
