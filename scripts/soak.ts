@@ -23,7 +23,7 @@ import { parseDuration } from "../lib/config.ts";
 import { INLINE_LIMIT } from "../lib/static/site.ts";
 import { deathLines, findExecutable, run } from "../tests/support/health.ts";
 import { generateRealSite, MID_FILE, type RealSite, sha256 } from "../tests/support/real_site.ts";
-import { fetchOnce, WireClient } from "../tests/support/wire.ts";
+import { ConnectionEndedError, fetchOnce, RawClient } from "../tests/support/http.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 /** Short server timeouts, so that the abusive clients are cut off many times in a run. */
@@ -233,7 +233,7 @@ async function h2loadLoop(soak: Soak, site: RealSite, port: number) {
 async function rawLoop(soak: Soak, site: RealSite, port: number) {
   const files = site.files.filter((file) => file.size <= 2 ** 20);
   while (soak.running) {
-    using client = await WireClient.connect(port);
+    using client = await RawClient.connect(port);
     for (let round = 0; round < 20 && soak.running; round++) {
       const burst = Array.from({ length: round % 2 === 0 ? 1 : 10 }, () => pick(files));
       await client.send(
@@ -254,7 +254,7 @@ async function rawLoop(soak: Soak, site: RealSite, port: number) {
 async function http10Loop(soak: Soak, site: RealSite, port: number) {
   const files = site.files.filter((file) => file.size <= 2 ** 20);
   while (soak.running) {
-    using client = await WireClient.connect(port);
+    using client = await RawClient.connect(port);
     for (let i = 0; i < 5; i++) {
       const file = pick(files);
       await client.send(
@@ -276,12 +276,17 @@ async function http10Loop(soak: Soak, site: RealSite, port: number) {
 
 /** Sends `text`, reads one response; its status, or 0 when the server closed without one. */
 async function statusOf(port: number, text: string | Uint8Array): Promise<number> {
-  using client = await WireClient.connect(port);
+  using client = await RawClient.connect(port);
   try {
     await client.send(text);
     return (await client.response()).status;
   } catch (error) {
-    if (error instanceof Error && /ended|reset|broken pipe/i.test(error.message)) return 0;
+    if (
+      error instanceof ConnectionEndedError || error instanceof Deno.errors.ConnectionReset ||
+      error instanceof Deno.errors.BrokenPipe
+    ) {
+      return 0;
+    }
     throw error;
   }
 }
@@ -304,7 +309,7 @@ async function stalledReaderLoop(soak: Soak, site: RealSite, port: number) {
   const largest = site.files.reduce((a, b) => (b.size > a.size ? b : a));
   while (soak.running) {
     await Promise.all(Array.from({ length: 4 }, async () => {
-      using client = await WireClient.connect(port);
+      using client = await RawClient.connect(port);
       await client.send(`GET ${largest.url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       await client.skipSome();
       // Read nothing more: the server must give up on its own after its write timeout.

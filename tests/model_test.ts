@@ -28,7 +28,7 @@ import {
 } from "./support/real_site.ts";
 import { startServer } from "./support/server.ts";
 import { parseMultipart } from "./support/site.ts";
-import { WireClient, type WireResponse } from "./support/wire.ts";
+import { RawClient, type RawResponse } from "./support/http.ts";
 
 const RUNS = Number(env("MODEL_RUNS")) || 60;
 const SEED = Number(env("MODEL_SEED")) || undefined;
@@ -80,7 +80,7 @@ interface Real {
   site: RealSite;
   /** Each file's ETag, learned once from a HEAD. */
   etags: Map<string, string>;
-  client?: WireClient;
+  client?: RawClient;
 }
 
 /** The model: whether a connection is open (the site itself never changes). */
@@ -213,7 +213,7 @@ function same(actual: unknown, expected: unknown, what: string): void {
 }
 
 /** Checks one response against the model; returns whether the connection stays open. */
-function check(ask: Ask, real: Real, response: WireResponse): boolean {
+function check(ask: Ask, real: Real, response: RawResponse): boolean {
   const what = `${ask.method} ${targetUrl(ask.target)} (${describe(ask)})`;
   ok(response.status < 500, `${what}: ${response.statusLine}`);
   const connection = response.headers.get("connection")?.toLowerCase();
@@ -309,8 +309,8 @@ function describe(ask: Ask): string {
   return `range ${JSON.stringify(ask.range)}, ${ask.validator}, HTTP ${ask.version}`;
 }
 
-async function connected(real: Real): Promise<WireClient> {
-  real.client ??= await WireClient.connect(real.port);
+async function connected(real: Real): Promise<RawClient> {
+  real.client ??= await RawClient.connect(real.port);
   return real.client;
 }
 
@@ -334,7 +334,7 @@ class RequestCommand implements fc.AsyncCommand<Model, Real> {
     await client.send(render(this.ask, real));
     const response = await client.response({ head: this.ask.method === "HEAD" });
     if (!check(this.ask, real, response)) {
-      ok(await client.endsWithoutData(), "the server closed after Connection: close");
+      equal((await client.readToEnd()).length, 0, "the server closed after Connection: close");
       disconnect(real, model);
     }
   }
@@ -469,7 +469,7 @@ Deno.test("random request sequences over real sockets match the model of the sit
   });
   const etags = new Map<string, string>();
   {
-    using client = await WireClient.connect(server.port);
+    using client = await RawClient.connect(server.port);
     for (const file of site.files) {
       await client.send(`HEAD ${file.url} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
       const response = await client.response({ head: true });

@@ -21,7 +21,7 @@ import {
   type SiteFile,
 } from "./support/real_site.ts";
 import { startServer, type TestServer } from "./support/server.ts";
-import { fetchOnce } from "./support/wire.ts";
+import { fetchOnce } from "./support/http.ts";
 import { waitUntil } from "./support/deadline.ts";
 
 /** Requests per ab and h2load run: enough for every connection to reuse its socket many times. */

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { fetchOnce } from "./wire.ts";
+import { fetchOnce } from "./http.ts";
 
 /** Lines of the server's error output that say a worker died or was stuck. */
 export function deathLines(lines: readonly string[]): string[] {

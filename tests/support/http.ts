@@ -17,12 +17,25 @@ export interface RawResponse {
   /** Header fields in order, as sent. */
   rawHeaders: [string, string][];
   body: Uint8Array;
-  /** The body as UTF-8 text. */
-  text: string;
+  /** The body as UTF-8 text (decoded when first read). */
+  readonly text: string;
 }
 
+/** The connection ended (or was reset) before a whole response arrived. */
+export class ConnectionEndedError extends Error {
+  /** Creates the error; `what` says what was being read. */
+  constructor(what: string) {
+    super(`The connection ended while reading ${what}`);
+    this.name = "ConnectionEndedError";
+  }
+}
+
+/** Room the read buffer starts with; it doubles whenever unread bytes fill more than half. */
+const INITIAL_BUFFER = 64 * 1024;
+
 /**
- * A client connection that reads responses one at a time.
+ * A client connection that sends bytes as given (pipelined, cut short, anything) and reads
+ * `Content-Length`-framed responses one at a time, in linear time however large the body.
  *
  * @example
  * ```ts ignore
@@ -33,7 +46,10 @@ export interface RawResponse {
  */
 export class RawClient {
   readonly conn: Deno.TcpConn;
-  #buf: Uint8Array = new Uint8Array(0);
+  /** Unread bytes are `#buf[#start, #end)`. */
+  #buf = new Uint8Array(INITIAL_BUFFER);
+  #start = 0;
+  #end = 0;
   #closed = false;
 
   private constructor(conn: Deno.TcpConn) {
@@ -45,7 +61,10 @@ export class RawClient {
     return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
   }
 
-  /** Writes text (as latin1 when it has no characters above 0xFF) or bytes. */
+  /**
+   * Writes bytes, or text: as latin1 (one byte per character, so that tests can send any byte
+   * value in a string) when it has no character above 0xFF, else as UTF-8.
+   */
   async send(data: string | Uint8Array): Promise<void> {
     const bytes = typeof data === "string" ? latin1Bytes(data) : data;
     let written = 0;
@@ -53,13 +72,15 @@ export class RawClient {
   }
 
   /**
-   * Reads one response. `head: true` for a response to HEAD (no body whatever its
-   * Content-Length). Throws when the connection closes before a whole response.
+   * Reads one response; `head: true` for an answer to HEAD (no body, whatever its
+   * Content-Length). Throws {@linkcode ConnectionEndedError} when the connection ends first,
+   * and a `SyntaxError` for a response that is not framed by Content-Length.
    */
   async response(options: { head?: boolean } = {}): Promise<RawResponse> {
-    const headEnd = await this.#fill((buf) => indexOfCrlfCrlf(buf));
-    const headText = decoder.decode(this.#buf.subarray(0, headEnd));
-    const [statusLine, ...lines] = headText.split("\r\n");
+    const headLength = await this.#headLength();
+    const headText = decoder.decode(this.#buf.subarray(this.#start, this.#start + headLength));
+    this.#start += headLength + 4;
+    const [statusLine = "", ...lines] = headText.split("\r\n");
     const rawHeaders: [string, string][] = lines.map((line) => {
       const colon = line.indexOf(":");
       return [line.slice(0, colon), line.slice(colon + 1).trim()];
@@ -69,31 +90,61 @@ export class RawClient {
       const key = name.toLowerCase();
       headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : value);
     }
-    const status = Number(statusLine!.split(" ")[1]);
-    this.#buf = this.#buf.subarray(headEnd + 4);
-    let length = Number(headers.get("content-length") ?? 0);
-    if (options.head || status === 304 || status === 204 || (status >= 100 && status < 200)) {
-      length = 0;
+    const status = Number(statusLine.split(" ")[1]);
+    if (headers.has("transfer-encoding")) {
+      throw new SyntaxError(`A response with Transfer-Encoding: ${statusLine}`);
     }
-    await this.#fill((buf) => buf.length >= length ? length : -1);
-    const body = this.#buf.slice(0, length);
-    this.#buf = this.#buf.subarray(length);
+    const bodiless = options.head || status === 304 || status === 204 ||
+      (status >= 100 && status < 200);
+    const length = bodiless ? 0 : Number(headers.get("content-length") ?? NaN);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new SyntaxError(`A response without a usable Content-Length: ${statusLine}`);
+    }
+    while (this.#end - this.#start < length) await this.#fill(`a body of ${length} bytes`);
+    const body = this.#buf.slice(this.#start, this.#start + length);
+    this.#start += length;
+    let text: string | undefined;
     return {
-      statusLine: statusLine!,
+      statusLine,
       status,
       headers,
       rawHeaders,
       body,
-      text: decoder.decode(body),
+      get text() {
+        return text ??= decoder.decode(body);
+      },
     };
   }
 
-  /** Reads until the server closes; returns what arrived after any responses already read. */
+  /**
+   * Reads until the server closes the connection (or resets it); returns what arrived after
+   * the responses already read.
+   */
   async readToEnd(): Promise<Uint8Array> {
-    await this.#fill(() => -1).catch(() => {});
-    const rest = this.#buf;
-    this.#buf = new Uint8Array(0);
+    try {
+      for (;;) await this.#fill("to the end");
+    } catch (error) {
+      if (!(error instanceof ConnectionEndedError)) throw error;
+    }
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
     return rest;
+  }
+
+  /**
+   * Reads once and drops every unread byte, for a client that walks away mid-response; the
+   * number of bytes that read brought, 0 when the connection had ended.
+   */
+  async skipSome(): Promise<number> {
+    const before = this.#end - this.#start;
+    try {
+      await this.#fill("some bytes");
+    } catch (error) {
+      if (!(error instanceof ConnectionEndedError)) throw error;
+    }
+    const read = this.#end - this.#start - before;
+    this.#start = this.#end = 0;
+    return read;
   }
 
   /**
@@ -106,10 +157,12 @@ export class RawClient {
       await this.response();
       return false;
     } catch (error) {
-      if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset) {
+      if (
+        error instanceof ConnectionEndedError || error instanceof Deno.errors.BrokenPipe ||
+        error instanceof Deno.errors.ConnectionReset
+      ) {
         return true;
       }
-      if (error instanceof Error && error.message.startsWith("Connection closed")) return true;
       throw error;
     }
   }
@@ -125,27 +178,58 @@ export class RawClient {
     }
   }
 
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
   }
 
-  /** Reads until `found(buffer)` returns an offset ≥ 0; throws if the connection ends first. */
-  async #fill(found: (buf: Uint8Array) => number): Promise<number> {
+  /** Reads until a whole head is buffered; its length up to (not with) the blank line. */
+  async #headLength(): Promise<number> {
+    let scanned = 0; // Unread bytes already searched, less the 3 a CRLFCRLF may straddle.
     for (;;) {
-      const at = found(this.#buf);
-      if (at >= 0) return at;
-      const chunk = new Uint8Array(64 * 1024);
-      let n: number | null;
-      try {
-        n = await this.conn.read(chunk);
-      } catch (error) {
-        if (error instanceof Deno.errors.ConnectionReset) n = null;
-        else throw error;
+      const buf = this.#buf;
+      for (let i = this.#start + scanned; i + 3 < this.#end; i++) {
+        if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) {
+          return i - this.#start;
+        }
       }
-      if (n === null) throw new Error(`Connection closed after ${this.#buf.length} unread bytes`);
-      this.#buf = concat(this.#buf, chunk.subarray(0, n));
+      scanned = Math.max(0, this.#end - this.#start - 3);
+      await this.#fill("a response head");
     }
+  }
+
+  /**
+   * Reads once into the free room after the unread bytes, first moving them to the front (or
+   * into a buffer twice the size, when they fill more than half) if there is none. Throws
+   * {@linkcode ConnectionEndedError} when the connection has ended or was reset.
+   */
+  async #fill(what: string): Promise<void> {
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buf.length) {
+      const live = this.#end - this.#start;
+      if (live * 2 > this.#buf.length) {
+        const bigger = new Uint8Array(this.#buf.length * 2);
+        bigger.set(this.#buf.subarray(this.#start, this.#end));
+        this.#buf = bigger;
+      } else {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+      }
+      this.#start = 0;
+      this.#end = live;
+    }
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.#buf.subarray(this.#end));
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionReset) n = null;
+      else throw error;
+    }
+    if (n === null) throw new ConnectionEndedError(what);
+    this.#end += n;
   }
 }
 
@@ -175,6 +259,25 @@ export async function rawRequest(
   return { ...responses[0]!, closed };
 }
 
+/**
+ * One request on its own connection (`Connection: close`, with `Host: 127.0.0.1` and then
+ * `lines`); resolves with the response.
+ */
+export async function fetchOnce(
+  port: number,
+  method: string,
+  target: string,
+  ...lines: string[]
+): Promise<RawResponse> {
+  await using client = await RawClient.connect(port);
+  await client.send(
+    `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${
+      lines.map((line) => `${line}\r\n`).join("")
+    }\r\n`,
+  );
+  return await client.response({ head: method === "HEAD" });
+}
+
 /** A GET request with a Host header and the given extra header lines. */
 export function get(target: string, ...headerLines: string[]): string {
   return `GET ${target} HTTP/1.1\r\nHost: localhost\r\n${
@@ -186,13 +289,6 @@ function latin1Bytes(text: string): Uint8Array {
   // deno-lint-ignore no-control-regex
   if (!/[^\x00-\xff]/.test(text)) return Uint8Array.from(text, (char) => char.charCodeAt(0));
   return encoder.encode(text);
-}
-
-function indexOfCrlfCrlf(buf: Uint8Array): number {
-  for (let i = 0; i + 3 < buf.length; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
-  }
-  return -1;
 }
 
 /** The bytes of `pieces`, one after another, in a new array. */
