@@ -234,7 +234,10 @@ export class Pool {
       throw error;
     }
     pool.#starting = false;
-    if (first && options.size > 1) pool.#spawnLater(2);
+    if (first && options.size > 1) {
+      pool.#pendingSpawns = options.size - 1;
+      pool.#spawnLater(2);
+    }
     pool.#checkStarted();
     return pool;
   }
@@ -248,7 +251,6 @@ export class Pool {
    */
   #spawnLater(id: number, since = performance.now()): void {
     this.#startAttempts.set(id, START_ATTEMPTS - 1);
-    this.#pendingSpawns++;
     const check = () => {
       const now = performance.now();
       const quiet = !this.#workers.some((worker) => worker.busy) &&
@@ -264,9 +266,9 @@ export class Pool {
     this.#spawnTimer = setTimeout(check, SPAWN_CHECK_MS);
   }
 
-  /** The number of workers, ready or starting. */
+  /** The number of workers, ready, starting or still to start. */
   get size(): number {
-    return this.#workers.length;
+    return this.#workers.length + this.#pendingSpawns;
   }
 
   /** The number of workers ready to take jobs. */
@@ -287,7 +289,7 @@ export class Pool {
     return this.#queue.length - this.#queueHead;
   }
 
-  /** A snapshot of every worker's state. */
+  /** A snapshot of the state of every worker created so far. */
   get workers(): WorkerInfo[] {
     return this.#workers.map((worker) => worker.info());
   }
@@ -510,7 +512,7 @@ export class Pool {
       if (!this.#closing) {
         this.#options.logError?.(
           `Worker ${worker.id} failed to start ${START_ATTEMPTS} times (${reason}); going on ` +
-            `with ${this.#workers.length} worker${this.#workers.length === 1 ? "" : "s"}`,
+            `with ${this.size} worker${this.size === 1 ? "" : "s"}`,
         );
       }
       this.#checkStarted();

@@ -220,7 +220,8 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
   const held = gate();
   try {
     await using pool = await startFirst(2, { heldIds: [2], gate: held.buffer });
-    await waitUntil(() => pool.size === 2, 5000, "worker 2 created");
+    equal(pool.size, 2);
+    await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
     equal(pool.readyCount, 1);
     deepEqual(pool.workers.map((worker) => worker.ready), [true, false]);
     const replies = await Promise.all(
@@ -294,7 +295,7 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
       },
       log: (line) => lines.push(line),
     });
-    await waitUntil(() => pool.size === 2, 5000, "worker 2 created");
+    await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
     const jobs = [
       pool.execute(request("/sleep?ms=200")),
       ...Array.from({ length: 3 }, () => pool.execute(request("/"))),
