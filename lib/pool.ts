@@ -1,7 +1,8 @@
 /**
  * The thread pool: the Rust book's `ThreadPool` with worker threads.
  *
- * A fixed number of {@linkcode Worker}s is created up front. Jobs wait in one FIFO queue; at the
+ * A fixed number of {@linkcode Worker}s is created up front, or with `start: "first"` the first
+ * one, the others being created after it in quiet moments and taking jobs once ready. Jobs wait in one FIFO queue; at the
  * end of each event-loop turn the queue is shared out among the workers that are free, each
  * getting its part as one packed message (`lib/messages.ts`): cheap jobs go many at a time to
  * one warm worker, costly ones are spread. A worker that is busy gets nothing until it has
