@@ -60,9 +60,11 @@ export async function main(args: string[]): Promise<number> {
   if (tooMany) log.error(`Warning: ${tooMany}`);
   const stats = SharedStats.create(config.workers);
 
-  // The book's ThreadPool::new(size): every worker is started before the first connection.
+  // The book's ThreadPool::new(size), except that salut listens as soon as the first worker is
+  // ready: the others start meanwhile and take jobs as each becomes ready.
   const pool = await Pool.create({
     size: config.workers,
+    start: "first",
     workerOptions: handlerOptions(config, root, stats),
     stats,
     jobTimeout: config.jobTimeout,
@@ -97,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
     port: server.addr.port,
     root,
     workers: pool.size,
+    ready: pool.readyCount,
   };
   for (
     const line of bannerLines(

@@ -192,7 +192,26 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         "",
         note(`first ${ms(m.firstMs!)}, back to back ${ms(m.warmMs!)}, ${mib(m.bytes! / 2 ** 20)}`),
       ];
+    case "startup":
+      return [
+        `${ms(m.firstMs!)} to 200`,
+        ratio("firstMs"),
+        "",
+        "",
+        "",
+        note([`listening line ${ms(m.readyMs!)}`, ...poolSizes(m)].join("; ")),
+      ];
   }
+}
+
+/** Start-up by pool size, from the `w<N>FirstMs`/`w<N>ReadyMs` metrics of workload S. */
+function poolSizes(m: Record<string, number>): string[] {
+  return Object.keys(m).flatMap((name) => {
+    const size = /^w(\d+)FirstMs$/.exec(name)?.[1];
+    if (size === undefined) return [];
+    const ready = m[`w${size}ReadyMs`];
+    return [`${size} w: ${ms(m[name]!)} (line ${ready === undefined ? "?" : ms(ready)})`];
+  });
 }
 
 function problemNote(summary: Summary | undefined): string {
@@ -272,6 +291,9 @@ export function describeRun(run: RunRecord, kind: WorkloadKind): string {
       return `${int(m.probes!)} GET /: p50 ${ms(m.probeP50Ms!)}, p99 ${ms(m.probeP99Ms!)}`;
     case "idle":
       return `idle ${mib(m.idleMiB!)}, ${m.perConnectionKiB!.toFixed(1)} KiB/conn`;
+    case "startup":
+      return [`first 200 ${ms(m.firstMs!)}, listening line ${ms(m.readyMs!)}`, ...poolSizes(m)]
+        .join("; ");
     case "listing":
       return `GET /dir/ cold ${ms(m.coldMs!)}, first ${ms(m.firstMs!)}, back to back ${
         ms(m.warmMs!)

@@ -78,9 +78,9 @@ async function runOne(
   let server: ServerProcess | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    server = await ServerProcess.start(spec, context.site);
     const limitMs = (context.warmupSeconds + context.seconds + 60) * 1000;
-    const measuring = workload.measure(server, context);
+    if (!workload.launch) server = await ServerProcess.start(spec, context.site);
+    const measuring = server ? workload.measure(server, context) : workload.launch!(spec, context);
     measuring.catch(() => {}); // after a timeout, its failure is expected and ignored
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -91,7 +91,7 @@ async function runOne(
     const measurement = await Promise.race([measuring, timeout]);
     record.metrics = measurement.metrics;
     record.problems = measurement.problems;
-    if (server.exited) record.problems.push(`The server exited:\n${server.output}`);
+    if (server?.exited) record.problems.push(`The server exited:\n${server.output}`);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     record.problems.push(message);

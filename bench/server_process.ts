@@ -48,6 +48,7 @@ export class ServerProcess implements AsyncDisposable {
   #output: OutputTail;
   #tempDir: string | undefined;
   #port = 0;
+  #readyAt = 0;
   #pids: number[];
   #stopped: Promise<void> | undefined;
 
@@ -63,13 +64,20 @@ export class ServerProcess implements AsyncDisposable {
     this.#pids = [child.pid];
   }
 
-  /** Starts `spec` serving the directory `site` and waits until it accepts connections. */
-  static async start(spec: ServerSpec, site: string): Promise<ServerProcess> {
+  /**
+   * Starts `spec` serving the directory `site` (on `options.port`, else one it picks; not for
+   * nginx) and waits until it says it accepts connections.
+   */
+  static async start(
+    spec: ServerSpec,
+    site: string,
+    options: { port?: number } = {},
+  ): Promise<ServerProcess> {
     // nginx is given a port that was free a moment ago; if another process took it since,
     // nginx exits at once, and another port is tried.
     for (let attempt = 1;; attempt++) {
       try {
-        return await ServerProcess.#start(spec, site);
+        return await ServerProcess.#start(spec, site, options.port ?? 0);
       } catch (error) {
         if (spec.kind !== "nginx" || attempt === 3 || !/Address already in use/.test(`${error}`)) {
           throw error;
@@ -78,9 +86,9 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
-  static async #start(spec: ServerSpec, site: string): Promise<ServerProcess> {
+  static async #start(spec: ServerSpec, site: string, port: number): Promise<ServerProcess> {
     const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
-    const args = nginx?.args ?? denoArgs(spec, site);
+    const args = nginx?.args ?? denoArgs(spec, site, port);
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: REPO,
@@ -101,6 +109,7 @@ export class ServerProcess implements AsyncDisposable {
       server.#port = nginx
         ? await waitForNginx(nginx.port, child, server.#output)
         : await server.#output.waitFor(LISTENING, child);
+      server.#readyAt = nginx ? performance.now() : server.#output.matchedAt;
       server.#pids = await processTree(child.pid);
       return server;
     } catch (error) {
@@ -112,6 +121,11 @@ export class ServerProcess implements AsyncDisposable {
   /** The port it listens on, on 127.0.0.1. */
   get port(): number {
     return this.#port;
+  }
+
+  /** When (`performance.now()`) its listening line was read (nginx: when it first answered). */
+  get readyAt(): number {
+    return this.#readyAt;
   }
 
   /** The server's pid and its descendants (nginx's worker), as found once it was ready. */
@@ -203,7 +217,7 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
-function denoArgs(spec: ServerSpec, site: string): string[] {
+function denoArgs(spec: ServerSpec, site: string, port: number): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {
     case "salut":
@@ -212,19 +226,19 @@ function denoArgs(spec: ServerSpec, site: string): string[] {
         ...deno,
         `--v8-flags=${V8_FLAGS.join(",")}`,
         "main.ts",
-        ...["--port", "0", "--quiet", "--sleep", "--root", site],
+        ...["--port", String(port), "--quiet", "--sleep", "--root", site],
         ...["--workers", String(spec.workers ?? 4)],
       ];
     case "deno_serve":
-      return [...deno, "bench/deno_serve.ts", "--port", "0", "--root", site];
+      return [...deno, "bench/deno_serve.ts", "--port", String(port), "--root", site];
     case "bare":
-      return [...deno, "bench/bare.ts", "--port", "0", "--root", site];
+      return [...deno, "bench/bare.ts", "--port", String(port), "--root", site];
     case "floor":
       return [
         ...deno,
         `--v8-flags=${V8_FLAGS.join(",")}`,
         "bench/floor.ts",
-        ...["--port", "0", "--root", site],
+        ...["--port", String(port), "--root", site],
         ...["--workers", String(spec.workers ?? 4), "--threads", spec.threads ?? "node"],
       ];
     case "nginx":
@@ -266,6 +280,8 @@ function notReady(child: Deno.ChildProcess, output: OutputTail): string {
 class OutputTail {
   static readonly KEEP = 4096;
   text = "";
+  /** When (`performance.now()`) the text matched what {@linkcode OutputTail.waitFor} waited for. */
+  matchedAt = 0;
   /** Whether the process has exited. */
   hasExited = false;
   /** Resolves when the process exits. */
@@ -303,6 +319,7 @@ class OutputTail {
       const check = () => {
         const match = pattern.exec(this.text);
         if (match) {
+          this.matchedAt = performance.now();
           done();
           resolve(Number(match[1]));
         } else if (this.hasExited) {

@@ -16,7 +16,7 @@ export const HELP = `Usage: deno task bench [options]
   --warmup TIME        wrk run before each measured keep-alive/close run (default 1s; --smoke: 0s)
   --workers N          salut's pool size (default 4)
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
-  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L
+  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S
   --servers LIST       Only these servers besides Deno.serve: salut,bare,floor,nginx
   --out DIR            Where results go (default bench/results; --smoke: a temp dir)
   --smoke              One short round of a reduced set, to check the harness works

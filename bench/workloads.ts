@@ -10,8 +10,9 @@ import { checkFile, checkPage, checkWrk } from "./checks.ts";
 import { measureIdleConnections } from "./idle_connections.ts";
 import { type ListingDirectory, type ListingSizes, measureListing } from "./listing_workload.ts";
 import { MemorySampler } from "./memory.ts";
-import type { ServerKind, ServerProcess } from "./server_process.ts";
+import type { ServerKind, ServerProcess, ServerSpec } from "./server_process.ts";
 import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
+import { measureStartup, type StartupSizes } from "./startup.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 
 /** What a measurement found. */
@@ -29,14 +30,15 @@ export type WorkloadKind =
   | "sleep_wall"
   | "sleep_probe"
   | "idle"
-  | "listing";
+  | "listing"
+  | "startup";
 
 /** One workload. */
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** The issue's letter (L: the listing workload). */
-  letter: "A" | "B" | "C" | "D" | "E" | "L";
+  /** The issue's letter (L: the listing workload; S: start-up). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -46,6 +48,8 @@ export interface Workload {
   sweep: boolean;
   /** Measures a server that was just started. */
   measure(server: ServerProcess, context: WorkloadContext): Promise<Measurement>;
+  /** Instead of {@linkcode Workload.measure}: launches the server itself, as often as it needs. */
+  launch?(spec: ServerSpec, context: WorkloadContext): Promise<Measurement>;
 }
 
 /** What every workload may use. */
@@ -71,6 +75,7 @@ export interface WorkloadSizes {
   sleepProbe: { sleeps: number; ms: number };
   idleConnections: number;
   listing: ListingSizes;
+  startup: StartupSizes;
 }
 
 /** The issue's sizes. */
@@ -80,6 +85,7 @@ export const FULL_SIZES: WorkloadSizes = {
   sleepProbe: { sleeps: 3, ms: 1000 },
   idleConnections: 1000,
   listing: { entries: 20_000, requests: 5, pauseMs: 1100 },
+  startup: { launches: 3, workers: [1, 2, 4, 8] },
 };
 
 /** Small sizes that still exercise every part of the harness. */
@@ -89,6 +95,7 @@ export const SMOKE_SIZES: WorkloadSizes = {
   sleepProbe: { sleeps: 3, ms: 300 },
   idleConnections: 50,
   listing: { entries: 200, requests: 2, pauseMs: 0 },
+  startup: { launches: 1, workers: [1] },
 };
 
 const MIB = 1024 * 1024;
@@ -105,7 +112,7 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
     sweep: true,
     measure: (server, context) => measureThroughput(server, context, { connections }),
   });
-  const { fileBytes, sleepWall, sleepProbe, idleConnections, listing } = sizes;
+  const { fileBytes, sleepWall, sleepProbe, idleConnections, listing, startup } = sizes;
   return [
     keepAlive(50),
     ...(smoke ? [] : [keepAlive(256)]),
@@ -173,6 +180,16 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       servers: ["salut", "nginx"],
       sweep: false,
       measure: (server, context) => measureListing(server.port, context.listing, listing),
+    },
+    {
+      id: "S",
+      letter: "S",
+      title: `S start-up: launch to first 200 of GET /`,
+      kind: "startup",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      measure: () => Promise.reject(new TypeError("S launches its servers itself")),
+      launch: (spec, context) => measureStartup(spec, context.site, context.page, startup),
     },
   ];
 }

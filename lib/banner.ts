@@ -16,6 +16,8 @@ export interface BannerInfo {
   /** Whether it is the bundled site. */
   bundled: boolean;
   workers: number;
+  /** How many of them are ready; the others are still starting. @default workers */
+  ready?: number;
   /** Whether `/_salut/status` is served. */
   status: boolean;
 }
@@ -57,7 +59,11 @@ export function bannerLines(info: BannerInfo, options: BannerOptions = {}): stri
     }
   }
   lines.push(`  Serving:  ${info.bundled ? "the bundled hello site" : info.root}`);
-  lines.push(`  Pool:     ${info.workers} worker${info.workers === 1 ? "" : "s"}`);
+  const starting = info.workers - (info.ready ?? info.workers);
+  lines.push(
+    `  Pool:     ${info.workers} worker${info.workers === 1 ? "" : "s"}` +
+      (starting > 0 ? ` (${info.ready} ready, ${starting} starting)` : ""),
+  );
   if (info.status) lines.push(`  Status:   ${cyan(`${local}_salut/status`)}`);
   lines.push(dim("  Press Ctrl-C to stop."));
   return lines;

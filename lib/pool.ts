@@ -1,7 +1,8 @@
 /**
  * The thread pool: the Rust book's `ThreadPool` with worker threads.
  *
- * A fixed number of {@linkcode Worker}s is created up front. Jobs wait in one FIFO queue; at the
+ * A fixed number of {@linkcode Worker}s is created up front, or with `start: "first"` the first
+ * one, the others being created after it in quiet moments and taking jobs once ready. Jobs wait in one FIFO queue; at the
  * end of each event-loop turn the queue is shared out among the workers that are free, each
  * getting its part as one packed message (`lib/messages.ts`): cheap jobs go many at a time to
  * one warm worker, costly ones are spread. A worker that is busy gets nothing until it has
@@ -90,7 +91,27 @@ export interface PoolOptions {
   logError?: (line: string) => void;
   /** Live statistics to keep up to date (busy workers, jobs done, queue length). */
   stats?: SharedStats;
+  /**
+   * When {@linkcode Pool.create} resolves: `"all"` once every worker is ready (the book's
+   * `ThreadPool::new`); `"first"` once the first one is, the others starting after it and
+   * taking jobs as each becomes ready ({@linkcode Pool.started} resolves when all have).
+   * Starting the others only then leaves the first one the CPU while it loads.
+   * @default "all"
+   */
+  start?: "all" | "first";
 }
+
+/** Times a worker that has never been ready is started before the pool goes on without it. */
+export const START_ATTEMPTS = 3;
+/** How often, in ms, a pool with workers still to create looks for a quiet moment. */
+const SPAWN_CHECK_MS = 5;
+/**
+ * Milliseconds without a job that make a quiet moment to create the next worker in: long
+ * enough for a client that waited for the listening line to connect and be answered first.
+ */
+const SPAWN_QUIET_MS = 50;
+/** Longest wait, in ms, for a quiet moment before the next worker is created anyway. */
+const SPAWN_WAIT_MS = 250;
 
 /** The queue is full: the caller should answer 503 with `Retry-After`. */
 export class QueueFullError extends RangeError {
@@ -144,6 +165,8 @@ export interface WorkerInfo {
   jobsDone: number;
   /** How many times it was replaced after a crash or a timeout. */
   restarts: number;
+  /** Whether it has loaded its module and handler (a starting worker takes no jobs). */
+  ready: boolean;
 }
 
 /**
@@ -161,6 +184,14 @@ export class Pool {
   #options:
     & Required<Omit<PoolOptions, "log" | "logError" | "stats">>
     & Pick<PoolOptions, "log" | "logError" | "stats">;
+  /** Start attempts left for each worker that has never been ready, by id. */
+  #startAttempts = new Map<number, number>();
+  #allStarted = Promise.withResolvers<void>();
+  /** Workers not created yet (see {@linkcode Pool.#spawnLater}). */
+  #pendingSpawns = 0;
+  #spawnTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When (`performance.now()`) the last job was queued or a worker last finished its batch. */
+  #lastJob = performance.now();
   #workers: Worker[] = [];
   #queue: Pending[] = [];
   #queueHead = 0;
@@ -180,17 +211,23 @@ export class Pool {
       maxQueue: 4096,
       heapLimit: 512,
       maxBatch: 256,
+      start: "all",
       ...options,
     };
   }
 
-  /** Starts `options.size` workers and resolves once every one of them is ready. */
+  /**
+   * Starts `options.size` workers and resolves once every one of them is ready, or with
+   * `start: "first"` once the first one is. Rejects, with every worker stopped, when a worker
+   * it waits for fails to start.
+   */
   static async create(options: PoolOptions): Promise<Pool> {
     if (!Number.isInteger(options.size) || options.size < 1) {
       throw new RangeError(`A pool needs at least one worker, got ${options.size}`);
     }
     const pool = new Pool(options);
-    for (let id = 1; id <= options.size; id++) pool.#workers.push(pool.#spawn(id));
+    const first = pool.#options.start === "first";
+    for (let id = 1; id <= (first ? 1 : options.size); id++) pool.#workers.push(pool.#spawn(id));
     try {
       await Promise.all(pool.#workers.map((worker) => worker.ready));
     } catch (error) {
@@ -198,12 +235,54 @@ export class Pool {
       throw error;
     }
     pool.#starting = false;
+    if (first && options.size > 1) {
+      pool.#pendingSpawns = options.size - 1;
+      pool.#spawnLater(2);
+    }
+    pool.#checkStarted();
     return pool;
   }
 
-  /** The number of workers. */
+  /**
+   * Creates workers `id` to `size`, one at a time. Creating a worker blocks this thread for tens
+   * of ms while the runtime sets up its isolate, so each waits for a quiet moment (no job for
+   * {@linkcode SPAWN_QUIET_MS}), and the first requests are answered by the workers already
+   * ready rather than after every creation; it goes ahead at once when jobs wait for a free
+   * worker, and after {@linkcode SPAWN_WAIT_MS} at the latest.
+   */
+  #spawnLater(id: number, since = performance.now()): void {
+    this.#startAttempts.set(id, START_ATTEMPTS - 1);
+    const check = () => {
+      const now = performance.now();
+      const quiet = !this.#workers.some((worker) => worker.busy) &&
+        now - this.#lastJob >= SPAWN_QUIET_MS;
+      if (!quiet && this.queued === 0 && now - since < SPAWN_WAIT_MS) {
+        this.#spawnTimer = setTimeout(check, SPAWN_CHECK_MS);
+        return;
+      }
+      this.#pendingSpawns--;
+      this.#workers.push(this.#spawn(id));
+      if (id < this.#options.size) this.#spawnLater(id + 1);
+    };
+    this.#spawnTimer = setTimeout(check, SPAWN_CHECK_MS);
+  }
+
+  /** The number of workers, ready, starting or still to start. */
   get size(): number {
-    return this.#workers.length;
+    return this.#workers.length + this.#pendingSpawns;
+  }
+
+  /** The number of workers ready to take jobs. */
+  get readyCount(): number {
+    return this.#workers.filter((worker) => worker.isReady).length;
+  }
+
+  /**
+   * Resolves once no worker is starting any more: every one is ready, or was given up after
+   * {@linkcode START_ATTEMPTS} failed starts (see {@linkcode Pool.size}).
+   */
+  get started(): Promise<void> {
+    return this.#allStarted.promise;
   }
 
   /** Jobs waiting for a free worker. */
@@ -211,7 +290,7 @@ export class Pool {
     return this.#queue.length - this.#queueHead;
   }
 
-  /** A snapshot of every worker's state. */
+  /** A snapshot of the state of every worker created so far. */
   get workers(): WorkerInfo[] {
     return this.#workers.map((worker) => worker.info());
   }
@@ -226,6 +305,7 @@ export class Pool {
     if (this.queued >= this.#options.maxQueue) {
       return Promise.reject(new QueueFullError(this.#options.maxQueue));
     }
+    if (this.#pendingSpawns > 0) this.#lastJob = performance.now();
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: 0, value: job, resolve, reject });
       if (this.#options.stats) this.#options.stats.queued = this.queued;
@@ -240,15 +320,17 @@ export class Pool {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#cancelSpawns();
     if (this.queued > 0 || this.#workers.some((worker) => worker.busy)) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
     this.#stopWatching();
-    for (const worker of this.#workers) {
+    for (const worker of [...this.#workers]) {
       this.#options.log?.(`Shutting down worker ${worker.id}`);
       await worker.stop();
       this.#options.log?.(`Worker ${worker.id} disconnected; shutting down.`);
     }
+    this.#allStarted.resolve();
   }
 
   /** Same as {@linkcode Pool.close}, for `await using`. */
@@ -259,11 +341,13 @@ export class Pool {
   /** Terminates every worker at once, failing their jobs; for a forced shutdown. */
   terminate(): void {
     this.#closing = true;
+    this.#cancelSpawns();
     this.#stopWatching();
     const error = new PoolClosedError();
     for (const pending of this.#queue.splice(0).slice(this.#queueHead)) pending.reject(error);
     this.#queueHead = 0;
     for (const worker of this.#workers) worker.fail(error);
+    this.#allStarted.resolve();
   }
 
   #spawn(id: number, restarts = 0, jobsDone = 0): Worker {
@@ -282,7 +366,15 @@ export class Pool {
         this.#onWorkerFree();
       },
       onReturned: (pendings) => this.#requeue(pendings),
-      onCrash: (worker, reason) => this.#replace(worker, new WorkerCrashedError(worker.id, reason)),
+      onReady: () => {
+        this.#startAttempts.delete(id);
+        this.#checkStarted();
+        this.#onWorkerFree();
+      },
+      onCrash: (worker, reason) =>
+        worker.isReady
+          ? this.#replace(worker, new WorkerCrashedError(worker.id, reason))
+          : this.#restart(worker, reason),
       onLog: (event) => this.#options.logError?.(`Worker ${id}: ${event.message}`),
     });
   }
@@ -306,7 +398,7 @@ export class Pool {
       // Always in the same order: under light load the first worker takes every batch and
       // stays warm (its code and heap in the caches) while the others sleep.
       const worker = this.#workers[i]!;
-      if (!worker.busy) free.push(worker);
+      if (worker.free) free.push(worker);
     }
     if (free.length === 0) return;
     const share = shareOf({
@@ -336,6 +428,7 @@ export class Pool {
   }
 
   #onWorkerFree(): void {
+    if (this.#pendingSpawns > 0) this.#lastJob = performance.now();
     if (this.queued > 0) this.#flush();
     this.#checkDrained();
   }
@@ -377,7 +470,7 @@ export class Pool {
     const busy = this.#workers.filter((worker) => worker.busy);
     if (busy.length === 0) return this.#stopWatching();
     // With no worker free, jobs taken back would only wait in the queue instead.
-    const anyFree = busy.length < this.#workers.length;
+    const anyFree = this.#workers.some((worker) => worker.free);
     for (const worker of busy) {
       const started = worker.jobStart;
       if (started === 0) continue;
@@ -403,6 +496,47 @@ export class Pool {
     this.#options.stats?.addRestart(worker.id);
     this.#workers[index] = this.#spawn(worker.id, info.restarts + 1, info.jobsDone);
     this.#onWorkerFree();
+  }
+
+  /**
+   * A worker that was never ready failed to start (after the pool was created): start it again,
+   * up to {@linkcode START_ATTEMPTS} times, then go on without it. It held no jobs.
+   */
+  #restart(worker: Worker, reason: string): void {
+    const index = this.#workers.indexOf(worker);
+    if (index < 0 || this.#starting) return;
+    worker.terminate();
+    const left = this.#startAttempts.get(worker.id) ?? 0;
+    if (this.#closing || left <= 0) {
+      this.#workers.splice(index, 1);
+      this.#startAttempts.delete(worker.id);
+      if (!this.#closing) {
+        this.#options.logError?.(
+          `Worker ${worker.id} failed to start ${START_ATTEMPTS} times (${reason}); going on ` +
+            `with ${this.size} worker${this.size === 1 ? "" : "s"}`,
+        );
+      }
+      this.#checkStarted();
+      return;
+    }
+    this.#startAttempts.set(worker.id, left - 1);
+    this.#options.logError?.(
+      `Worker ${worker.id} failed to start: ${reason}; starting it again`,
+    );
+    this.#workers[index] = this.#spawn(worker.id);
+  }
+
+  #cancelSpawns(): void {
+    clearTimeout(this.#spawnTimer);
+    this.#pendingSpawns = 0;
+  }
+
+  #checkStarted(): void {
+    if (
+      !this.#starting && this.#pendingSpawns === 0 && this.#workers.every((w) => w.isReady)
+    ) {
+      this.#allStarted.resolve();
+    }
   }
 }
 
@@ -442,6 +576,8 @@ interface WorkerHooks {
   onFree: (took: number | undefined, jobs: number) => void;
   /** Jobs taken back from the worker at its request, to share among other workers. */
   onReturned: (pendings: Pending[]) => void;
+  /** The worker has loaded its module and handler and takes jobs from now on. */
+  onReady: () => void;
   onCrash: (worker: Worker, reason: string) => void;
   onLog: (event: Extract<WorkerEvent, { type: "log" }>) => void;
 }
@@ -470,6 +606,7 @@ class Worker {
   #unclaimed = false;
   #claims: JobClaims;
   #jobsDone: number;
+  #ready = false;
   #stopped: (() => void) | undefined;
   #failed = false;
   /** Batch buffers of replies already written, to hand back to the worker for reuse. */
@@ -486,17 +623,20 @@ class Worker {
       name: `salut-worker-${id}`,
       resourceLimits: { maxOldGenerationSizeMb: hooks.heapLimit },
     });
-    let started = false;
     this.ready = new Promise((resolve, reject) => {
       const fail = (reason: string) => {
-        if (!started) reject(new Error(`Worker ${id} failed to start: ${reason}`));
+        if (!this.#ready) reject(new Error(`Worker ${id} failed to start: ${reason}`));
         this.#hooks.onCrash(this, reason);
       };
       this.#thread.on("message", (message: BatchMessage | WorkerEvent) => {
-        if (started) return this.#receive(message);
+        if (this.#ready) return this.#receive(message);
+        if (this.#failed) return;
+        // An error while it set up its handler: it reports it, then closes.
+        if (message.type === "crashed") return fail(message.message);
         if (message.type !== "ready") return;
-        started = true;
+        this.#ready = true;
         resolve();
+        this.#hooks.onReady();
       });
       // An error the worker could not report itself (it failed to load, or V8 stopped it at
       // its heap limit outside a batch); the thread is gone.
@@ -517,6 +657,16 @@ class Worker {
     return this.#batchOpen;
   }
 
+  /** Whether it has loaded its module and handler. */
+  get isReady(): boolean {
+    return this.#ready;
+  }
+
+  /** Whether it is ready and has no batch: it can take jobs now. */
+  get free(): boolean {
+    return this.#ready && !this.#batchOpen;
+  }
+
   /** When (by `clockNow()`) the worker started the job it runs now; 0 when it runs none. */
   get jobStart(): number {
     return this.#claims.jobStart;
@@ -529,6 +679,7 @@ class Worker {
       busy: this.busy,
       jobsDone: this.#jobsDone,
       restarts: this.#hooks.restarts,
+      ready: this.#ready,
     };
   }
 
@@ -552,6 +703,8 @@ class Worker {
   /** Asks the worker to finish and waits until it says it has closed, then terminates it. */
   async stop(): Promise<void> {
     if (this.#failed) return;
+    // Still starting: it holds no jobs, and would only answer once it has loaded.
+    if (!this.#ready) return this.terminate();
     const closed = new Promise<void>((resolve) => this.#stopped = resolve);
     this.#thread.postMessage({ type: "close" });
     await closed;

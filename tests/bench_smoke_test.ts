@@ -98,7 +98,7 @@ Deno.test({
       deepEqual(report.problems, []);
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L"],
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S"],
       );
       const floors = ["floor_node", "floor_web"];
       const servers = ["salut", "deno_serve", "bare", ...floors, ...(nginx ? ["nginx"] : [])];

@@ -1,6 +1,7 @@
 import { equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
+import { bannerLines } from "../lib/banner.ts";
 import { FLAGS, parseConfig } from "../lib/config.ts";
 import { get, rawRequest } from "./support/http.ts";
 import { MAIN, runSalut, startSalut } from "./support/process.ts";
@@ -12,6 +13,15 @@ Deno.test("it prints one listening line with the real URL once ready, and nothin
   equal((await rawRequest(salut.port, get("/"))).status, 200);
   const { code } = await salut.stop("SIGTERM");
   equal(code, 0);
+});
+
+Deno.test("the banner says how many workers are still starting, and nothing when all are ready", () => {
+  const info = { version: "1.0.0", host: "127.0.0.1", port: 1, root: "/srv", bundled: false };
+  const pool = (workers: number, ready?: number) =>
+    bannerLines({ ...info, workers, ready, status: false }).find((line) => line.includes("Pool:"));
+  equal(pool(4, 1), "  Pool:     4 workers (1 ready, 3 starting)");
+  equal(pool(4, 4), "  Pool:     4 workers");
+  equal(pool(1), "  Pool:     1 worker");
 });
 
 Deno.test("--help lists every flag, generated from the same table that parses them", async () => {

@@ -1,4 +1,6 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import type { StartFaults } from "./fixtures/slow_start_worker.ts";
+import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { BUNDLED_SITE } from "../main.ts";
 import type { ResponseReply } from "../lib/messages.ts";
 import {
@@ -182,4 +184,132 @@ Deno.test("a worker that runs out of memory fails its jobs at once and is replac
     errors.some((line) => line.includes("ran out of memory (the heap limit is 64 MiB)")),
     errors.join("\n"),
   );
+});
+
+const SLOW_START = new URL("./fixtures/slow_start_worker.ts", import.meta.url);
+
+/** A pool of `size` started with `start: "first"` on the slow-start fixture, with `faults`. */
+function startFirst(size: number, faults: StartFaults, errors: string[] = []): Promise<Pool> {
+  return createPool({
+    size,
+    start: "first",
+    workerUrl: SLOW_START,
+    workerOptions: { root: BUNDLED_SITE, sleep: true, startFaults: faults },
+    logError: (line) => errors.push(line),
+  });
+}
+
+/** A gate that held workers wait at, and its release. */
+function gate(): { buffer: SharedArrayBuffer; open: () => void } {
+  const buffer = new SharedArrayBuffer(4);
+  const open = () => {
+    const cell = new Int32Array(buffer);
+    Atomics.store(cell, 0, 1);
+    Atomics.notify(cell, 0);
+  };
+  return { buffer, open };
+}
+
+function counter(value: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(4);
+  new Int32Array(buffer)[0] = value;
+  return buffer;
+}
+
+Deno.test('start: "first" answers jobs while a slow worker is still starting, and uses it once ready', async () => {
+  const held = gate();
+  try {
+    await using pool = await startFirst(2, { heldIds: [2], gate: held.buffer });
+    equal(pool.size, 2);
+    await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
+    equal(pool.readyCount, 1);
+    deepEqual(pool.workers.map((worker) => worker.ready), [true, false]);
+    const replies = await Promise.all(
+      Array.from({ length: 4 }, () => pool.execute(request("/")) as Promise<ResponseReply>),
+    );
+    deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
+    held.open();
+    await withDeadline(pool.started, 10_000, "every worker started");
+    equal(pool.readyCount, 2);
+    // Worker 2 now takes jobs: a sleep holds worker 1, the next job goes to worker 2.
+    const sleeping = pool.execute(request("/sleep?ms=300"));
+    await waitUntil(() => pool.workers[0]!.busy, 5000, "worker 1 busy");
+    const quick = await pool.execute(request("/")) as ResponseReply;
+    equal(quick.worker, 2);
+    await sleeping;
+  } finally {
+    held.open();
+  }
+});
+
+Deno.test('start: "first": a worker that fails to start later is started again, and logged', async () => {
+  const errors: string[] = [];
+  await using pool = await startFirst(2, { failIds: [2], failures: counter(1) }, errors);
+  await withDeadline(pool.started, 10_000, "every worker started");
+  equal(pool.size, 2);
+  equal(pool.readyCount, 2);
+  ok(
+    errors.some((line) =>
+      line ===
+        "Worker 2 failed to start: Uncaught Error: injected start-up failure; starting it again"
+    ),
+    errors.join("\n"),
+  );
+});
+
+Deno.test('start: "first": a worker that keeps failing to start is given up; the pool goes on', async () => {
+  const errors: string[] = [];
+  await using pool = await startFirst(3, { failIds: [3], failures: counter(100) }, errors);
+  await withDeadline(pool.started, 10_000, "every worker started or given up");
+  equal(pool.size, 2);
+  deepEqual(pool.workers.map((worker) => worker.id), [1, 2]);
+  equal(errors.filter((line) => line.startsWith("Worker 3 failed to start:")).length, 2);
+  ok(
+    errors.includes(
+      "Worker 3 failed to start 3 times (Uncaught Error: injected start-up failure); going on with 2 workers",
+    ),
+    errors.join("\n"),
+  );
+  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+});
+
+Deno.test("Pool.create() rejects with the reason when the first worker fails to start", async () => {
+  await rejects(
+    startFirst(2, { failIds: [1], failures: counter(1) }),
+    { message: "Worker 1 failed to start: Uncaught Error: injected start-up failure" },
+  );
+});
+
+Deno.test("Pool.close() while workers are starting answers every job taken, then stops them all", async () => {
+  const held = gate();
+  const lines: string[] = [];
+  try {
+    const pool = await createPool({
+      size: 3,
+      start: "first",
+      workerUrl: SLOW_START,
+      workerOptions: {
+        root: BUNDLED_SITE,
+        sleep: true,
+        startFaults: { heldIds: [2], gate: held.buffer },
+      },
+      log: (line) => lines.push(line),
+    });
+    await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
+    const jobs = [
+      pool.execute(request("/sleep?ms=200")),
+      ...Array.from({ length: 3 }, () => pool.execute(request("/"))),
+    ];
+    const closed = pool.close();
+    const replies = await Promise.all(jobs) as ResponseReply[];
+    deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
+    await closed;
+    await withDeadline(pool.started, 1000, "started settles once closed");
+    // Worker 3 was never created: the pool closed before it was its turn.
+    ok(lines.includes("Worker 2 disconnected; shutting down."), lines.join("\n"));
+    ok(!lines.some((line) => line.includes("worker 3")), lines.join("\n"));
+    await rejects(pool.execute(request("/")), PoolClosedError);
+  } finally {
+    held.open();
+  }
 });
