@@ -23,8 +23,8 @@ import { StopSignals } from "./lib/stop_signals.ts";
 export const VERSION: string = denoJson.version;
 /**
  * The bundled site. Computed here, at the top of the project, so no path inside a compiled
- * binary needs `..` (denoland/deno#29907); from the module URL rather than
- * `import.meta.dirname`, which a compiled binary on Windows may lack (denoland/deno#23484).
+ * binary needs `..` (which `deno compile` does not resolve); from the module URL rather than
+ * `import.meta.dirname`, which a compiled binary on Windows may lack.
  */
 export const BUNDLED_SITE: string = fileURLToPath(new URL("static", import.meta.url));
 

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: salut beside Deno.serve (the baseline), a bare `Deno.listen` loop (the
  * ceiling), that loop beside idle workers (the floor of memory at rest, workload E only) and nginx
- * (when installed), in interleaved rounds, under the workloads of issue 5.
+ * (when installed), in interleaved rounds, under the workloads of docs/performance.md.
  * Prints a table of medians and ratios to Deno.serve and writes it as JSON, Markdown and an SVG
  * chart. Exits 1 when any request was answered wrongly.
  *

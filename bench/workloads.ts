@@ -1,5 +1,5 @@
 /**
- * The workloads of issue 5, (A) to (E), and which servers run each. A workload measures one
+ * The workloads, (A) to (E) plus the listing (L) and start-up (S), and which servers run each. A workload measures one
  * freshly started server and reports numbers (`metrics`) and anything answered wrongly
  * (`problems`).
  *
@@ -37,7 +37,7 @@ export type WorkloadKind =
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** The issue's letter (L: the listing workload; S: start-up). */
+  /** Its letter (L: the listing workload; S: start-up). */
   letter: "A" | "B" | "C" | "D" | "E" | "L" | "S";
   /** What it does, for the table. */
   title: string;
@@ -78,7 +78,7 @@ export interface WorkloadSizes {
   startup: StartupSizes;
 }
 
-/** The issue's sizes. */
+/** The sizes of the full run. */
 export const FULL_SIZES: WorkloadSizes = {
   fileBytes: 64 * 1024 * 1024,
   sleepWall: { count: 8, ms: 500 },
