@@ -1,7 +1,7 @@
 /**
- * The workloads, (A) to (E) plus the listing (L) and start-up (S), and which servers run each. A workload measures one
- * freshly started server and reports numbers (`metrics`) and anything answered wrongly
- * (`problems`).
+ * The workloads, (A) to (E) plus the listing (L) and start-up (S), and which servers run each.
+ * A workload measures one freshly started server and reports numbers (`metrics`) and anything
+ * answered wrongly (`problems`).
  *
  * @module
  */
