@@ -447,7 +447,7 @@ export function parseConfig(
 export interface ParseOptions {
   /** How the user started salut, for hints ("see … --help"). @default "salut" */
   command?: string;
-  /** The process's soft limit on open files (`undefined`: unknown); read from the system by default. */
+  /** The soft limit on open files (`undefined`: unknown); read from the system by default. */
   openFileLimit?: () => number | undefined;
 }
 

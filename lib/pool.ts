@@ -1,12 +1,12 @@
 /**
  * The thread pool: the Rust book's `ThreadPool` with worker threads.
  *
- * A fixed number of {@linkcode Worker}s is created up front, or with `start: "first"` the first
- * one, the others being created after it in quiet moments and taking jobs once ready. Jobs wait in one FIFO queue; at the
- * end of each event-loop turn the queue is shared out among the workers that are free, each
- * getting its part as one packed message (`lib/messages.ts`): cheap jobs go many at a time to
- * one warm worker, costly ones are spread. A worker that is busy gets nothing until it has
- * answered its whole batch, so a free worker always takes the next job.
+ * A fixed number of {@linkcode Worker}s is created up front (with `start: "first"`, the first one;
+ * the others are created after it in quiet moments and take jobs once ready). Jobs wait in one
+ * FIFO queue; at the end of each event-loop turn the queue is shared out among the workers that
+ * are free, each getting its part as one packed message (`lib/messages.ts`): cheap jobs go many
+ * at a time to one warm worker, costly ones are spread. A worker that is busy gets nothing until
+ * it has answered its whole batch, so a free worker always takes the next job.
  *
  * A batch is not a promise to run it all: the worker claims each job just before running it
  * (`lib/job_claims.ts`), and while a worker's current job has run longer than
