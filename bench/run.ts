@@ -79,7 +79,10 @@ async function runOne(
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const limitMs = (context.warmupSeconds + context.seconds + 60) * 1000;
-    if (!workload.launch) server = await ServerProcess.start(spec, context.site);
+    if (!workload.launch) {
+      server = await ServerProcess.start(spec, context.site);
+      await server.settled();
+    }
     const measuring = server ? workload.measure(server, context) : workload.launch!(spec, context);
     measuring.catch(() => {}); // after a timeout, its failure is expected and ignored
     const timeout = new Promise<never>((_, reject) => {

@@ -118,6 +118,24 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
+  /**
+   * Waits until salut's every worker is ready (its status page says so): salut listens once its
+   * first worker is, and the workloads measure the whole pool. Other servers are ready at once.
+   */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    if (this.spec.kind !== "salut") return;
+    const deadline = performance.now() + timeoutMs;
+    const url = `http://127.0.0.1:${this.#port}/_salut/status.json`;
+    for (;;) {
+      const status = await (await fetch(url)).json() as { workers: { ready: boolean }[] };
+      if (status.workers.every((worker) => worker.ready)) return;
+      if (performance.now() > deadline) {
+        throw new Error(`salut's workers were not all ready within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** The port it listens on, on 127.0.0.1. */
   get port(): number {
     return this.#port;

@@ -635,6 +635,7 @@ class Worker {
         if (message.type === "crashed") return fail(message.message);
         if (message.type !== "ready") return;
         this.#ready = true;
+        this.#hooks.stats?.setReady(id, true);
         resolve();
         this.#hooks.onReady();
       });
@@ -737,6 +738,7 @@ class Worker {
     this.#failed = true;
     this.#thread.terminate();
     this.#hooks.stats?.setBusy(this.id, false);
+    this.#hooks.stats?.setReady(this.id, false);
     const pendings = this.#inFlight.filter((pending) => pending !== undefined);
     this.#inFlight = [];
     this.#inFlightCount = 0;

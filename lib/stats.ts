@@ -20,13 +20,14 @@ const SHUTTING_DOWN = 5;
 const WORKERS = 6;
 
 /** Float64 slots per worker. */
-const WORKER_SLOTS = 6;
+const WORKER_SLOTS = 7;
 const BUSY = 0;
 const BUSY_SINCE = 1;
 const JOBS_DONE = 2;
 const RESTARTS = 3;
 const JOB_SINCE = 4;
 const JOB_LENGTH = 5;
+const READY = 6;
 
 /** Bytes kept of the request a worker is running. */
 export const JOB_TEXT_BYTES = 200;
@@ -34,6 +35,8 @@ export const JOB_TEXT_BYTES = 200;
 /** A worker as the status page shows it. */
 export interface WorkerStatus {
   id: number;
+  /** Whether it has started and takes jobs (false while it starts, or after it was given up). */
+  ready: boolean;
   busy: boolean;
   /** Requests and file chunks answered. */
   jobsDone: number;
@@ -131,6 +134,11 @@ export class SharedStats {
     else this.#numbers[base + JOB_LENGTH] = 0;
   }
 
+  /** Main thread: worker `id` (1-based) is ready to take jobs, or no longer is. */
+  setReady(id: number, ready: boolean): void {
+    this.#numbers[this.#base(id) + READY] = ready ? 1 : 0;
+  }
+
   /** Main thread: worker `id` answered `count` more jobs. */
   addJobsDone(id: number, count: number): void {
     this.#numbers[this.#base(id) + JOBS_DONE]! += count;
@@ -164,6 +172,7 @@ export class SharedStats {
       const offset = (id - 1) * JOB_TEXT_BYTES;
       workers.push({
         id,
+        ready: numbers[base + READY] === 1,
         busy,
         jobsDone: numbers[base + JOBS_DONE]!,
         restarts: numbers[base + RESTARTS]!,

@@ -108,10 +108,11 @@ function render(status) {
   const rows = status.workers.map((w) => {
     const tr = document.createElement("tr");
     tr.dataset.worker = w.id;
-    tr.dataset.state = w.busy ? "busy" : "idle";
+    const name = w.busy ? "busy" : w.ready ? "idle" : "starting";
+    tr.dataset.state = name;
     const state = document.createElement("span");
     state.className = "state " + (w.busy ? "busy" : "idle");
-    state.textContent = w.busy ? "busy" : "idle";
+    state.textContent = name;
     const job = document.createElement("code");
     job.textContent = w.job ?? "";
     tr.append(cell("Worker " + w.id), cell(state), cell(w.busy ? job : "–"), cell(w.busyFor === null ? "–" : duration(w.busyFor), "num"), cell(String(w.jobsDone), "num"));

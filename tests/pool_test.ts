@@ -3,6 +3,7 @@ import type { StartFaults } from "./fixtures/slow_start_worker.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { BUNDLED_SITE } from "../main.ts";
 import type { ResponseReply } from "../lib/messages.ts";
+import { SharedStats } from "../lib/stats.ts";
 import {
   JobTimeoutError,
   Pool,
@@ -309,6 +310,27 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
     ok(lines.includes("Worker 2 disconnected; shutting down."), lines.join("\n"));
     ok(!lines.some((line) => line.includes("worker 3")), lines.join("\n"));
     await rejects(pool.execute(request("/")), PoolClosedError);
+  } finally {
+    held.open();
+  }
+});
+
+Deno.test("the shared statistics say which workers are still starting", async () => {
+  const held = gate();
+  try {
+    const stats = SharedStats.create(2);
+    await using pool = await createPool({
+      size: 2,
+      start: "first",
+      stats,
+      workerUrl: SLOW_START,
+      workerOptions: { root: BUNDLED_SITE, startFaults: { heldIds: [2], gate: held.buffer } },
+    });
+    await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
+    deepEqual(stats.snapshot().workers.map((worker) => worker.ready), [true, false]);
+    held.open();
+    await withDeadline(pool.started, 10_000, "every worker started");
+    deepEqual(stats.snapshot().workers.map((worker) => worker.ready), [true, true]);
   } finally {
     held.open();
   }
