@@ -76,3 +76,14 @@ Deno.test("without --clean-urls, /about is missing and /about.html is served as 
   equal(about.status, 200);
   equal(about.text, ABOUT);
 });
+
+Deno.test("--clean-urls: an index.html redirects to its directory", async () => {
+  await using served = await serveSite(["--clean-urls"], SITE);
+  const root = await rawRequest(served.port, get("/index.html?a=1"));
+  equal(root.status, 301);
+  equal(root.headers.get("location"), "/?a=1");
+  const docs = await rawRequest(served.port, get("/docs/index.html"));
+  equal(docs.status, 301);
+  equal(docs.headers.get("location"), "/docs/");
+  equal((await rawRequest(served.port, get("/docs/"))).text, "<p>docs index</p>\n");
+});

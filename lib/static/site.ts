@@ -230,6 +230,8 @@ export class StaticSite {
     }
     const stem = last.endsWith(".html") ? last.slice(0, -".html".length) : "";
     if (!resolved.info.isFile || stem === "" || stem === "." || stem === "..") return undefined;
+    // A directory's index page is its directory: /docs/index.html → /docs/.
+    if (stem === "index") return redirect({ ...sitePath, segments: parent }, true, request.query);
     const segments = [...parent, stem];
     if (resolveInRoot(this.#root, segments, this.#options)) return undefined;
     return redirect({ ...sitePath, segments }, false, request.query);
