@@ -110,7 +110,7 @@ export const FLAGS = {
     kind: "boolean",
     group: "Site",
     shown: "off",
-    help: "Serve symlinks leading outside the root (default: refuse, log once)",
+    help: "Serve symlinks leading outside the root (without it: 404, logged once)",
   },
   spa: {
     kind: "boolean",
