@@ -160,7 +160,6 @@ const JOBS: Numbered<Job>[] = Array.from({ length: MESSAGE_JOBS }, (_, id) => ({
 const REPLIES: Numbered<Reply>[] = Array.from({ length: MESSAGE_JOBS }, (_, id) => ({
   id,
   value: {
-    kind: "response",
     status: 200,
     close: false,
     bytes: PAGE_RESPONSE,

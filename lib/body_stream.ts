@@ -3,7 +3,7 @@
  *
  * A worker handles the request: it resolves the file, checks the conditions and ranges, and
  * serializes the head. What it hands back for a large body is a plan — literal text, and byte
- * ranges of files with the size and mtime they had ({@linkcode StreamPart}). Moving those bytes
+ * ranges of files with the size and mtime they had ({@linkcode BodyPart}). Moving those bytes
  * from the file to the socket is I/O like the socket's own, so the connection does it: read a
  * chunk (asynchronously, off the event loop), write it, read the next. A round trip to a worker
  * per chunk would only add cost, and a download would stall whenever every worker is busy.
@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { FileChunk, StreamPart } from "./messages.ts";
+import type { BodyPart, FileRange } from "./http/response.ts";
 
 /**
  * Bytes of a streamed file read and written at a time while the client keeps up. Measured with
@@ -114,14 +114,14 @@ interface OpenFile {
  * ```
  */
 export class BodyStream {
-  #parts: StreamPart[];
+  #parts: BodyPart[];
   #files: Map<string, OpenFile>;
   /** The stream's own buffer for writes after a partial one. */
   #probe: Uint8Array | undefined;
   /** Whether the last write went out whole: only then may the next chunk come from a pool. */
   #keepsUp = true;
 
-  private constructor(parts: StreamPart[], files: Map<string, OpenFile>) {
+  private constructor(parts: BodyPart[], files: Map<string, OpenFile>) {
     this.#parts = parts;
     this.#files = files;
   }
@@ -131,7 +131,7 @@ export class BodyStream {
    * {@linkcode FileChangedError} for a file that changed or vanished, and the OS error for any
    * other failure (EMFILE when the process is out of descriptors); nothing stays open then.
    */
-  static async open(parts: StreamPart[]): Promise<BodyStream> {
+  static async open(parts: BodyPart[]): Promise<BodyStream> {
     const files = new Map<string, OpenFile>();
     try {
       for (const part of parts) {
@@ -176,7 +176,7 @@ export class BodyStream {
     this.close();
   }
 
-  async #sendFile(range: FileChunk, sink: BodySink): Promise<void> {
+  async #sendFile(range: FileRange, sink: BodySink): Promise<void> {
     const open = this.#files.get(range.path)!;
     let position = range.start;
     while (position < range.end) {
@@ -203,7 +203,7 @@ export class BodyStream {
 }
 
 /** Throws {@linkcode FileChangedError} unless `file` still has the size and mtime of `range`. */
-function check(file: Deno.FsFile, range: FileChunk): void {
+function check(file: Deno.FsFile, range: FileRange): void {
   const info = file.statSync();
   if (info.size !== range.size || (info.mtime?.getTime() ?? 0) !== range.mtime) {
     throw new FileChangedError(range.path);

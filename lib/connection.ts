@@ -18,7 +18,8 @@ import { HttpError } from "./http/errors.ts";
 import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "./http/frame.ts";
 import { serializeResponse } from "./http/serialize.ts";
 import type { Logger } from "./log.ts";
-import type { RequestJob, ResponseReply } from "./messages.ts";
+import type { SerializedResponse } from "./http/response.ts";
+import type { RequestJob } from "./messages.ts";
 import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
 import type { SharedStats } from "./stats.ts";
 
@@ -170,7 +171,7 @@ export class Connection {
           head,
           closing: this.#draining && !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end)),
         };
-        let reply: ResponseReply;
+        let reply: SerializedResponse;
         try {
           reply = await pool.execute(job);
         } catch (error) {
@@ -258,7 +259,7 @@ export class Connection {
    * Decides after a response whether to read the next request, and sets the phase and deadline
    * for it.
    */
-  #keepGoing(reply: ResponseReply): boolean {
+  #keepGoing(reply: SerializedResponse): boolean {
     if (reply.close) return false;
     // Draining: requests already received whole (pipelined) are still answered; then close.
     if (this.#draining) return this.#hasCompleteHead();
@@ -268,7 +269,7 @@ export class Connection {
     return true;
   }
 
-  #logAccess(reply: ResponseReply, requestLine: string, received: number): void {
+  #logAccess(reply: SerializedResponse, requestLine: string, received: number): void {
     this.#context.log.access({
       time: performance.timeOrigin + received,
       remote: this.remote,
@@ -468,7 +469,7 @@ function headEnd(bytes: Uint8Array): number {
 }
 
 /** Runs a job; a failed one becomes the response the client gets. */
-async function execute(pool: Pool, job: RequestJob): Promise<ResponseReply> {
+async function execute(pool: Pool, job: RequestJob): Promise<SerializedResponse> {
   try {
     return await pool.execute(job);
   } catch (error) {
@@ -483,11 +484,11 @@ async function execute(pool: Pool, job: RequestJob): Promise<ResponseReply> {
  * one. The reply returned replaces `reply` (whose buffer is then released).
  */
 async function openBody(
-  reply: ResponseReply,
+  reply: SerializedResponse,
   pool: Pool,
   job: RequestJob,
   log: Logger,
-): Promise<[ResponseReply, BodyStream | undefined]> {
+): Promise<[SerializedResponse, BodyStream | undefined]> {
   for (let attempt = 0;; attempt++) {
     try {
       return [reply, await BodyStream.open(reply.stream!)];
@@ -516,7 +517,7 @@ async function openBody(
 }
 
 /** Maps a failed pool job to the response the client gets. */
-function poolErrorReply(error: unknown): ResponseReply {
+function poolErrorReply(error: unknown): SerializedResponse {
   let httpError: HttpError;
   if (error instanceof QueueFullError) {
     httpError = new HttpError(503, "The server is busy; retry shortly", {
@@ -535,10 +536,9 @@ function poolErrorReply(error: unknown): ResponseReply {
 }
 
 /** A reply made on the main thread for `httpError`. */
-function errorReply(httpError: HttpError): ResponseReply {
+function errorReply(httpError: HttpError): SerializedResponse {
   const bytes = errorBytes(httpError);
   return {
-    kind: "response",
     status: httpError.status,
     close: true,
     bytes,

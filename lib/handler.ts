@@ -14,8 +14,8 @@ import { hostAllowed } from "./http/host_check.ts";
 import { parseRequestHead, type RequestHead } from "./http/parse.ts";
 import { serializeResponse } from "./http/serialize.ts";
 import { escapeLogText } from "./log.ts";
-import type { ResponseReply } from "./messages.ts";
-import { type SiteResponse, StaticSite, type StaticSiteOptions } from "./static/site.ts";
+import type { HttpResponse, SerializedResponse } from "./http/response.ts";
+import { StaticSite, type StaticSiteOptions } from "./static/site.ts";
 import { SharedStats } from "./stats.ts";
 import { statusPage } from "./status_page.ts";
 
@@ -134,7 +134,7 @@ export class Handler {
   }
 
   /** Parses and answers one request head. */
-  handle(head: Uint8Array, closing = false): ResponseReply {
+  handle(head: Uint8Array, closing = false): SerializedResponse {
     return this.respond(this.parse(head), closing);
   }
 
@@ -183,7 +183,7 @@ export class Handler {
    * response becomes a plain 500 (and one line through `onError`). `closing` forces
    * `Connection: close`.
    */
-  respond(parsed: Parsed, closing = false): ResponseReply {
+  respond(parsed: Parsed, closing = false): SerializedResponse {
     try {
       return this.#respond(parsed, closing);
     } catch (error) {
@@ -195,7 +195,7 @@ export class Handler {
     }
   }
 
-  #respond(parsed: Parsed, closing: boolean): ResponseReply {
+  #respond(parsed: Parsed, closing: boolean): SerializedResponse {
     let refused = false;
     if (parsed.ok && this.#options.allowedHosts) {
       // Before the reply cache, whose keys do not include the Host.
@@ -211,7 +211,7 @@ export class Handler {
       const cached = key === null ? undefined : this.#replies.get(key);
       if (cached) return cached;
     }
-    let response: SiteResponse;
+    let response: HttpResponse;
     let close = closing;
     const request = parsed.ok ? parsed.request : undefined;
     try {
@@ -245,7 +245,7 @@ export class Handler {
     return false;
   }
 
-  #route(request: RequestHead): SiteResponse {
+  #route(request: RequestHead): HttpResponse {
     if (request.method === "OPTIONS") return this.#answerOptions(request);
     if (request.method === "CONNECT") {
       throw new HttpError(501, "CONNECT is not supported: salut is not a proxy");
@@ -271,7 +271,7 @@ export class Handler {
   }
 
   /** salut's own endpoints: health for load balancers, and the live status page. */
-  #internal(request: RequestHead): SiteResponse {
+  #internal(request: RequestHead): HttpResponse {
     const name = request.path.slice(INTERNAL_PREFIX.length);
     const noStore: [string, string] = ["Cache-Control", "no-store"];
     if (name === "health") {
@@ -306,7 +306,7 @@ export class Handler {
    * when it is a list of field names; anything else gets a 204 without Allow-Headers, which
    * the browser takes as a refusal. salut's own endpoints never get a CORS grant.
    */
-  #answerOptions(request: RequestHead): SiteResponse {
+  #answerOptions(request: RequestHead): HttpResponse {
     const headers: [string, string][] = [["Allow", ALLOW]];
     if (
       this.#options.cors && request.headers.has("access-control-request-method") &&
@@ -340,7 +340,7 @@ export class Handler {
   }
 
   /** The one place where errors become responses. */
-  #errorResponse(error: unknown): SiteResponse {
+  #errorResponse(error: unknown): HttpResponse {
     if (error instanceof HttpError) {
       return {
         status: error.status,
@@ -367,7 +367,11 @@ export class Handler {
     };
   }
 
-  #finish(response: SiteResponse, request: RequestHead | undefined, close: boolean): ResponseReply {
+  #finish(
+    response: HttpResponse,
+    request: RequestHead | undefined,
+    close: boolean,
+  ): SerializedResponse {
     const headers = this.#extraNames.size > 0
       ? response.headers.filter(([name]) => !this.#extraNames.has(name.toLowerCase()))
       : response.headers;
@@ -396,8 +400,7 @@ export class Handler {
       : undefined;
     const bytes = serializeResponse(parts, { close, headOnly, keepAlive });
     const bodyLength = headOnly ? 0 : response.body?.length ?? response.contentLength ?? 0;
-    const reply: ResponseReply = {
-      kind: "response",
+    const reply: SerializedResponse = {
       status: response.status,
       close,
       bytes,
@@ -423,7 +426,7 @@ const CONDITIONAL_FIELDS = [
 ];
 
 interface CachedReply {
-  reply: ResponseReply;
+  reply: SerializedResponse;
   file: { path: string; mtime: number; size: number };
   /** The Date the reply carries: an entry lives within one second. */
   date: string;
@@ -457,7 +460,7 @@ class ReplyCache {
     return `${request.method} ${mode} ${request.path}`;
   }
 
-  get(key: string): ResponseReply | undefined {
+  get(key: string): SerializedResponse | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.date !== httpDate()) {
@@ -480,7 +483,7 @@ class ReplyCache {
     return entry.reply;
   }
 
-  set(key: string, reply: ResponseReply, file: CachedReply["file"]): void {
+  set(key: string, reply: SerializedResponse, file: CachedReply["file"]): void {
     if (this.#entries.size >= ReplyCache.MAX_ENTRIES) {
       this.#entries.delete(this.#entries.keys().next().value!);
     }
@@ -504,7 +507,7 @@ function misdirected(): HttpError {
 const INTERNAL_ERROR_BODY = ENCODER.encode("500 Internal Server Error\n");
 
 /** A plain 500 from fixed parts, for when building the real response failed. */
-export function internalError(close: boolean, headOnly: boolean): ResponseReply {
+export function internalError(close: boolean, headOnly: boolean): SerializedResponse {
   const headers: [string, string][] = [
     ["Content-Type", "text/plain; charset=utf-8"],
     ["X-Content-Type-Options", "nosniff"],
@@ -512,10 +515,10 @@ export function internalError(close: boolean, headOnly: boolean): ResponseReply 
   const parts = { status: 500, headers, body: INTERNAL_ERROR_BODY };
   const bytes = serializeResponse(parts, { close, headOnly });
   const bodyLength = headOnly ? 0 : INTERNAL_ERROR_BODY.length;
-  return { kind: "response", status: 500, close, bytes, bodyLength };
+  return { status: 500, close, bytes, bodyLength };
 }
 
-function bodyOf(response: SiteResponse): { body?: Uint8Array; contentLength?: number } {
+function bodyOf(response: HttpResponse): { body?: Uint8Array; contentLength?: number } {
   if (response.body) return { body: response.body };
   if (response.contentLength !== undefined) return { contentLength: response.contentLength };
   return {};

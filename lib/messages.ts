@@ -21,6 +21,8 @@
  * @module
  */
 
+import type { BodyPart, SerializedResponse } from "./http/response.ts";
+
 /** A request for a worker: the bytes of one request head, framed by the main thread. */
 export interface RequestJob {
   kind: "request";
@@ -33,54 +35,8 @@ export interface RequestJob {
 /** Work for the pool. */
 export type Job = RequestJob;
 
-/** A byte range of a file, with the validators it had when the response was made. */
-export interface FileChunk {
-  /** Absolute path of the file. */
-  path: string;
-  /** First byte offset. */
-  start: number;
-  /** Offset after the last byte. */
-  end: number;
-  /** `mtime` in ms when the response head was made; a changed file aborts the stream. */
-  mtime: number;
-  /** Size when the response head was made. */
-  size: number;
-}
-
-/** One part of the content that follows a streamed response head. */
-export type StreamPart =
-  | { file: FileChunk }
-  | { text: string };
-
 /** A worker's answer to a {@linkcode RequestJob}. */
-export interface ResponseReply {
-  kind: "response";
-  /** The status code, for the access log. */
-  status: number;
-  /** Close the connection after this response. */
-  close: boolean;
-  /** The serialized response: the head, and the body when it is not streamed. */
-  bytes: Uint8Array;
-  /**
-   * Set by the maker when nothing else keeps `bytes`, so that a large buffer may be transferred
-   * (and so detached) rather than copied. Unset: `bytes` is copied, and stays usable.
-   */
-  transfer?: boolean;
-  /** Content that follows `bytes`, read from files in chunks with backpressure. */
-  stream?: StreamPart[];
-  /** Bytes of content in `bytes` plus `stream`, for the access log. */
-  bodyLength: number;
-  /** The worker that answered; set by the pool on the main thread. */
-  worker?: number;
-  /**
-   * Set by the pool when `bytes` lives in a batch buffer that goes back to its worker for
-   * reuse: call it once, when `bytes` has been written.
-   */
-  release?: () => void;
-}
-
-/** What a job resolves to. */
-export type Reply = ResponseReply;
+export type Reply = SerializedResponse;
 
 /** A job with the id that matches it to its reply. */
 export interface Numbered<T> {
@@ -210,14 +166,13 @@ export function decodeReplies(message: BatchMessage): Numbered<Reply>[] {
   const replies: Numbered<Reply>[] = [];
   const reader = new Unpacker(message);
   while (reader.next()) {
-    const reply: ResponseReply = {
-      kind: "response",
+    const reply: Reply = {
       status: reader.status,
       close: (reader.flags & FLAG_CLOSE) !== 0,
       bytes: reader.data,
       bodyLength: reader.extra,
     };
-    if (reader.meta) reply.stream = parseJson(reader.meta) as StreamPart[];
+    if (reader.meta) reply.stream = parseJson(reader.meta) as BodyPart[];
     replies.push({ id: reader.id, value: reply });
   }
   return replies;

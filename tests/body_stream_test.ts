@@ -11,14 +11,14 @@ import {
 } from "../lib/body_stream.ts";
 import { waitUntil } from "./support/deadline.ts";
 import { concat } from "./support/http.ts";
-import type { FileChunk, StreamPart } from "../lib/messages.ts";
+import type { BodyPart, FileRange } from "../lib/http/response.ts";
 
 const SIZE = 2 * STREAM_CHUNK + 1000;
 const CONTENT = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 13 + (i >> 10)) & 0xff);
 const encoder = new TextEncoder();
 
 async function withFile(
-  fn: (path: string, part: { file: FileChunk }) => Promise<void>,
+  fn: (path: string, part: { file: FileRange }) => Promise<void>,
   size = SIZE,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -69,7 +69,7 @@ class Collector implements BodySink {
   }
 }
 
-async function send(parts: StreamPart[], sink: Collector = new Collector()): Promise<Collector> {
+async function send(parts: BodyPart[], sink: Collector = new Collector()): Promise<Collector> {
   using body = await BodyStream.open(parts);
   await body.send(sink);
   return sink;
@@ -77,7 +77,7 @@ async function send(parts: StreamPart[], sink: Collector = new Collector()): Pro
 
 Deno.test("send() writes text and file ranges in order, in big chunks to a client that keeps up", async () => {
   await withFile(async (_path, part) => {
-    const parts: StreamPart[] = [
+    const parts: BodyPart[] = [
       { text: "--a\r\n" },
       { file: { ...part.file, start: 10, end: 20 } },
       { text: "--b\r\n" },
@@ -176,7 +176,7 @@ Deno.test("a client that reads slowly, then fast, gets the exact bytes at every 
   // A range across a chunk boundary, and several ranges as multipart parts.
   await withFile(async (_path, part) => {
     const across = { file: { ...part.file, start: STREAM_CHUNK - 700, end: STREAM_CHUNK + 900 } };
-    const multipart: StreamPart[] = [
+    const multipart: BodyPart[] = [
       { text: "--x\r\n\r\n" },
       { file: { ...part.file, start: 0, end: SMALL_CHUNK + 1 } },
       { text: "\r\n--x\r\n\r\n" },

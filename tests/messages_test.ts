@@ -45,11 +45,10 @@ Deno.test("replies keep their fields; large bodies travel as their own buffers",
   const small = encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
   const large = new Uint8Array(LARGE_DATA + 5).fill(42);
   const replies: Numbered<Reply>[] = [
-    { id: 1, value: { kind: "response", status: 200, close: false, bytes: small, bodyLength: 2 } },
+    { id: 1, value: { status: 200, close: false, bytes: small, bodyLength: 2 } },
     {
       id: 2,
       value: {
-        kind: "response",
         status: 206,
         close: true,
         bytes: large,
@@ -86,7 +85,6 @@ Deno.test("large reply bytes are transferred only when the reply says nobody kee
     const kept = new Uint8Array(size).map((_, i) => i % 251);
     const given = kept.slice();
     const reply = (bytes: Uint8Array, transfer?: boolean): Reply => ({
-      kind: "response",
       status: 200,
       close: false,
       bytes,

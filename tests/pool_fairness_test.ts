@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { BUNDLED_SITE } from "../main.ts";
-import type { ResponseReply } from "../lib/messages.ts";
+import type { SerializedResponse } from "../lib/http/response.ts";
 import { JobTimeoutError, Pool, type PoolOptions } from "../lib/pool.ts";
 import { get, RawClient } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
@@ -30,7 +30,7 @@ async function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   await Promise.all(targets.map((target) =>
     pool.execute(request(target)).then((reply) => {
-      equal((reply as ResponseReply).status, 200, target);
+      equal((reply as SerializedResponse).status, 200, target);
       order.push(target);
     })
   ));

@@ -2,7 +2,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import type { StartFaults } from "./fixtures/slow_start_worker.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { BUNDLED_SITE } from "../main.ts";
-import type { ResponseReply } from "../lib/messages.ts";
+import type { SerializedResponse } from "../lib/http/response.ts";
 import { SharedStats } from "../lib/stats.ts";
 import {
   JobTimeoutError,
@@ -35,7 +35,7 @@ function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   return Promise.all(targets.map((target) =>
     pool.execute(request(target)).then((reply) => {
-      equal((reply as ResponseReply).status, 200);
+      equal((reply as SerializedResponse).status, 200);
       order.push(target);
     })
   )).then(() => order);
@@ -43,7 +43,7 @@ function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
 
 Deno.test("Pool.execute() answers a request job with serialized bytes", async () => {
   await using pool = await createPool();
-  const reply = await pool.execute(request("/")) as ResponseReply;
+  const reply = await pool.execute(request("/")) as SerializedResponse;
   equal(reply.status, 200);
   ok(new TextDecoder().decode(reply.bytes).startsWith("HTTP/1.1 200 OK\r\n"));
 });
@@ -58,16 +58,16 @@ Deno.test("under light load the first free worker takes every job; the next one 
   await using pool = await createPool({ size: 3 });
   const workers: number[] = [];
   for (let i = 0; i < 6; i++) {
-    workers.push((await pool.execute(request("/")) as ResponseReply).worker!);
+    workers.push((await pool.execute(request("/")) as SerializedResponse).worker!);
   }
   // In rotation the jobs would have gone to workers 1, 2, 3, 1, 2, 3 (each one cold).
   deepEqual(workers, [1, 1, 1, 1, 1, 1]);
   const sleeping = pool.execute(request("/sleep?ms=300"));
   // The pool sends what was queued in a microtask: after this await the sleep is with worker 1.
   await Promise.resolve();
-  const quick = await pool.execute(request("/")) as ResponseReply;
+  const quick = await pool.execute(request("/")) as SerializedResponse;
   equal(quick.worker, 2);
-  equal((await sleeping as ResponseReply).worker, 1);
+  equal((await sleeping as SerializedResponse).worker, 1);
 });
 
 Deno.test("shareOf(): cheap jobs go to one worker, costly ones are spread over the free ones", () => {
@@ -113,8 +113,8 @@ Deno.test("Pool.close() finishes queued and running jobs, then refuses new ones"
   const running = pool.execute(request("/sleep?ms=200"));
   const queued = pool.execute(request("/"));
   await pool.close();
-  equal((await running as ResponseReply).status, 200);
-  equal((await queued as ResponseReply).status, 200);
+  equal((await running as SerializedResponse).status, 200);
+  equal((await queued as SerializedResponse).status, 200);
   await rejects(pool.execute(request("/")), PoolClosedError);
 });
 
@@ -148,7 +148,7 @@ Deno.test("a worker that dies fails its jobs at once and is replaced", async () 
   });
   await rejects(pool.execute(request("/crash")), WorkerCrashedError);
   // The replacement serves the next job, and the pool still has its one worker.
-  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
   equal(pool.size, 1);
   equal(pool.workers[0]!.restarts, 1);
   ok(errors.some((line) => line.includes("injected crash")), errors.join("\n"));
@@ -162,7 +162,7 @@ Deno.test("a worker stuck past the job timeout is terminated and replaced", asyn
     logError: () => {},
   });
   await rejects(pool.execute(request("/hang")), JobTimeoutError);
-  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
 });
 
@@ -179,7 +179,7 @@ Deno.test("a worker that runs out of memory fails its jobs at once and is replac
     logError: (line) => errors.push(line),
   });
   await rejects(pool.execute(request("/oom")), WorkerCrashedError);
-  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
   ok(
     errors.some((line) => line.includes("ran out of memory (the heap limit is 64 MiB)")),
@@ -226,7 +226,7 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
     equal(pool.readyCount, 1);
     deepEqual(pool.workers.map((worker) => worker.ready), [true, false]);
     const replies = await Promise.all(
-      Array.from({ length: 4 }, () => pool.execute(request("/")) as Promise<ResponseReply>),
+      Array.from({ length: 4 }, () => pool.execute(request("/")) as Promise<SerializedResponse>),
     );
     deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
     held.open();
@@ -235,7 +235,7 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
     // Worker 2 now takes jobs: a sleep holds worker 1, the next job goes to worker 2.
     const sleeping = pool.execute(request("/sleep?ms=300"));
     await waitUntil(() => pool.workers[0]!.busy, 5000, "worker 1 busy");
-    const quick = await pool.execute(request("/")) as ResponseReply;
+    const quick = await pool.execute(request("/")) as SerializedResponse;
     equal(quick.worker, 2);
     await sleeping;
   } finally {
@@ -271,7 +271,7 @@ Deno.test('start: "first": a worker that keeps failing to start is given up; the
     ),
     errors.join("\n"),
   );
-  equal((await pool.execute(request("/")) as ResponseReply).status, 200);
+  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
 });
 
 Deno.test("Pool.create() rejects with the reason when the first worker fails to start", async () => {
@@ -302,7 +302,7 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
       ...Array.from({ length: 3 }, () => pool.execute(request("/"))),
     ];
     const closed = pool.close();
-    const replies = await Promise.all(jobs) as ResponseReply[];
+    const replies = await Promise.all(jobs) as SerializedResponse[];
     deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
     await closed;
     await withDeadline(pool.started, 1000, "started settles once closed");

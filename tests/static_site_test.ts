@@ -5,11 +5,10 @@ import { parseHttpDate } from "../lib/http/date.ts";
 import { parseRequestHead, type RequestHead } from "../lib/http/parse.ts";
 import { BodyStream } from "../lib/body_stream.ts";
 import { concat } from "./support/http.ts";
-import type { StreamPart } from "../lib/messages.ts";
+import type { BodyPart, HttpResponse } from "../lib/http/response.ts";
 import {
   BUILT_IN_404,
   INLINE_LIMIT,
-  type SiteResponse,
   StaticSite,
   type StaticSiteOptions,
 } from "../lib/static/site.ts";
@@ -33,13 +32,13 @@ function request(method: string, target: string, ...headerLines: string[]): Requ
   return parseRequestHead(encoder.encode(text));
 }
 
-function header(response: SiteResponse, name: string): string | undefined {
+function header(response: HttpResponse, name: string): string | undefined {
   const values = response.headers.filter(([key]) => key.toLowerCase() === name.toLowerCase());
   return values.length === 0 ? undefined : values.map(([, value]) => value).join(", ");
 }
 
 /** The content a streamed response sends, read as the connection does. */
-async function streamed(parts: StreamPart[]): Promise<Uint8Array> {
+async function streamed(parts: BodyPart[]): Promise<Uint8Array> {
   const pieces: Uint8Array[] = [];
   using body = await BodyStream.open(parts);
   await body.send({
@@ -175,7 +174,7 @@ Deno.test("respond() never reads a file body for HEAD", async () => {
       [["/hello.txt", "If-None-Match: *"], 304, -1],
     ];
     forbid();
-    const responses: SiteResponse[] = [];
+    const responses: HttpResponse[] = [];
     try {
       for (const [[target, ...lines]] of cases) {
         responses.push(site.respond(request("HEAD", target!, ...lines)));

@@ -6,29 +6,14 @@
  * @module
  */
 
+import type { HeaderList, HttpResponse } from "./response.ts";
 import { httpDate } from "./date.ts";
 import { isBodyless, STATUS_TEXT } from "./status.ts";
 
-/** Header fields in the order they are sent, names spelled as they should appear. */
-export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
-
-/** What {@linkcode serializeResponse} turns into bytes. */
-export interface ResponseParts {
-  /** The status code; its reason phrase comes from `STATUS_TEXT`. */
-  status: number;
-  /**
-   * Header fields other than `Date`, `Content-Length`, `Connection` and `Keep-Alive`, which it
-   * adds.
-   */
+/** What {@linkcode serializeResponse} turns into bytes: the status, fields and content. */
+export type ResponseParts = Pick<HttpResponse, "status" | "body" | "contentLength"> & {
   headers: HeaderList;
-  /** The content, copied after the head. @default empty */
-  body?: Uint8Array;
-  /**
-   * The `Content-Length` to announce when the content is not in `body`: a HEAD response, or
-   * content streamed after the head. @default body.length
-   */
-  contentLength?: number;
-}
+};
 
 /** Options for {@linkcode serializeResponse}. */
 export interface SerializeOptions {

@@ -4,7 +4,7 @@
  * site's `404.html` and an optional single-page-app fallback.
  *
  * Small files are read whole (and kept in a small per-worker cache); larger ones are answered
- * with a head and a list of {@linkcode StreamPart}s that the connection reads chunk by chunk
+ * with a head and a list of {@linkcode BodyPart}s that the connection reads chunk by chunk
  * as it writes them (`lib/body_stream.ts`), so no file is ever held in memory whole.
  *
  * @module
@@ -15,7 +15,7 @@ import { formatHttpDate } from "../http/date.ts";
 import { HttpError } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
 import { type ByteRange, parseRange } from "../http/range.ts";
-import type { FileChunk, StreamPart } from "../messages.ts";
+import type { BodyPart, FileRange, HttpResponse } from "../http/response.ts";
 import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
 import { contentType } from "./media_types.ts";
 import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
@@ -49,23 +49,6 @@ export interface StaticSiteOptions {
    * `FirstSeen.createBuffer()`); without it each site keeps its own.
    */
   refusedSeen?: SharedArrayBuffer;
-}
-
-/** A response of the site, before serialization. */
-export interface SiteResponse {
-  status: number;
-  headers: [string, string][];
-  /** The content, when it is in memory. */
-  body?: Uint8Array;
-  /** The content, when it is read from files after the head. */
-  stream?: StreamPart[];
-  /** Content length when `body` is absent (HEAD, streams). */
-  contentLength?: number;
-  /**
-   * Set on a plain 200 for a whole file: the response depends only on the request's path,
-   * method and the file's validators, so the handler may reuse its bytes while they hold.
-   */
-  cacheable?: { path: string; mtime: number; size: number };
 }
 
 /** Files up to this size are read whole and answered in one message. */
@@ -163,7 +146,7 @@ export class StaticSite {
    * Answers a GET or HEAD. Throws {@linkcode HttpError} for a bad path (400); everything else,
    * missing files included, is a response.
    */
-  respond(request: RequestHead): SiteResponse {
+  respond(request: RequestHead): HttpResponse {
     let sitePath: SitePath & { canonical: boolean };
     try {
       sitePath = parseSitePath(request.path, { dotfiles: this.#options.dotfiles });
@@ -213,7 +196,7 @@ export class StaticSite {
     request: RequestHead,
     sitePath: SitePath,
     resolved: Resolved | undefined,
-  ): SiteResponse | undefined {
+  ): HttpResponse | undefined {
     const last = sitePath.segments[sitePath.segments.length - 1];
     if (last === undefined) return undefined;
     const parent = sitePath.segments.slice(0, -1);
@@ -242,7 +225,7 @@ export class StaticSite {
    * requests that accept HTML and do not look like an asset, and `Vary: Accept` either way;
    * otherwise the root's `404.html` with status 404, or a built-in page.
    */
-  notFound(request: RequestHead): SiteResponse {
+  notFound(request: RequestHead): HttpResponse {
     if (!this.#options.spa) return this.#notFoundPage(request);
     // The answer depends on Accept, so caches must know it (RFC 9110 §12.5.5).
     if (acceptsHtml(request) && !ASSET_EXTENSION.test(request.path)) {
@@ -258,7 +241,7 @@ export class StaticSite {
   }
 
   /** The root's `404.html` with status 404, or a built-in page; HEAD reads neither. */
-  #notFoundPage(request: RequestHead): SiteResponse {
+  #notFoundPage(request: RequestHead): HttpResponse {
     const page = resolveInRoot(this.#root, ["404.html"], this.#options);
     const headers: [string, string][] = [
       ["Content-Type", "text/html; charset=utf-8"],
@@ -273,7 +256,7 @@ export class StaticSite {
     return { status: 404, headers, body };
   }
 
-  #file(request: RequestHead, { path, info, name, vary }: FoundFile): SiteResponse {
+  #file(request: RequestHead, { path, info, name, vary }: FoundFile): HttpResponse {
     const mtime = info.mtime?.getTime() ?? 0;
     const size = info.size;
     const validators = fileValidators({ size, mtime });
@@ -338,7 +321,7 @@ export class StaticSite {
     type: string,
     headers: [string, string][],
     ranges: ByteRange[],
-  ): SiteResponse {
+  ): HttpResponse {
     const file = { size: info.size, mtime: info.mtime?.getTime() ?? 0 };
     const bytes = file.size <= INLINE_LIMIT ? this.#read(path, info) : undefined;
     if (ranges.length === 1) {
@@ -353,7 +336,7 @@ export class StaticSite {
     }
     // RFC 9110 §14.6: multipart/byteranges, each part with its own Content-Range.
     const boundary = crypto.randomUUID().replaceAll("-", "");
-    const parts: StreamPart[] = [];
+    const parts: BodyPart[] = [];
     let length = 0;
     for (const [i, { start, end }] of ranges.entries()) {
       const partHead = `${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\n` +
@@ -378,7 +361,7 @@ export class StaticSite {
     return { status: 206, headers, body };
   }
 
-  #listing(request: RequestHead, sitePath: SitePath, directory: Resolved): SiteResponse {
+  #listing(request: RequestHead, sitePath: SitePath, directory: Resolved): HttpResponse {
     const json = wantsJson(request);
     const path = sitePath.segments.length === 0 ? "/" : `/${sitePath.segments.join("/")}/`;
     const key = `${json ? "json" : "html"} ${path} ${directory.realPath}`;
@@ -458,11 +441,11 @@ function chunk(
   file: { size: number; mtime: number },
   start: number,
   end: number,
-): FileChunk {
+): FileRange {
   return { path, start, end, size: file.size, mtime: file.mtime };
 }
 
-function redirect(sitePath: SitePath, trailingSlash: boolean, query: string): SiteResponse {
+function redirect(sitePath: SitePath, trailingSlash: boolean, query: string): HttpResponse {
   // Built from decoded segments, so it is always one local path (never //host, no CRLF).
   // The query is kept as sent: the parser already refused controls and non-ASCII in it.
   const location = encodeSitePath(sitePath.segments, trailingSlash) + query;
