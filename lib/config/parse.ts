@@ -41,6 +41,12 @@ export interface ParseOptions {
 /** A flag's text as given: a switch, a value, or the values of a repeatable flag. */
 type Raw = string | boolean | string[];
 
+/** A flag's text and where it came from (`--port`, `SALUT_PORT`), for error messages. */
+interface Given {
+  raw: Raw;
+  source: string;
+}
+
 /**
  * Reads the configuration from the command line and the environment (`SALUT_<FLAG>`, and
  * `PORT`). Flags win over the environment. Throws {@linkcode ConfigError} with a one-line
@@ -73,7 +79,7 @@ export function parseConfig(
     }
   }
   const context: DefaultContext = { openFileLimit: options.openFileLimit ?? openFileLimit };
-  for (const [flag, value] of derived) flag.set(config, value(config, context));
+  for (const [flag, derive] of derived) flag.set(config, derive(config, context));
   return config;
 }
 
@@ -105,7 +111,7 @@ function fromEnv(
   name: string,
   flag: Flag,
   env: Record<string, string | undefined>,
-): { raw: Raw; source: string } | undefined {
+): Given | undefined {
   const variable = envNames(name, flag).find((variable) => env[variable] !== undefined);
   if (variable === undefined) return undefined;
   const text = env[variable]!;
@@ -159,7 +165,7 @@ function inRange(flag: Flag, value: number, source: string): number {
 function readArgs(
   args: string[],
   command: string,
-): Partial<Record<string, { raw: Raw; source: string }>> {
+): Partial<Record<string, Given>> {
   const options: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
@@ -200,7 +206,7 @@ function readArgs(
     }
     values.root = positionals[0];
   }
-  const given: Partial<Record<string, { raw: Raw; source: string }>> = {};
+  const given: Partial<Record<string, Given>> = {};
   for (const [name, raw] of Object.entries(values)) {
     if (raw !== undefined) given[name] = { raw: raw as Raw, source: `--${name}` };
   }
