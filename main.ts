@@ -8,7 +8,10 @@
 import { fileURLToPath } from "node:url";
 import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
-import { allowedHosts, type Config, ConfigError, helpText, parseConfig } from "./lib/config.ts";
+import { ConfigError } from "./lib/config/errors.ts";
+import type { Config } from "./lib/config/flags.ts";
+import { helpText } from "./lib/config/help.ts";
+import { allowedHosts, parseConfig } from "./lib/config/parse.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
 import { commandName, resolveRoot } from "./lib/invocation.ts";

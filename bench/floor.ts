@@ -26,7 +26,7 @@ export type ThreadKind = typeof THREAD_KINDS[number];
 /**
  * The heap limit salut gives its workers by default (`--worker-heap`). Any limit will do: it
  * reserves nothing; what matters is that the worker is made through the same constructor. Not
- * imported from `lib/config.ts`, so that the floor loads none of salut's modules.
+ * imported from `lib/config/flags.ts`, so that the floor loads none of salut's modules.
  */
 const HEAP_LIMIT_MIB = 512;
 

@@ -12,7 +12,7 @@
  */
 
 import PAGE_TEXT from "../static/index.html" with { type: "text" };
-import { defaults } from "../lib/config.ts";
+import { defaultConfig } from "../lib/config/parse.ts";
 import { scanHead } from "../lib/http/frame.ts";
 import { parseRequestHead } from "../lib/http/parse.ts";
 import { serializeResponse } from "../lib/http/serialize.ts";
@@ -31,7 +31,7 @@ const BATCH = 64;
 /** Requests per message: one event-loop turn's worth for a worker under 256 connections. */
 const MESSAGE_JOBS = 32;
 const ITERATIONS = 2000;
-const LIMITS = defaults().limits;
+const LIMITS = defaultConfig().limits;
 const encoder = new TextEncoder();
 
 /** What wrk sends, byte for byte. */

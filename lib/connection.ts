@@ -23,7 +23,7 @@ import type { RequestJob } from "./messages.ts";
 import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
 import type { SharedStats } from "./stats.ts";
 
-/** Timeouts in ms. Defaults live in `lib/config.ts`. */
+/** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
 export interface Timeouts {
   /** From the first byte of a request (or the connection's start) to its complete head. */
   header: number;

@@ -1,11 +1,11 @@
 /**
- * Rewrites the generated parts of README.md: the flags table (from `lib/config.ts`).
+ * Rewrites the generated parts of README.md: the flags table (from `lib/config/flags.ts`).
  * Run with `deno task readme`; `tests/readme_test.ts` fails when README.md is out of date.
  *
  * @module
  */
 
-import { flagsMarkdown } from "../lib/config.ts";
+import { flagsMarkdown } from "../lib/config/help.ts";
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceSection(text: string, name: string, content: string): string {

@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseDuration } from "../lib/config.ts";
+import { parseDuration } from "../lib/config/values.ts";
 import { INLINE_LIMIT } from "../lib/static/site.ts";
 import { deathLines, findExecutable, run } from "../tests/support/health.ts";
 import { generateRealSite, MID_FILE, type RealSite, sha256 } from "../tests/support/real_site.ts";

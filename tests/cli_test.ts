@@ -2,7 +2,8 @@ import { equal, match, ok, throws } from "node:assert/strict";
 import { join } from "node:path";
 import denoJson from "../deno.json" with { type: "json" };
 import { bannerLines } from "../lib/banner.ts";
-import { FLAGS, parseConfig } from "../lib/config.ts";
+import { FLAGS } from "../lib/config/flags.ts";
+import { parseConfig } from "../lib/config/parse.ts";
 import { get, rawRequest } from "./support/http.ts";
 import { MAIN, runSalut, startSalut } from "./support/process.ts";
 

@@ -6,7 +6,7 @@
 
 import { equal, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/config/parse.ts";
 import {
   connectionLimitWarning,
   FALLBACK_MAX_CONNECTIONS,

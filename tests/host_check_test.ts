@@ -4,7 +4,8 @@
  */
 
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { allowedHosts, ConfigError, parseConfig } from "../lib/config.ts";
+import { ConfigError } from "../lib/config/errors.ts";
+import { allowedHosts, parseConfig } from "../lib/config/parse.ts";
 import { hostAllowed } from "../lib/http/host_check.ts";
 import { RawClient, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";

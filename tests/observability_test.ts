@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/config/parse.ts";
 import { Handler } from "../lib/handler.ts";
 import { formatAccess } from "../lib/log.ts";
 import { SharedStats } from "../lib/stats.ts";

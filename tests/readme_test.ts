@@ -1,10 +1,11 @@
 import { equal, ok } from "node:assert/strict";
-import { FLAGS, flagsMarkdown } from "../lib/config.ts";
+import { FLAGS } from "../lib/config/flags.ts";
+import { flagsMarkdown } from "../lib/config/help.ts";
 import { normalizeTable, section } from "../scripts/readme.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
 
-Deno.test("README.md's flag table is the one generated from lib/config.ts (deno task readme)", () => {
+Deno.test("README.md's flag table is the one generated from lib/config/flags.ts (deno task readme)", () => {
   equal(normalizeTable(section(README, "flags")), normalizeTable(flagsMarkdown()));
   for (const name of Object.keys(FLAGS)) {
     ok(README.includes(`--${name}`) || README.includes(`--[no-]${name}`), name);

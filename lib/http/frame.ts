@@ -17,7 +17,7 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 
-/** Size limits applied while a request arrives. Defaults live in `lib/config.ts`. */
+/** Size limits applied while a request arrives. Defaults live in `lib/config/flags.ts`. */
 export interface FrameLimits {
   /**
    * Longest request line in bytes, CRLF excluded, counting any empty lines sent before it (414

@@ -5,7 +5,7 @@
  */
 
 import { BUNDLED_SITE, handlerOptions } from "../../main.ts";
-import { parseConfig } from "../../lib/config.ts";
+import { parseConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import { Pool } from "../../lib/pool.ts";
 import { Server } from "../../lib/server.ts";

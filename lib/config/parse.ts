@@ -1,0 +1,302 @@
+/**
+ * Reads the configuration from the command line and the environment, row by row of
+ * {@linkcode FLAGS}: each row reads, checks and stores its own value.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { openFileLimit } from "../descriptors.ts";
+import { ConfigError } from "./errors.ts";
+import {
+  type Config,
+  type DefaultContext,
+  type DerivedDefault,
+  envNames,
+  type Flag,
+  flagEntries,
+  type FlagKind,
+  FLAGS,
+  type KindValues,
+  showValue,
+} from "./flags.ts";
+import {
+  isLoopback,
+  parseAllowedHosts,
+  parseBoolean,
+  parseDuration,
+  parseHeader,
+  parseInteger,
+  parseSize,
+} from "./values.ts";
+
+/** Options for {@linkcode parseConfig}. */
+export interface ParseOptions {
+  /** How the user started salut, for hints ("see … --help"). @default "salut" */
+  command?: string;
+  /** The soft limit on open files (`undefined`: unknown); read from the system by default. */
+  openFileLimit?: () => number | undefined;
+}
+
+/** A flag's text as given: a switch, a value, or the values of a repeatable flag. */
+type Raw = string | boolean | string[];
+
+/** A flag's text and where it came from (`--port`, `SALUT_PORT`), for error messages. */
+interface Given {
+  raw: Raw;
+  source: string;
+}
+
+/**
+ * Reads the configuration from the command line and the environment (`SALUT_<FLAG>`, and
+ * `PORT`). Flags win over the environment. Throws {@linkcode ConfigError} with a one-line
+ * message for anything wrong, with a suggestion for a mistyped flag.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./parse.ts";
+ * parseConfig(["--port", "8080", "--no-listing"], {}).listing; // false
+ * parseConfig([], { PORT: "3000" }).port; // 3000
+ * ```
+ */
+export function parseConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: ParseOptions = {},
+): Config {
+  const given = readArgs(args, options.command ?? "salut");
+  // Every field is stored by exactly one row below (tests/config_test.ts checks the whole).
+  const config = { limits: {}, timeouts: {} } as Config;
+  const derived: [Flag, DerivedDefault<KindValues[FlagKind] | undefined>][] = [];
+  for (const [name, flag] of flagEntries()) {
+    const value = given[name] ?? fromEnv(name, flag, env);
+    if (value !== undefined) {
+      flag.set(config, read(flag, value.raw, value.source));
+    } else if (typeof flag.default === "function") {
+      derived.push([flag, flag.default]);
+    } else {
+      flag.set(config, flag.default);
+    }
+  }
+  const context: DefaultContext = { openFileLimit: options.openFileLimit ?? openFileLimit };
+  for (const [flag, derive] of derived) flag.set(config, derive(config, context));
+  return config;
+}
+
+/**
+ * The configuration when nothing is given: every row's default.
+ *
+ * @example
+ * ```ts
+ * import { defaultConfig } from "./parse.ts";
+ * defaultConfig().limits.maxHeaders; // 100
+ * ```
+ */
+export function defaultConfig(options: ParseOptions = {}): Config {
+  return parseConfig([], {}, options);
+}
+
+/**
+ * The names the Host check allows besides loopback names and IP literals, or `undefined` when
+ * any Host is answered: with `--allowed-hosts all`, or when listening beyond loopback without
+ * `--allowed-hosts` (as before the check existed).
+ */
+export function allowedHosts(config: Config): string[] | undefined {
+  if (config.allowedHosts === undefined) return isLoopback(config.host) ? [] : undefined;
+  return config.allowedHosts.includes("all") ? undefined : config.allowedHosts;
+}
+
+/** A flag's value from the first of its environment variables that is set. */
+function fromEnv(
+  name: string,
+  flag: Flag,
+  env: Record<string, string | undefined>,
+): Given | undefined {
+  const variable = envNames(name, flag).find((variable) => env[variable] !== undefined);
+  if (variable === undefined) return undefined;
+  const text = env[variable]!;
+  return {
+    raw: flag.kind === "headers" ? text.split("\n").filter(Boolean) : text,
+    source: variable,
+  };
+}
+
+/** Reads and checks a flag's value; `source` (the flag or variable) is named in errors. */
+function read(flag: Flag, raw: Raw, source: string): KindValues[FlagKind] {
+  switch (flag.kind) {
+    case "boolean":
+      return typeof raw === "boolean" ? raw : parseBoolean(raw as string, source);
+    case "headers":
+      return (raw as string[]).map((text) => parseHeader(text, source));
+    case "string":
+      return readText(flag, String(raw), source);
+    case "hosts":
+      return parseAllowedHosts(readText(flag, String(raw), source), source);
+    case "integer":
+      return inRange(flag, parseInteger(String(raw), source), source);
+    case "size":
+      return inRange(flag, parseSize(String(raw), source), source);
+    case "duration":
+      return inRange(flag, parseDuration(String(raw), source), source);
+  }
+}
+
+function readText(flag: Flag, text: string, source: string): string {
+  if (flag.choices && !flag.choices.includes(text)) {
+    throw new ConfigError(`${source} must be one of ${flag.choices.join(", ")}, got "${text}"`);
+  }
+  if (text === "") throw new ConfigError(`${source} needs a value`);
+  return text;
+}
+
+function inRange(flag: Flag, value: number, source: string): number {
+  const { min, max, kind } = flag;
+  if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    throw new ConfigError(
+      `${source} must be from ${showValue(kind, min ?? 0)} to ${
+        showValue(kind, max ?? Infinity)
+      }, got ${showValue(kind, value)}`,
+    );
+  }
+  return value;
+}
+
+/** The flags given on the command line, by name, with the positional DIR as `root`. */
+function readArgs(
+  args: string[],
+  command: string,
+): Partial<Record<string, Given>> {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
+  for (const [name, flag] of flagEntries()) {
+    options[name] = {
+      type: flag.kind === "boolean" ? "boolean" : "string",
+      ...(flag.short ? { short: flag.short } : {}),
+      ...(flag.kind === "headers" ? { multiple: true } : {}),
+    };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: joinDashValues(args, command),
+      options,
+      strict: true,
+      allowPositionals: true,
+      allowNegative: true,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(explainArgsError(error as Error, command));
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) {
+    throw new ConfigError(
+      `Unexpected argument "${
+        positionals[1]
+      }": give one directory to serve, not ${positionals.length}`,
+    );
+  }
+  if (positionals.length === 1) {
+    if (values.root !== undefined) {
+      throw new ConfigError(
+        `Two directories to serve, "${positionals[0]}" and --root ${values.root}; give one`,
+      );
+    }
+    values.root = positionals[0];
+  }
+  const given: Partial<Record<string, Given>> = {};
+  for (const [name, raw] of Object.entries(values)) {
+    if (raw !== undefined) given[name] = { raw: raw as Raw, source: `--${name}` };
+  }
+  return given;
+}
+
+/**
+ * Joins a flag that takes a value with a following negative number (`--port -1` becomes
+ * `--port=-1`, for the range check to refuse with its own message), and refuses a flag
+ * followed by another flag instead of its value.
+ */
+function joinDashValues(args: string[], command: string): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, flag] of flagEntries()) {
+    if (flag.kind === "boolean") continue;
+    takesValue.set(`--${name}`, name);
+    if (flag.short) takesValue.set(`-${flag.short}`, name);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const name = takesValue.get(arg);
+    const next = args[i + 1];
+    if (name === undefined || next === undefined || !next.startsWith("-") || next === "-") {
+      joined.push(arg);
+      continue;
+    }
+    if (!/^-\d/.test(next)) {
+      throw new ConfigError(
+        `${arg} needs a value, but ${next} follows it; for a value starting with "-" write --${name}=VALUE (see ${command} --help)`,
+      );
+    }
+    joined.push(`--${name}=${next}`);
+    i++;
+  }
+  return joined;
+}
+
+/** `node:util`'s parseArgs error in salut's words, with a suggestion for a mistyped flag. */
+function explainArgsError(error: Error, command: string): string {
+  const unknown = /Unknown option '(--?[^']+)'/.exec(error.message);
+  if (unknown) {
+    const flag = unknown[1]!;
+    const suggestion = suggestFlag(flag.replace(/^--?(no-)?/, ""));
+    return `Unknown flag ${flag}` +
+      (suggestion ? `; did you mean --${suggestion}?` : `; see ${command} --help for the list`);
+  }
+  const missing = /Option '(?:-\w, )?(--[\w-]+)(?: <value>)?' argument missing/.exec(error.message);
+  if (missing) return `Flag ${missing[1]} needs a value; see ${command} --help`;
+  return `${error.message.split("\n")[0]}; see ${command} --help`;
+}
+
+/**
+ * The flag closest to a mistyped name, if one is close enough to be what was meant.
+ *
+ * @example
+ * ```ts
+ * import { suggestFlag } from "./parse.ts";
+ * suggestFlag("prot"); // "port"
+ * ```
+ */
+export function suggestFlag(typed: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of Object.keys(FLAGS)) {
+    const distance = name.startsWith(typed) && typed.length >= 3 ? 1 : editDistance(typed, name);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
