@@ -10,6 +10,7 @@
 
 import { HttpError } from "./errors.ts";
 import { bodyTooLarge, type FrameLimits } from "./frame.ts";
+import { TCHAR } from "./tokens.ts";
 
 const CR = 13;
 const LF = 10;
@@ -70,13 +71,6 @@ const enum Field {
   Value,
 }
 
-// RFC 9110 §5.6.2: tchar.
-const TCHAR = new Uint8Array(256);
-for (
-  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-) {
-  TCHAR[char.charCodeAt(0)] = 1;
-}
 /** Hex digit values, -1 for other bytes. */
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) {
