@@ -112,6 +112,7 @@ export class ChunkedBodyReader {
   #size = 0;
   #trailerBytes = 0;
   #trailerFields = 0;
+  #dataStart = -1;
 
   /**
    * Creates a reader that enforces `limits.maxBody` on data and on chunk-size lines beyond
@@ -137,7 +138,36 @@ export class ChunkedBodyReader {
    * Throws {@linkcode HttpError} (400, 413 or 431, always with `close`) for a bad or large body.
    */
   consume(buf: Uint8Array, start: number, end: number): number {
+    return this.#run(buf, start, end, false);
+  }
+
+  /**
+   * Like {@linkcode ChunkedBodyReader.consume}, but stops right after a run of chunk data so
+   * that it can be passed on: the run is `buf[dataStart..returned offset)`, and `dataStart` is
+   * -1 when the call consumed no data (only framing, or nothing).
+   *
+   * @example
+   * ```ts
+   * import { ChunkedBodyReader } from "./chunked.ts";
+   * const limits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBody: 1024 };
+   * const reader = new ChunkedBodyReader(limits);
+   * const bytes = new TextEncoder().encode("3\r\nabc\r\n0\r\n\r\n");
+   * reader.decode(bytes, 0, bytes.length); // 6: "abc" is bytes[3..6)
+   * reader.dataStart; // 3
+   * ```
+   */
+  decode(buf: Uint8Array, start: number, end: number): number {
+    return this.#run(buf, start, end, true);
+  }
+
+  /** Where the data run of the last {@linkcode ChunkedBodyReader.decode} call starts, or -1. */
+  get dataStart(): number {
+    return this.#dataStart;
+  }
+
+  #run(buf: Uint8Array, start: number, end: number, stopAtData: boolean): number {
     let pos = start;
+    this.#dataStart = -1;
     while (pos < end && this.#state !== State.Done) {
       switch (this.#state) {
         case State.SizeLine:
@@ -148,9 +178,13 @@ export class ChunkedBodyReader {
           break;
         case State.Data: {
           const take = Math.min(this.#remaining, end - pos);
-          pos += take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#state = State.DataCr;
+          if (stopAtData) {
+            this.#dataStart = pos;
+            return pos + take;
+          }
+          pos += take;
           break;
         }
         case State.DataCr:
