@@ -1,9 +1,10 @@
 /**
  * The chunked transfer coding of request bodies (RFC 9112 §7.1), decoded as bytes arrive.
  *
- * salut's handlers do not use request bodies, so the reader only frames, counts and discards
- * them: what matters is finding the exact byte where the body ends, so the next request on the
- * connection is read from the right place, and refusing a body over the limit as it grows.
+ * What matters most is finding the exact byte where the body ends, so the next request on the
+ * connection is read from the right place, and refusing a body over the limit as it grows. The
+ * data itself is handed on as views of the buffer (`decode()`); salut's handlers take no request
+ * body today, so the connection discards it.
  *
  * @module
  */
