@@ -294,10 +294,11 @@ export class Connection {
           continue; // `reader.chunk`: no handler takes a request body
         case ReadEvent.MessageEnd:
           return;
-        case ReadEvent.Error:
-          throw reader.error;
-        default:
+        case ReadEvent.NeedData:
           await this.#read();
+          continue;
+        default: // Error: no other event comes inside a body
+          throw reader.error;
       }
     }
   }
