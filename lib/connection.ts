@@ -13,10 +13,11 @@
 
 import { BodyStream, FileChangedError } from "./body_stream.ts";
 import { isOutOfDescriptors } from "./descriptors.ts";
-import { ChunkedBodyReader } from "./http/chunked.ts";
 import { HttpError } from "./http/errors.ts";
-import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "./http/frame.ts";
+import type { FrameLimits, HeadFrame } from "./http/frame.ts";
+import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "./http/reader.ts";
 import { serializeResponse } from "./http/serialize.ts";
+import { latin1 } from "./http/tokens.ts";
 import type { Logger } from "./log.ts";
 import type { SerializedResponse } from "./http/response.ts";
 import type { RequestJob } from "./messages.ts";
@@ -63,8 +64,6 @@ export const enum Phase {
   Closed,
 }
 
-/** Bytes read at once into a fresh connection's buffer; it grows up to the head limits. */
-const INITIAL_BUFFER = 512;
 /**
  * Read buffers of closed connections, for new ones: a fresh buffer per connection is memory
  * outside V8's heap that V8 must track and sweep, and under a stream of short connections
@@ -88,10 +87,8 @@ export class Connection {
   /** Its index in the server's list of open connections; kept by the server. */
   slot = -1;
   #context: ConnectionContext;
-  #buf = spareBuffers.pop() ?? new Uint8Array(INITIAL_BUFFER);
-  #start = 0;
-  #end = 0;
-  #maxBuffer: number;
+  /** What the bytes read mean: framing, limits and the read buffer are all its. */
+  #reader: RequestReader;
   #draining = false;
 
   /** The client's address, e.g. `127.0.0.1:5000`, for logs (made when asked: most never are). */
@@ -107,8 +104,7 @@ export class Connection {
     this.conn = conn;
     this.#context = context;
     this.deadline = Date.now() + context.timeouts.header;
-    const { maxRequestLine, maxHeaderBytes } = context.limits;
-    this.#maxBuffer = maxRequestLine + maxHeaderBytes + 1024;
+    this.#reader = new RequestReader({ limits: context.limits, buffer: spareBuffers.pop() });
   }
 
   /**
@@ -120,39 +116,42 @@ export class Connection {
    */
   async run(): Promise<void> {
     const { pool, log, stats } = this.#context;
+    const reader = this.#reader;
     try {
       for (;;) {
         // 1. Read until a whole request head is buffered (and its body, if any, skipped).
-        let frame: HeadFrame | null;
+        let frame: HeadFrame;
         let head: Uint8Array;
         try {
-          while ((frame = this.#nextHead()) === null) {
-            if (this.#draining && this.#start === this.#end) return;
+          let event: ReadEvent;
+          while ((event = reader.next()) === ReadEvent.NeedData) {
+            if (this.phase === Phase.Idle && reader.buffered > 0) {
+              // The first bytes of a request: its head must now arrive within the header timeout.
+              this.phase = Phase.Head;
+              this.deadline = Date.now() + this.#context.timeouts.header;
+            }
+            if (this.#draining && reader.buffered === 0) return;
             // #read() inlined: an awaited call per read would allocate its async frame.
             let read: number | null;
             try {
-              read = await this.conn.read(this.#space());
+              read = await this.conn.read(reader.space());
             } catch (error) {
               if (!isDisconnect(error)) throw error;
               read = null;
             }
-            if (read === null) {
-              if (this.#start < this.#end && this.phase !== Phase.Closed) {
-                throw new HttpError(400, "The connection ended inside a request head", {
-                  close: true,
-                });
-              }
-              return;
-            }
-            this.#end += read;
+            if (read !== null) reader.filled(read);
+            else if (this.phase === Phase.Closed) return; // closed here: nothing to answer
+            else reader.inputEnded();
           }
+          if (event === ReadEvent.InputEnd) return;
+          if (event === ReadEvent.Error) throw reader.error;
+          frame = reader.frame;
           if (frame.bodyLength === 0) {
             // No read happens before the reply, so the head can stay in the buffer.
-            head = this.#buf.subarray(frame.start, frame.end);
+            head = reader.head;
           } else {
-            head = this.#buf.slice(frame.start, frame.end);
-            this.#consume(frame.end);
-            await this.#skipBody(frame);
+            head = reader.head.slice();
+            await this.#skipBody();
           }
         } catch (error) {
           if (error instanceof HttpError && this.phase !== Phase.Closed) {
@@ -169,7 +168,7 @@ export class Connection {
         const job: RequestJob = {
           kind: "request",
           head,
-          closing: this.#draining && !(frame.bodyLength === 0 && this.#hasCompleteHead(frame.end)),
+          closing: this.#draining && !(frame.bodyLength === 0 && reader.hasNextHead()),
         };
         let reply: SerializedResponse;
         try {
@@ -177,7 +176,7 @@ export class Connection {
         } catch (error) {
           reply = poolErrorReply(error);
         }
-        if (frame.bodyLength === 0) this.#consume(frame.end);
+        if (frame.bodyLength === 0) reader.next(); // MessageEnd: the head's bytes may be reused
         // A streamed body's files are opened before its head is sent (no read happens meanwhile,
         // so `head` is still intact if the job must be asked again).
         let body: BodyStream | undefined;
@@ -188,7 +187,7 @@ export class Connection {
           this.phase = Phase.Write;
           this.deadline = Date.now() + this.#context.timeouts.write;
           // A reply made before shutdown began did not know the connection would close: say so.
-          const last = this.#draining && !reply.close && !this.#hasCompleteHead();
+          const last = this.#draining && !reply.close && !reader.hasNextHead();
           const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
           const written = await this.conn.write(bytes);
           if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
@@ -209,11 +208,10 @@ export class Connection {
     } finally {
       this.close();
       // Every read into the buffer has been awaited, and every head in it packed for a worker.
-      if (this.#buf.length === INITIAL_BUFFER && spareBuffers.length < MAX_SPARE_BUFFERS) {
-        spareBuffers.push(this.#buf);
+      const buffer = this.#reader.release();
+      if (buffer.length === INITIAL_READ_BUFFER && spareBuffers.length < MAX_SPARE_BUFFERS) {
+        spareBuffers.push(buffer);
       }
-      this.#buf = new Uint8Array(0);
-      this.#start = this.#end = 0;
       this.#context.onClosed?.(this);
     }
   }
@@ -262,8 +260,8 @@ export class Connection {
   #keepGoing(reply: SerializedResponse): boolean {
     if (reply.close) return false;
     // Draining: requests already received whole (pipelined) are still answered; then close.
-    if (this.#draining) return this.#hasCompleteHead();
-    this.phase = this.#start === this.#end ? Phase.Idle : Phase.Head;
+    if (this.#draining) return this.#reader.hasNextHead();
+    this.phase = this.#reader.buffered === 0 ? Phase.Idle : Phase.Head;
     this.deadline = Date.now() +
       (this.phase === Phase.Idle ? this.#context.timeouts.idle : this.#context.timeouts.header);
     return true;
@@ -281,98 +279,41 @@ export class Connection {
     });
   }
 
-  /** Whether the buffer holds another whole request head from `offset` (pipelining). */
-  #hasCompleteHead(offset: number = this.#start): boolean {
-    try {
-      return offset < this.#end &&
-        scanHead(this.#buf, offset, this.#end, this.#context.limits) !== null;
-    } catch {
-      return true; // a bad head is answered (400) rather than dropped
-    }
-  }
-
   /**
-   * Frames the request head buffered at `#start`, or returns `null` when more bytes are needed
-   * (starting the header timeout at a request's first bytes). Throws {@linkcode HttpError} for
-   * a head that cannot be framed.
+   * Reads and discards the body of the request whose head was just read, sending
+   * `100 Continue` first when the client waits for it.
    */
-  #nextHead(): HeadFrame | null {
-    if (this.#start === this.#end) return null;
-    const frame = scanHead(this.#buf, this.#start, this.#end, this.#context.limits);
-    if (frame === null && this.phase === Phase.Idle) {
-      // The first bytes of a request: its head must now arrive within the header timeout.
-      this.phase = Phase.Head;
-      this.deadline = Date.now() + this.#context.timeouts.header;
-    }
-    return frame;
-  }
-
-  /** Reads and discards a request body that starts at `#start`. */
-  async #skipBody(frame: HeadFrame): Promise<void> {
-    if (frame.expectContinue && this.#start === this.#end) await this.#writeAll(CONTINUE);
+  async #skipBody(): Promise<void> {
+    const reader = this.#reader;
+    if (reader.expectsContinue) await this.#writeAll(CONTINUE);
     this.phase = Phase.Body;
     this.deadline = Date.now() + this.#context.timeouts.body;
-    if (frame.bodyLength === CHUNKED) {
-      const reader = new ChunkedBodyReader(this.#context.limits);
-      for (;;) {
-        this.#consume(reader.consume(this.#buf, this.#start, this.#end));
-        if (reader.done) return;
-        if (!await this.#read()) throw bodyCutShort();
-      }
-    }
-    let remaining = frame.bodyLength;
     for (;;) {
-      const take = Math.min(remaining, this.#end - this.#start);
-      this.#consume(this.#start + take);
-      remaining -= take;
-      if (remaining === 0) return;
-      if (!await this.#read()) throw bodyCutShort();
+      switch (reader.next()) {
+        case ReadEvent.Body:
+          continue; // `reader.chunk`: no handler takes a request body
+        case ReadEvent.MessageEnd:
+          return;
+        case ReadEvent.NeedData:
+          await this.#read();
+          continue;
+        default: // Error: no other event comes inside a body
+          throw reader.error;
+      }
     }
   }
 
-  /** Reads more bytes; false when the client closed its side. */
-  async #read(): Promise<boolean> {
+  /** Reads more bytes into the reader, or tells it that the client closed its side. */
+  async #read(): Promise<void> {
     let read: number | null;
     try {
-      read = await this.conn.read(this.#space());
+      read = await this.conn.read(this.#reader.space());
     } catch (error) {
       if (!isDisconnect(error)) throw error;
       read = null;
     }
-    if (read === null) return false;
-    this.#end += read;
-    return true;
-  }
-
-  /** The free part of the buffer to read into, making room first. */
-  #space(): Uint8Array {
-    if (this.#end === this.#buf.length) {
-      if (this.#start > 0) {
-        this.#buf.copyWithin(0, this.#start, this.#end);
-        this.#end -= this.#start;
-        this.#start = 0;
-      } else if (this.#buf.length < this.#maxBuffer) {
-        this.#ensureCapacity(Math.min(this.#buf.length * 2, this.#maxBuffer));
-      } else {
-        // scanHead() refuses heads over the limits first; this is the backstop, so a full
-        // buffer can never turn into a read of zero bytes in a loop.
-        throw new HttpError(431, "Request head larger than the server accepts", { close: true });
-      }
-    }
-    return this.#buf.subarray(this.#end);
-  }
-
-  /** Marks bytes up to `offset` as used; an empty buffer restarts at 0. */
-  #consume(offset: number): void {
-    this.#start = offset;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-  }
-
-  #ensureCapacity(size: number): void {
-    if (size <= this.#buf.length) return;
-    const bigger = new Uint8Array(size);
-    bigger.set(this.#buf.subarray(0, this.#end));
-    this.#buf = bigger;
+    if (read === null) this.#reader.inputEnded();
+    else this.#reader.filled(read);
   }
 
   /**
@@ -546,10 +487,6 @@ function errorReply(httpError: HttpError): SerializedResponse {
   };
 }
 
-function bodyCutShort(): HttpError {
-  return new HttpError(400, "The connection ended inside a request body", { close: true });
-}
-
 /** Whether an error means the peer went away (reset, broken pipe, closed by us). */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
@@ -559,15 +496,6 @@ export function isDisconnect(error: unknown): boolean {
     error instanceof Deno.errors.NotConnected ||
     error instanceof Deno.errors.ConnectionAborted ||
     error instanceof Deno.errors.UnexpectedEof;
-}
-
-function latin1(buf: Uint8Array, from: number, to: number): string {
-  let text = "";
-  // In slices: spreading a long line into one call would overflow the argument limit.
-  for (let i = from; i < to; i += 4096) {
-    text += String.fromCharCode(...buf.subarray(i, Math.min(to, i + 4096)));
-  }
-  return text;
 }
 
 function describe(error: unknown): string {

@@ -1,6 +1,7 @@
 /**
- * Property and fuzz tests of the protocol layer: `scanHead()`, `ChunkedBodyReader` and
- * `parseRequestHead()` together, the way a connection uses them.
+ * Property and fuzz tests of the protocol layer: the request reader (`RequestReader`, which
+ * frames with `scanHead()` and `ChunkedBodyReader`) and `parseRequestHead()`, the way a
+ * connection uses them.
  *
  * In CI each property runs a few thousand cases (about 14 000 requests in all). `deno task fuzz`
  * runs the same properties with `FUZZ_RUNS` cases each (1 000 000 there); `FUZZ_SEED` replays a
@@ -15,8 +16,9 @@ import fc from "npm:fast-check@4.10.2";
 import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { ChunkedBodyReader } from "../lib/http/chunked.ts";
 import { HttpError } from "../lib/http/errors.ts";
-import { CHUNKED, type FrameLimits, type HeadFrame, scanHead } from "../lib/http/frame.ts";
+import { type FrameLimits, type HeadFrame, scanHead } from "../lib/http/frame.ts";
 import { KNOWN_METHODS, parseRequestHead } from "../lib/http/parse.ts";
+import { bytes, drive, type Said, text } from "./support/reader.ts";
 
 const LIMITS: FrameLimits = {
   maxRequestLine: 8192,
@@ -39,16 +41,19 @@ function parameters(ci: number): fc.Parameters<unknown> {
   return { numRuns: RUNS ?? ci, ...(SEED === undefined ? {} : { seed: SEED }) };
 }
 
-/** Latin-1 bytes of a string: one byte per character, as on the wire. */
-function bytes(text: string): Uint8Array {
-  return Uint8Array.from(text, (char) => char.charCodeAt(0));
-}
-
-// --- The model of a connection: frame the head, read the body, then parse the head. ---
+// --- One request through the reader, then its head through the parser. ---
 
 /** What a connection makes of a buffer holding (the start of) one request. */
 type Outcome =
-  | { kind: "accepted"; frame: HeadFrame; bodyEnd: number }
+  | {
+    kind: "accepted";
+    /** The head's framing, with offsets in the input. */
+    frame: HeadFrame;
+    /** The input offset just past the body. */
+    bodyEnd: number;
+    /** The body's data, as latin1 text (chunk framing removed). */
+    body: string;
+  }
   | { kind: "rejected"; status: number }
   | { kind: "incomplete" };
 
@@ -61,41 +66,35 @@ function oneShot(buf: Uint8Array, limits: FrameLimits = LIMITS): Outcome {
 
 /**
  * Reads one request from `buf` as a connection does when its bytes arrive in pieces ending at
- * `ends`: rescan the head after each piece, then feed the body reader piece by piece. Bytes
- * after the current end are in `buf` too, standing for what has not arrived: nothing may look
- * at them.
+ * `ends` (each piece goes to the reader only when the ones before it are used up, so the reader
+ * never sees bytes that have not arrived), then parses its head.
  */
 function readInPieces(buf: Uint8Array, ends: number[], limits: FrameLimits = LIMITS): Outcome {
-  try {
-    let frame: HeadFrame | null = null;
-    let reader: ChunkedBodyReader | undefined;
-    let used = 0;
-    for (const end of ends) {
-      if (frame === null) {
-        frame = scanHead(buf, 0, end, limits);
-        if (frame === null) continue;
-        used = frame.end;
-        if (frame.bodyLength === CHUNKED) reader = new ChunkedBodyReader(limits);
-      }
-      if (reader) {
-        used = reader.consume(buf, used, end);
-        ok(used <= end, "the body reader went past the bytes it was given");
-        if (!reader.done) continue;
-      } else {
-        used = Math.min(end, frame.end + frame.bodyLength);
-        if (used < frame.end + frame.bodyLength) continue;
-      }
-      parseRequestHead(buf.slice(frame.start, frame.end));
-      return { kind: "accepted", frame, bodyEnd: used };
-    }
-    return INCOMPLETE;
-  } catch (error) {
-    if (error instanceof HttpError) {
-      ok(error.status >= 400 && error.status < 600, `HttpError with status ${error.status}`);
-      return { kind: "rejected", status: error.status };
-    }
-    throw error;
+  const said = drive(buf, { limits, ends, messages: 1 });
+  const last = said.at(-1)!;
+  if (last.kind === "error") {
+    ok(last.status >= 400 && last.status < 600, `HttpError with status ${last.status}`);
+    ok(last.close, "a framing error that leaves the connection open");
+    return { kind: "rejected", status: last.status };
   }
+  if (last.kind === "need-data") return INCOMPLETE;
+  equal(last.kind, "end");
+  const head = said[0] as Extract<Said, { kind: "head" }>;
+  const body = said.find((s) => s.kind === "body") as Extract<Said, { kind: "body" }> | undefined;
+  try {
+    parseRequestHead(head.head);
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    ok(error.status >= 400 && error.status < 600, `HttpError with status ${error.status}`);
+    return { kind: "rejected", status: error.status };
+  }
+  const { start, lineEnd, end, bodyLength, expectContinue } = head;
+  return {
+    kind: "accepted",
+    frame: { start, lineEnd, end, bodyLength, expectContinue },
+    bodyEnd: (last as Extract<Said, { kind: "end" }>).at,
+    body: body ? text(body.data) : "",
+  };
 }
 
 /** Piece ends for `length` bytes from arbitrary cut points. */
@@ -226,6 +225,8 @@ interface ValidRequest {
   method: string;
   target: string;
   host: string | undefined;
+  /** The body's data: what the reader must give back. */
+  data: string;
   /** Whether the framer must send 100 Continue before the body. */
   expectContinue: boolean;
 }
@@ -275,17 +276,19 @@ const validRequest: fc.Arbitrary<ValidRequest> = fc.record({
   if (hostValue !== undefined) lines.push(`${spec.hostName}: ${hostValue}`);
   for (const value of spec.expect) lines.push(`Expect: ${value}`);
   let bodyText = "";
+  let data = "";
   let bodySpec = spec.body;
   if (bodySpec.kind === "chunked" && spec.version === "HTTP/1.0") {
     bodySpec = { kind: "length", data: "abc", name: "Content-Length", zeros: 0, ows: "" };
   }
   if (bodySpec.kind === "length") {
-    const { name, zeros, ows, data } = bodySpec;
-    lines.push(`${name}:${ows}${"0".repeat(zeros)}${data.length}${ows}`);
-    bodyText = data;
+    const { name, zeros, ows } = bodySpec;
+    lines.push(`${name}:${ows}${"0".repeat(zeros)}${bodySpec.data.length}${ows}`);
+    bodyText = data = bodySpec.data;
   } else if (bodySpec.kind === "chunked") {
     lines.push(`${bodySpec.name}: ${bodySpec.value}`);
     bodyText = chunkedBody(bodySpec.chunks, bodySpec.trailers);
+    data = bodySpec.chunks.map((chunk) => chunk.data).join("");
   }
   const shift = lines.length === 0 ? 0 : spec.rotate % lines.length;
   const fields = [...lines.slice(shift), ...lines.slice(0, shift)];
@@ -306,6 +309,7 @@ const validRequest: fc.Arbitrary<ValidRequest> = fc.record({
     method: spec.method,
     target,
     host,
+    data,
     // An HTTP/1.0 client's expectation is ignored: it cannot take a 100.
     expectContinue: spec.version === "HTTP/1.1" &&
       spec.expect.some((value) => /100-continue/i.test(value)),
@@ -796,6 +800,8 @@ function assertOnlyHttpErrors(buf: Uint8Array, limits: FrameLimits): void {
       () => parseRequestHead(buf),
       () => new ChunkedBodyReader(limits).consume(buf, 0, buf.length),
       () => scanHead(buf, 0, buf.length, limits),
+      // Every request in it, then the end of input.
+      () => drive(buf, { limits, inputEnds: true }),
     ]
   ) {
     try {
@@ -818,6 +824,7 @@ Deno.test("fuzz: valid requests are accepted with the framing they were built wi
       equal(outcome.frame.end, request.headEnd);
       equal(outcome.frame.expectContinue, request.expectContinue);
       equal(outcome.bodyEnd, request.text.length);
+      equal(outcome.body, request.data);
       const parsed = parseRequestHead(
         bytes(request.text.slice(outcome.frame.start, request.headEnd)),
       );
@@ -919,5 +926,40 @@ Deno.test("fuzz: arbitrary bytes get only HttpErrors, and the same outcome in pi
       },
     ),
     parameters(4000),
+  );
+});
+
+Deno.test("fuzz: pipelined valid requests are read one by one, bodies intact, however cut", () => {
+  fc.assert(
+    fc.property(
+      fc.array(validRequest, { minLength: 1, maxLength: 4 }),
+      cuts,
+      (requests, cutPoints) => {
+        const buf = bytes(requests.map((request) => request.text).join(""));
+        const said = drive(buf, {
+          limits: LIMITS,
+          ends: piecesOf(buf.length, cutPoints),
+          inputEnds: true,
+        });
+        equal(said.at(-1)!.kind, "input-end", JSON.stringify(said.at(-1)));
+        let offset = 0;
+        let i = 0;
+        for (const request of requests) {
+          const head = said[i++]!;
+          ok(head.kind === "head");
+          equal(head.end, offset + request.headEnd);
+          if (said[i]!.kind === "body") {
+            const body = said[i++]!;
+            ok(body.kind === "body");
+            equal(String.fromCharCode(...body.data), request.data);
+          } else {
+            equal(request.data, "");
+          }
+          offset += request.text.length;
+          deepEqual(said[i++], { kind: "end", at: offset });
+        }
+      },
+    ),
+    parameters(1500),
   );
 });

@@ -1,15 +1,17 @@
 /**
  * The chunked transfer coding of request bodies (RFC 9112 §7.1), decoded as bytes arrive.
  *
- * salut's handlers do not use request bodies, so the reader only frames, counts and discards
- * them: what matters is finding the exact byte where the body ends, so the next request on the
- * connection is read from the right place, and refusing a body over the limit as it grows.
+ * What matters most is finding the exact byte where the body ends, so the next request on the
+ * connection is read from the right place, and refusing a body over the limit as it grows. The
+ * data itself is handed on as views of the buffer (`decode()`); salut's handlers take no request
+ * body today, so the connection discards it.
  *
  * @module
  */
 
 import { HttpError } from "./errors.ts";
 import { bodyTooLarge, type FrameLimits } from "./frame.ts";
+import { TCHAR } from "./tokens.ts";
 
 const CR = 13;
 const LF = 10;
@@ -70,13 +72,6 @@ const enum Field {
   Value,
 }
 
-// RFC 9110 §5.6.2: tchar.
-const TCHAR = new Uint8Array(256);
-for (
-  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-) {
-  TCHAR[char.charCodeAt(0)] = 1;
-}
 /** Hex digit values, -1 for other bytes. */
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 16; i++) {
@@ -118,6 +113,7 @@ export class ChunkedBodyReader {
   #size = 0;
   #trailerBytes = 0;
   #trailerFields = 0;
+  #dataStart = -1;
 
   /**
    * Creates a reader that enforces `limits.maxBody` on data and on chunk-size lines beyond
@@ -143,7 +139,36 @@ export class ChunkedBodyReader {
    * Throws {@linkcode HttpError} (400, 413 or 431, always with `close`) for a bad or large body.
    */
   consume(buf: Uint8Array, start: number, end: number): number {
+    return this.#run(buf, start, end, false);
+  }
+
+  /**
+   * Like {@linkcode ChunkedBodyReader.consume}, but stops right after a run of chunk data so
+   * that it can be passed on: the run is `buf[dataStart..returned offset)`, and `dataStart` is
+   * -1 when the call consumed no data (only framing, or nothing).
+   *
+   * @example
+   * ```ts
+   * import { ChunkedBodyReader } from "./chunked.ts";
+   * const limits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100, maxBody: 1024 };
+   * const reader = new ChunkedBodyReader(limits);
+   * const bytes = new TextEncoder().encode("3\r\nabc\r\n0\r\n\r\n");
+   * reader.decode(bytes, 0, bytes.length); // 6: "abc" is bytes[3..6)
+   * reader.dataStart; // 3
+   * ```
+   */
+  decode(buf: Uint8Array, start: number, end: number): number {
+    return this.#run(buf, start, end, true);
+  }
+
+  /** Where the data run of the last {@linkcode ChunkedBodyReader.decode} call starts, or -1. */
+  get dataStart(): number {
+    return this.#dataStart;
+  }
+
+  #run(buf: Uint8Array, start: number, end: number, stopAtData: boolean): number {
     let pos = start;
+    this.#dataStart = -1;
     while (pos < end && this.#state !== State.Done) {
       switch (this.#state) {
         case State.SizeLine:
@@ -154,9 +179,13 @@ export class ChunkedBodyReader {
           break;
         case State.Data: {
           const take = Math.min(this.#remaining, end - pos);
-          pos += take;
           this.#remaining -= take;
           if (this.#remaining === 0) this.#state = State.DataCr;
+          if (stopAtData) {
+            this.#dataStart = pos;
+            return pos + take;
+          }
+          pos += take;
           break;
         }
         case State.DataCr:

@@ -10,6 +10,7 @@
  */
 
 import { HttpError } from "./errors.ts";
+import { isToken, latin1, TCHAR } from "./tokens.ts";
 
 const CR = 13;
 const LF = 10;
@@ -191,14 +192,6 @@ function findLineEnd(view: Uint8Array, pos: number, end: number): number {
   return -1;
 }
 
-// RFC 9110 §5.6.2: tchar, the characters of a method.
-const TCHAR = new Uint8Array(128);
-for (
-  const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-) {
-  TCHAR[char.charCodeAt(0)] = 1;
-}
-
 /**
  * Refuses at once bytes that cannot start a request line (a method is a token followed by a
  * space), so that a TLS handshake or other garbage gets 400 now rather than 408 later.
@@ -207,7 +200,7 @@ function checkMethod(view: Uint8Array, from: number, end: number): void {
   for (let i = from; i < end; i++) {
     const byte = view[i]!;
     if (byte === SP && i > from) return; // the method is complete
-    if (byte < 128 && TCHAR[byte] === 1) continue;
+    if (TCHAR[byte] === 1) continue; // a method is a token
     throw new HttpError(400, "Not an HTTP request: a request line starts with a method", {
       close: true,
     });
@@ -243,8 +236,6 @@ function parseContentLength(view: Uint8Array, from: number, to: number): number 
 }
 
 const KNOWN_CODINGS = new Set(["gzip", "x-gzip", "deflate", "compress", "x-compress"]);
-/** A lower-case token (RFC 9110 §5.6.2). */
-const CODING_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /**
  * RFC 9112 §6.1, §6.3: a request body is chunked-framed only when `chunked` is the final coding,
@@ -266,7 +257,7 @@ function checkTransferCodings(value: string): void {
     }
     // RFC 9110 §10.1.4: transfer-coding = token *( OWS ";" OWS transfer-parameter ).
     const name = trimOws(coding.split(";")[0]!);
-    if (!CODING_NAME.test(name)) {
+    if (!isToken(name)) {
       throw new HttpError(400, "Malformed Transfer-Encoding", { close: true });
     }
     const known = KNOWN_CODINGS.has(name);
@@ -308,15 +299,6 @@ function checkExpectations(value: string): boolean {
 /** At most 40 characters of untrusted text, with anything but visible ASCII shown as `?`. */
 function printable(text: string): string {
   return text.slice(0, 40).replace(/[^\x20-\x7e]/g, "?");
-}
-
-/** Decodes bytes one to one, in slices: spreading more than ~100k arguments throws RangeError. */
-function latin1(view: Uint8Array, from: number, to: number): string {
-  let text = "";
-  for (let i = from; i < to; i += 8192) {
-    text += String.fromCharCode(...view.subarray(i, Math.min(i + 8192, to)));
-  }
-  return text;
 }
 
 /** Strips optional whitespace, SP and HTAB only (RFC 9110 §5.6.3). */

@@ -9,6 +9,7 @@
 import type { HeaderList, HttpResponse } from "./response.ts";
 import { httpDate } from "./date.ts";
 import { isBodyless, STATUS_TEXT } from "./status.ts";
+import { FIELD_NAME } from "./tokens.ts";
 
 /** What {@linkcode serializeResponse} turns into bytes: the status, fields and content. */
 export type ResponseParts = Pick<HttpResponse, "status" | "body" | "contentLength"> & {
@@ -32,7 +33,6 @@ export interface SerializeOptions {
 }
 
 const encoder = new TextEncoder();
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 /** The fields that frame the message: only the serializer writes them (RFC 9112 §6). */
 const FRAMING_FIELDS = new Set([
