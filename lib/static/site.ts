@@ -16,7 +16,7 @@ import { HttpError } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
 import { type ByteRange, parseRange } from "../http/range.ts";
 import type { BodyPart, FileRange, HttpResponse } from "../http/response.ts";
-import { readListing, renderListingHtml, renderListingJson } from "./listing.ts";
+import { encodeListingHtml, readListing, renderListingJson } from "./listing.ts";
 import { contentType } from "./media_types.ts";
 import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
 import {
@@ -374,7 +374,7 @@ export class StaticSite {
         dotfiles: this.#options.dotfiles,
         followSymlinks: this.#options.followSymlinks,
       });
-      body = ENCODER.encode(json ? renderListingJson(entries) : renderListingHtml(path, entries));
+      body = json ? ENCODER.encode(renderListingJson(entries)) : encodeListingHtml(path, entries);
       if (mtime !== undefined) this.#keepListing(key, { mtime, at: now, body });
     }
     return {
