@@ -8,6 +8,7 @@
  * @module
  */
 
+import { denoFs } from "./fs.ts";
 import {
   encodeSegment,
   relativeInside,
@@ -53,8 +54,9 @@ export interface ListingOptions extends ResolveOptions {
 export function readListing(directory: string, options: ListingOptions): ListingEntry[] {
   const atRoot = directory === options.root;
   const prefix = directory.endsWith(SEP) ? directory : directory + SEP;
+  const fs = options.fs ?? denoFs;
   const entries: ListingEntry[] = [];
-  for (const entry of Deno.readDirSync(directory)) {
+  for (const entry of fs.readDir(directory)) {
     const name = entry.name;
     if (name.charCodeAt(0) === 0x2e && !options.dotfiles && !(atRoot && name === WELL_KNOWN)) {
       continue;
@@ -68,7 +70,7 @@ export function readListing(directory: string, options: ListingOptions): Listing
     if (!entry.isFile && !entry.isDirectory) continue;
     try {
       // Not a symlink, so lstat says the same as stat, and costs less (no path resolution).
-      const info = Deno.lstatSync(path);
+      const info = fs.lstat(path);
       entries.push({
         name,
         directory: info.isDirectory,
