@@ -1,9 +1,9 @@
 /**
  * Directory listings: an HTML page for people, JSON for programs.
  *
- * Every name is HTML-escaped in text and percent-encoded in links, and links are relative
- * paths that start with `./`, so a file named `javascript:alert(1)` or
- * `<img src=x onerror=alert(1)>` is just a file (as listing XSS advisories against other servers show, it must be).
+ * Every name is HTML-escaped in text and percent-encoded in links, and links are relative paths
+ * that start with `./`, so a file named `javascript:alert(1)` or `<img src=x onerror=alert(1)>`
+ * is just a file, as it must be (such names are the classic listing XSS).
  *
  * @module
  */
@@ -116,8 +116,8 @@ function symlinkEntry(
 }
 
 /**
- * Folders first, then by a precomputed key (one per entry rather than a locale-aware compare
- * per comparison, which dominated large listings); equal keys fall back to the plain name.
+ * Folders first, then by a key computed once per entry (not a locale-aware compare per
+ * comparison); equal keys fall back to the plain name.
  */
 function sortEntries(entries: ListingEntry[]): ListingEntry[] {
   const keys = entries.map((entry) => sortKey(entry.name));
@@ -176,8 +176,8 @@ export function sortKey(name: string): string {
 }
 
 /**
- * An em dash as a character reference: with ASCII names the page then stays a one-byte string
- * in V8, which renders and encodes about twice as fast as a two-byte one.
+ * An em dash as a character reference, so that with ASCII names the page stays ASCII (a
+ * one-byte string in V8, cheaper to build and encode than a two-byte one).
  */
 const DASH = "&#8212;";
 const OUTSIDE_NOTE = "symlink outside the root, not served (see --follow-symlinks)";

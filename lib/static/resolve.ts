@@ -1,9 +1,9 @@
 /**
  * From a request path to a file under the root, refusing anything that could leave it.
  *
- * Order matters: decode each segment strictly, refuse what
- * is not canonical or is hidden, only then join to the root; and finally check the real path,
- * after symlinks, is still inside the real root (unless symlinks out of it are to be followed).
+ * Order matters: decode each segment strictly, refuse what is not canonical or is hidden, only
+ * then join to the root; and finally check the real path, after symlinks, is still inside the
+ * real root (unless symlinks out of it are to be followed).
  *
  * @module
  */
@@ -196,8 +196,8 @@ export const SEP: string = Deno.build.os === "windows" ? "\\" : "/";
 
 /**
  * Joins checked segments (no separators, no dot segments: see {@linkcode parseSitePath}) under
- * a real directory. Plain string work on purpose: `node:path` would cost every worker isolate
- * about 2.5 MiB, and nothing here needs normalizing.
+ * a real directory. Plain string work on purpose: importing `node:path` costs every worker
+ * isolate memory, and nothing here needs normalizing.
  */
 export function joinUnder(directory: string, segments: readonly string[]): string {
   if (segments.length === 0) return directory;

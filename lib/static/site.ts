@@ -5,7 +5,8 @@
  *
  * Small files are read whole (and kept in a small per-worker cache); larger ones are answered
  * with a head and a list of {@linkcode BodyPart}s that the connection reads chunk by chunk
- * as it writes them (`lib/body_stream.ts`), so no file is ever held in memory whole.
+ * as it writes them (`lib/body_stream.ts`), so no file is ever held in memory whole. Every file
+ * system call goes through a {@linkcode SiteFs} (Deno's own calls unless the options give one).
  *
  * @module
  */
@@ -74,7 +75,7 @@ interface FoundFile {
 
 /**
  * How long a rendered listing is reused while its directory is unchanged: a large directory
- * costs a stat per entry (about 0.2 s for 20 000), which repeated requests need not pay again.
+ * costs a stat per entry, which repeated requests need not pay again.
  */
 const LISTING_TTL = 1000;
 /** Total bytes of rendered listings a worker keeps. */
