@@ -38,7 +38,7 @@ export interface WorkerStatus {
   /** Whether it has started and takes jobs (false while it starts, or after it was given up). */
   ready: boolean;
   busy: boolean;
-  /** Requests and file chunks answered. */
+  /** Requests answered. */
   jobsDone: number;
   restarts: number;
   /** The request line it is working on, when busy and known. */

@@ -1,6 +1,7 @@
 /**
- * The bundled site is found through `import.meta.dirname`, not the current directory: the same
- * code path serves it from inside the compiled binary, wherever that is started.
+ * The bundled site is found from `main.ts`'s module URL (`new URL("static", import.meta.url)`),
+ * not the current directory: the same code path serves it from inside the compiled binary,
+ * wherever that is started.
  *
  * @module
  */

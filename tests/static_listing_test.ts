@@ -9,6 +9,7 @@ import {
   sortKey,
 } from "../lib/static/listing.ts";
 import { get, rawRequest } from "./support/http.ts";
+import { denoFs, type SiteFs } from "../lib/static/fs.ts";
 import { parseSitePath } from "../lib/static/resolve.ts";
 import { makeSite, serveSite } from "./support/site.ts";
 
@@ -172,6 +173,23 @@ Deno.test("readListing() puts folders first, sorts names, leaves out hidden entr
   const entry = readListing(root, { root }).find((entry) => entry.name === "b.txt")!;
   equal(entry.size, 1);
   equal(typeof entry.modified, "number");
+});
+
+Deno.test("readListing() leaves out an entry removed between reading the directory and its stat", async () => {
+  await using site = await makeSite({ files: { "kept.txt": "k", "gone.txt": "g", "sub/x": "x" } });
+  const root = await Deno.realPath(site.root);
+  // The race, made certain: the entry is removed right after the directory is read.
+  const fs: SiteFs = {
+    ...denoFs,
+    readDir: (path) => {
+      const entries = [...denoFs.readDir(path)];
+      Deno.removeSync(`${path}/gone.txt`);
+      return entries;
+    },
+  };
+  const listed = readListing(root, { root, fs });
+  deepEqual(listed.map((entry) => entry.name), ["sub", "kept.txt"]);
+  equal(listed[1]!.size, 1);
 });
 
 Deno.test("formatSize() writes sizes for people", () => {

@@ -6,6 +6,7 @@ import { parseRequestHead, type RequestHead } from "../lib/http/parse.ts";
 import { BodyStream } from "../lib/body_stream.ts";
 import { concat } from "./support/http.ts";
 import type { BodyPart, HttpResponse } from "../lib/http/response.ts";
+import { denoFs, type FileStat, type SiteFs } from "../lib/static/fs.ts";
 import {
   BUILT_IN_404,
   INLINE_LIMIT,
@@ -132,36 +133,67 @@ Deno.test("respond() answers ranges of a streamed file with the right slices", a
   });
 });
 
-Deno.test("respond() never reads a file body for HEAD", async () => {
-  const stubs = [
-    "readFileSync",
-    "readFile",
-    "openSync",
-    "open",
-    "readTextFileSync",
-    "readTextFile",
-  ];
-  const deno = Deno as unknown as Record<string, unknown>;
-  const originals = new Map(stubs.map((name) => [name, deno[name]]));
-  const forbid = () => {
-    for (const name of stubs) {
-      deno[name] = () => {
-        throw new Error(`Deno.${name}() was called`);
-      };
+Deno.test("a site serves from the file system it is given, and from no other", () => {
+  // A site held in memory, at a root that does not exist on disk.
+  const files = new Map([["/mem/hello.txt", encoder.encode("Hello from memory\n")]]);
+  const directories = new Set(["/mem", "/mem/sub"]);
+  const stat = (path: string): FileStat => {
+    const bytes = files.get(path);
+    if (bytes) {
+      return { isFile: true, isDirectory: false, size: bytes.length, mtime: FIXTURE_MTIME };
     }
+    if (directories.has(path)) return { isFile: false, isDirectory: true, size: 0, mtime: null };
+    throw new Deno.errors.NotFound(`nothing at ${path}`);
   };
-  const restore = () => {
-    for (const [name, original] of originals) deno[name] = original;
+  const fs: SiteFs = {
+    stat,
+    lstat: stat,
+    realPath: (path) => (stat(path), path),
+    readFile: (path) => {
+      const bytes = files.get(path);
+      if (!bytes) throw new Deno.errors.NotFound(`no file at ${path}`);
+      return bytes;
+    },
+    readDir: (path) =>
+      [...directories, ...files.keys()]
+        .filter((child) => child.slice(0, child.lastIndexOf("/")) === path)
+        .map((child) => ({
+          name: child.slice(child.lastIndexOf("/") + 1),
+          isFile: files.has(child),
+          isDirectory: directories.has(child),
+          isSymlink: false,
+        })),
+  };
+  const site = new StaticSite({ root: "/mem", fs });
+  const file = site.respond(request("GET", "/hello.txt"));
+  equal(file.status, 200);
+  equal(decoder.decode(file.body), "Hello from memory\n");
+  equal(header(file, "last-modified"), FIXTURE_DATE);
+  const listing = decoder.decode(site.respond(request("GET", "/")).body);
+  ok(listing.includes('<a href="./sub/">sub/</a>'), listing);
+  ok(listing.includes('<a href="./hello.txt">hello.txt</a>'), listing);
+  equal(site.respond(request("GET", "/sub")).status, 301);
+  equal(site.respond(request("GET", "/nope")).status, 404);
+});
+
+Deno.test("respond() never reads a file body for HEAD", async () => {
+  let forbidden = false;
+  const fs: SiteFs = {
+    ...denoFs,
+    readFile: (path) => {
+      if (forbidden) throw new Error("readFile() was called");
+      return denoFs.readFile(path);
+    },
   };
   const custom404 = "<!DOCTYPE html><title>Custom</title><p>custom 404</p>\n";
-  await withSite({ spa: true }, { "404.html": custom404 }, (site) => {
-    // The stub catches reads: the same requests with GET do read.
-    forbid();
+  await withSite({ spa: true, fs }, { "404.html": custom404 }, (site) => {
+    // The fake catches reads: the same requests with GET do read.
+    forbidden = true;
     try {
-      throws(() => site.respond(request("GET", "/hello.txt")), /Deno\.readFileSync\(\) was called/);
-      throws(() => site.respond(request("GET", "/nope")), /Deno\.readFileSync\(\) was called/);
+      throws(() => site.respond(request("GET", "/hello.txt")), /readFile\(\) was called/);
+      throws(() => site.respond(request("GET", "/nope")), /readFile\(\) was called/);
     } finally {
-      restore();
+      forbidden = false;
     }
     const cases: [string[], number, number][] = [
       [["/hello.txt"], 200, 14],
@@ -173,14 +205,14 @@ Deno.test("respond() never reads a file body for HEAD", async () => {
       [["/.env"], 404, custom404.length],
       [["/hello.txt", "If-None-Match: *"], 304, -1],
     ];
-    forbid();
+    forbidden = true;
     const responses: HttpResponse[] = [];
     try {
       for (const [[target, ...lines]] of cases) {
         responses.push(site.respond(request("HEAD", target!, ...lines)));
       }
     } finally {
-      restore();
+      forbidden = false;
     }
     for (const [i, [[target], status, length]] of cases.entries()) {
       const response = responses[i]!;

@@ -1,13 +1,14 @@
 /**
  * Directory listings: an HTML page for people, JSON for programs.
  *
- * Every name is HTML-escaped in text and percent-encoded in links, and links are relative
- * paths that start with `./`, so a file named `javascript:alert(1)` or
- * `<img src=x onerror=alert(1)>` is just a file (as listing XSS advisories against other servers show, it must be).
+ * Every name is HTML-escaped in text and percent-encoded in links, and links are relative paths
+ * that start with `./`, so a file named `javascript:alert(1)` or `<img src=x onerror=alert(1)>`
+ * is just a file, as it must be (such names are the classic listing XSS).
  *
  * @module
  */
 
+import { denoFs } from "./fs.ts";
 import {
   encodeSegment,
   relativeInside,
@@ -53,8 +54,9 @@ export interface ListingOptions extends ResolveOptions {
 export function readListing(directory: string, options: ListingOptions): ListingEntry[] {
   const atRoot = directory === options.root;
   const prefix = directory.endsWith(SEP) ? directory : directory + SEP;
+  const fs = options.fs ?? denoFs;
   const entries: ListingEntry[] = [];
-  for (const entry of Deno.readDirSync(directory)) {
+  for (const entry of fs.readDir(directory)) {
     const name = entry.name;
     if (name.charCodeAt(0) === 0x2e && !options.dotfiles && !(atRoot && name === WELL_KNOWN)) {
       continue;
@@ -68,7 +70,7 @@ export function readListing(directory: string, options: ListingOptions): Listing
     if (!entry.isFile && !entry.isDirectory) continue;
     try {
       // Not a symlink, so lstat says the same as stat, and costs less (no path resolution).
-      const info = Deno.lstatSync(path);
+      const info = fs.lstat(path);
       entries.push({
         name,
         directory: info.isDirectory,
@@ -114,8 +116,8 @@ function symlinkEntry(
 }
 
 /**
- * Folders first, then by a precomputed key (one per entry rather than a locale-aware compare
- * per comparison, which dominated large listings); equal keys fall back to the plain name.
+ * Folders first, then by a key computed once per entry (not a locale-aware compare per
+ * comparison); equal keys fall back to the plain name.
  */
 function sortEntries(entries: ListingEntry[]): ListingEntry[] {
   const keys = entries.map((entry) => sortKey(entry.name));
@@ -174,8 +176,8 @@ export function sortKey(name: string): string {
 }
 
 /**
- * An em dash as a character reference: with ASCII names the page then stays a one-byte string
- * in V8, which renders and encodes about twice as fast as a two-byte one.
+ * An em dash as a character reference, so that with ASCII names the page stays ASCII (a
+ * one-byte string in V8, cheaper to build and encode than a two-byte one).
  */
 const DASH = "&#8212;";
 const OUTSIDE_NOTE = "symlink outside the root, not served (see --follow-symlinks)";
@@ -205,35 +207,70 @@ const HTML_ESCAPES: Record<string, string> = {
  * @param path The decoded URL path of the directory, ending with `/`.
  */
 export function renderListingHtml(path: string, entries: readonly ListingEntry[]): string {
-  // One string grown in place: cheaper than an array of rows joined at the end.
+  return DECODER.decode(encodeListingHtml(path, entries));
+}
+
+/**
+ * Renders a listing as a complete HTML page, UTF-8 encoded: the same page as
+ * {@linkcode renderListingHtml}, encoded a few hundred rows at a time so that a large listing
+ * never lives as one string of many thousand pieces (which the garbage collector would copy).
+ *
+ * @param path The decoded URL path of the directory, ending with `/`.
+ */
+export function encodeListingHtml(path: string, entries: readonly ListingEntry[]): Uint8Array {
+  const title = `Index of ${escapeHtml(path)}`;
+  const page = new ByteWriter(PAGE_BYTES + entries.length * ROW_BYTES);
+  page.write(pageHead(title));
   let rows = path === "/"
     ? ""
     : `<tr><td><a href="../">../</a></td><td class="size">${DASH}</td><td></td></tr>\n`;
   const times = new Map<number, string>();
   for (const entry of entries) {
-    const name = escapeHtml(entry.name);
-    if (entry.symlink) {
-      rows += `<tr class="unserved"><td><span class="name">${name}</span> <small>${
-        entry.symlink === "broken" ? BROKEN_NOTE : OUTSIDE_NOTE
-      }</small></td><td class="size">${DASH}</td><td></td></tr>\n`;
-      continue;
+    rows += listingRow(entry, times);
+    if (rows.length >= CHUNK_CHARS) {
+      page.write(rows);
+      rows = "";
     }
-    // encodeSegment() keeps "&" and "'" (RFC 3986 allows them in a path), so the link is
-    // escaped too: otherwise a file named "a&amp;b" would link to "a&b".
-    const slash = entry.directory ? "/" : "";
-    const href = SAFE_NAME.test(entry.name) ? entry.name : escapeHtml(encodeSegment(entry.name));
-    const size = entry.directory ? DASH : formatSize(entry.size);
-    let modified = DASH;
-    if (entry.modified !== null) {
-      // Many entries share a minute: format each minute once.
-      const minute = Math.floor(entry.modified / 60_000);
-      modified = times.get(minute) ?? formatTime(entry.modified);
-      times.set(minute, modified);
-    }
-    rows += `<tr><td><a href="./${href}${slash}">${name}${slash}</a></td><td class="size">` +
-      `${size}</td><td><time>${modified}</time></td></tr>\n`;
   }
-  const title = `Index of ${escapeHtml(path)}`;
+  page.write(rows + pageTail(entries.length));
+  return page.bytes();
+}
+
+/** Characters of rows encoded at a time. */
+const CHUNK_CHARS = 32 * 1024;
+/** Room first made for the page around the rows, and for each row (grown when short). */
+const PAGE_BYTES = 4096;
+const ROW_BYTES = 160;
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+
+/** One row of the table; `times` keeps the dates formatted so far, by minute. */
+function listingRow(entry: ListingEntry, times: Map<number, string>): string {
+  // Most names are their own link and their own HTML.
+  const safe = SAFE_NAME.test(entry.name);
+  const name = safe ? entry.name : escapeHtml(entry.name);
+  if (entry.symlink) {
+    return `<tr class="unserved"><td><span class="name">${name}</span> <small>${
+      entry.symlink === "broken" ? BROKEN_NOTE : OUTSIDE_NOTE
+    }</small></td><td class="size">${DASH}</td><td></td></tr>\n`;
+  }
+  // encodeSegment() keeps "&" and "'" (RFC 3986 allows them in a path), so the link is
+  // escaped too: otherwise a file named "a&amp;b" would link to "a&b".
+  const slash = entry.directory ? "/" : "";
+  const href = safe ? entry.name : escapeHtml(encodeSegment(entry.name));
+  const size = entry.directory ? DASH : formatSize(entry.size);
+  let modified = DASH;
+  if (entry.modified !== null) {
+    // Many entries share a minute: format each minute once.
+    const minute = Math.floor(entry.modified / 60_000);
+    modified = times.get(minute) ?? formatTime(entry.modified);
+    times.set(minute, modified);
+  }
+  return `<tr><td><a href="./${href}${slash}">${name}${slash}</a></td><td class="size">` +
+    `${size}</td><td><time>${modified}</time></td></tr>\n`;
+}
+
+function pageHead(title: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -260,15 +297,43 @@ footer { margin-top: 1.5rem; font-size: .85rem; opacity: .7; }
 <table>
 <thead><tr><th>Name</th><th class="size">Size</th><th>Modified</th></tr></thead>
 <tbody>
-${rows}</tbody>
+`;
+}
+
+function pageTail(count: number): string {
+  return `</tbody>
 </table>
 </main>
-<footer>${entries.length} ${
-    entries.length === 1 ? "entry" : "entries"
-  } &middot; served by salut</footer>
+<footer>${count} ${count === 1 ? "entry" : "entries"} &middot; served by salut</footer>
 </body>
 </html>
 `;
+}
+
+/** UTF-8 bytes appended to a buffer that grows as needed. */
+class ByteWriter {
+  #buffer: Uint8Array;
+  #length = 0;
+
+  constructor(capacity: number) {
+    this.#buffer = new Uint8Array(capacity);
+  }
+
+  write(text: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const needed = this.#length + text.length * 3;
+    if (needed > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+    }
+    this.#length += ENCODER.encodeInto(text, this.#buffer.subarray(this.#length)).written;
+  }
+
+  /** The bytes written, in a buffer of their own size. */
+  bytes(): Uint8Array {
+    return this.#buffer.slice(0, this.#length);
+  }
 }
 
 /**

@@ -1,14 +1,15 @@
 /**
  * From a request path to a file under the root, refusing anything that could leave it.
  *
- * Order matters: decode each segment strictly, refuse what
- * is not canonical or is hidden, only then join to the root; and finally check the real path,
- * after symlinks, is still inside the real root (unless symlinks out of it are to be followed).
+ * Order matters: decode each segment strictly, refuse what is not canonical or is hidden, only
+ * then join to the root; and finally check the real path, after symlinks, is still inside the
+ * real root (unless symlinks out of it are to be followed).
  *
  * @module
  */
 
 import { HttpError } from "../http/errors.ts";
+import { denoFs, type FileStat, type SiteFs } from "./fs.ts";
 
 /** A request path, decoded and checked. */
 export interface SitePath {
@@ -114,14 +115,16 @@ export function encodeSegment(segment: string): string {
 export interface Resolved {
   /** The real path of the file or directory, symlinks resolved. */
   realPath: string;
-  /** Its `lstat` after resolution (a file or a directory). */
-  info: Deno.FileInfo;
+  /** Its metadata (a file or a directory). */
+  info: FileStat;
 }
 
 /** Options for {@linkcode resolveTarget} and {@linkcode resolveInRoot}. */
 export interface ResolveOptions extends SitePathOptions {
   /** Serve symlinks whose real path is outside the root. @default false */
   followSymlinks?: boolean;
+  /** The file system to look in. @default denoFs */
+  fs?: SiteFs;
 }
 
 /**
@@ -138,17 +141,18 @@ export type Resolution =
  * With `followSymlinks`, a real path outside the root is served whatever its name: the rules on
  * dot segments and dotfiles apply to the requested path, which `parseSitePath()` checked.
  *
- * @param realRoot The root directory, already passed through `Deno.realPathSync`.
+ * @param realRoot The root directory, already a real path (symlinks resolved).
  */
 export function resolveTarget(
   realRoot: string,
   segments: readonly string[],
   options: ResolveOptions = {},
 ): Resolution {
+  const fs = options.fs ?? denoFs;
   const joined = joinUnder(realRoot, segments);
   let realPath: string;
   try {
-    realPath = Deno.realPathSync(joined);
+    realPath = fs.realPath(joined);
   } catch {
     return MISSING;
   }
@@ -158,7 +162,7 @@ export function resolveTarget(
     inside !== undefined && !options.dotfiles && realPath !== joined && isHidden(inside)
   ) return HIDDEN;
   try {
-    return { kind: "found", realPath, info: Deno.statSync(realPath) };
+    return { kind: "found", realPath, info: fs.stat(realPath) };
   } catch {
     return MISSING;
   }
@@ -174,7 +178,7 @@ const HIDDEN = { kind: "hidden" } as const;
  * and `options.followSymlinks` is off, or when it is a hidden file reached through a symlink
  * and `options.dotfiles` is off.
  *
- * @param realRoot The root directory, already passed through `Deno.realPathSync`.
+ * @param realRoot The root directory, already a real path (symlinks resolved).
  */
 export function resolveInRoot(
   realRoot: string,
@@ -192,8 +196,8 @@ export const SEP: string = Deno.build.os === "windows" ? "\\" : "/";
 
 /**
  * Joins checked segments (no separators, no dot segments: see {@linkcode parseSitePath}) under
- * a real directory. Plain string work on purpose: `node:path` would cost every worker isolate
- * about 2.5 MiB, and nothing here needs normalizing.
+ * a real directory. Plain string work on purpose: importing `node:path` costs every worker
+ * isolate memory, and nothing here needs normalizing.
  */
 export function joinUnder(directory: string, segments: readonly string[]): string {
   if (segments.length === 0) return directory;
