@@ -6,8 +6,7 @@
  */
 
 import type { Machine } from "./machine.ts";
-import type { ServerSpec } from "./server_process.ts";
-import type { WorkloadKind } from "./workloads.ts";
+import type { ServerSpec, WorkloadKind } from "./types.ts";
 
 /** The server every ratio is relative to. */
 export const BASELINE = "deno_serve";

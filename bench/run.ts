@@ -23,7 +23,8 @@ import {
   summarize,
   textTable,
 } from "./report.ts";
-import { SERVER_KINDS, ServerProcess, type ServerSpec, stopAllServers } from "./server_process.ts";
+import { ServerProcess, stopAllServers } from "./server_process.ts";
+import { SERVER_KINDS, type ServerSpec } from "./types.ts";
 import {
   FULL_SIZES,
   planWorkloads,

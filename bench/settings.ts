@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import type { ServerSpec } from "./server_process.ts";
+import type { ServerSpec } from "./types.ts";
 import type { Workload } from "./workloads.ts";
 
 /** `--help`. */

@@ -9,8 +9,13 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { firstLine } from "../bench/machine.ts";
 import type { BenchReport } from "../bench/report.ts";
-import { writesInOneTurn } from "../bench/io_budget.ts";
-import { costPerRequest, cpuCeiling, parseChildTimes, parseThreadStat } from "../bench/threads.ts";
+import { writesInOneTurn } from "../bench/experiments/io_budget.ts";
+import {
+  costPerRequest,
+  cpuCeiling,
+  parseChildTimes,
+  parseThreadStat,
+} from "../bench/experiments/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
 
 const REPO = join(import.meta.dirname!, "..");
@@ -193,14 +198,14 @@ Deno.test("costPerRequest() divides each thread's ticks by the requests, busiest
 
 Deno.test({
   name: wrk
-    ? "bench/threads.ts runs salut under wrk and prints each thread's CPU per request"
-    : "bench/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
+    ? "bench/experiments/threads.ts runs salut under wrk and prints each thread's CPU per request"
+    : "bench/experiments/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
   ignore: !wrk,
   async fn() {
-    const { code, stdout, output } = await runBenchScript("bench/threads.ts", [
+    const { code, stdout, output } = await runBenchScript("bench/experiments/threads.ts", [
       ...["--duration", "1s", "--workers", "2"],
     ]);
-    equal(code, 0, `bench/threads.ts exited ${code}:\n${output}`);
+    equal(code, 0, `bench/experiments/threads.ts exited ${code}:\n${output}`);
     match(stdout, /^salut, 2 worker\(s\): 50 connections, keep-alive: \d+ req\/s/);
     // The main thread read and wrote every request; a worker answered them.
     match(stdout, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
@@ -216,11 +221,11 @@ Deno.test({
 });
 
 for (const threads of ["node", "web"]) {
-  Deno.test(`bench/message_cost.ts times round trips with a ${threads} worker`, async () => {
-    const { code, stdout, output } = await runBenchScript("bench/message_cost.ts", [
+  Deno.test(`bench/experiments/message_cost.ts times round trips with a ${threads} worker`, async () => {
+    const { code, stdout, output } = await runBenchScript("bench/experiments/message_cost.ts", [
       ...["--threads", threads, "--messages", "200", "--in-flight", "3"],
     ]);
-    equal(code, 0, `bench/message_cost.ts exited ${code}:\n${output}`);
+    equal(code, 0, `bench/experiments/message_cost.ts exited ${code}:\n${output}`);
     const line = new RegExp(
       `^${threads} worker, 200 round trips, 3 in flight: (\\d+\\.\\d) µs each; ` +
         "CPU per round trip: main \\d+\\.\\d µs, worker \\d+\\.\\d µs$",
@@ -231,10 +236,13 @@ for (const threads of ["node", "web"]) {
   });
 }
 
-Deno.test("bench/message_cost.ts answers a bad flag with one line and exit code 2", async () => {
-  const { code, output } = await runBenchScript("bench/message_cost.ts", ["--in-flight", "0"]);
+Deno.test("bench/experiments/message_cost.ts answers a bad flag with one line and exit code 2", async () => {
+  const { code, output } = await runBenchScript("bench/experiments/message_cost.ts", [
+    "--in-flight",
+    "0",
+  ]);
   equal(code, 2);
-  equal(output, 'bench/message_cost.ts: --in-flight must be an integer ≥ 1, not "0"\n');
+  equal(output, 'bench/experiments/message_cost.ts: --in-flight must be an integer ≥ 1, not "0"\n');
 });
 
 Deno.test("writesInOneTurn() counts writes made and resolved in one turn, and closes its sockets", async () => {
