@@ -30,6 +30,8 @@ const TOP = 64;
 const COLORS: Record<string, string> = {
   salut: "#2563eb",
   salut_sweep: "#93b4f5",
+  /** The other checkout of `--compare`. */
+  salut_before: "#f59e0b",
   bare: "#9ca3af",
   nginx: "#16a34a",
 };
@@ -54,12 +56,11 @@ function groups(report: BenchReport): Group[] {
         ?.ratio[metric];
       if (ratio === undefined || !Number.isFinite(ratio) || ratio <= 0) continue;
       const server = report.servers.find((s) => s.id === serverId);
-      const kind = server?.kind ?? serverId;
+      const kind = server?.checkout ? "salut_before" : server?.sweep ? "salut_sweep" : server?.kind;
       bars.push({
         label: server?.label ?? serverId,
         value: workload.kind === "sleep_wall" ? 1 / ratio : ratio,
-        color: COLORS[kind === "salut" && serverId !== "salut" ? "salut_sweep" : kind] ??
-          "#6b7280",
+        color: COLORS[kind ?? serverId] ?? "#6b7280",
       });
     }
     const title = workload.kind === "sleep_wall" ? `${workload.title} (speed-up)` : workload.title;

@@ -5,19 +5,19 @@
  * @module
  */
 
-import { type ClientResponse, HttpConnection, sameBytes } from "./http_client.ts";
+import { get, RawClient, type RawResponse } from "../tests/support/http.ts";
 import type { WrkResult } from "./wrk.ts";
 
 /** Fetches `GET /` on a fresh connection and compares it with `index.html`. */
 export async function checkPage(port: number, page: Uint8Array): Promise<string[]> {
-  using conn = await HttpConnection.open(port);
-  return checkResponse(await conn.get("/"), page, "GET /");
+  using client = await RawClient.connect(port);
+  return checkResponse(await client.request(get("/")), page, "GET /");
 }
 
 /** Fetches a whole file on a fresh connection and compares its SHA-256 with `digest`. */
 export async function checkFile(port: number, path: string, digest: string): Promise<string[]> {
-  using conn = await HttpConnection.open(port);
-  const response = await conn.get(path);
+  using client = await RawClient.connect(port);
+  const response = await client.request(get(path));
   if (response.status !== 200) return [`GET ${path} answered ${response.status}, not 200`];
   const got = await sha256(response.body);
   return got === digest
@@ -27,7 +27,7 @@ export async function checkFile(port: number, path: string, digest: string): Pro
 
 /** Problems with one response that should be `200` with `expected` as its body. */
 export function checkResponse(
-  response: ClientResponse,
+  response: Pick<RawResponse, "status" | "body">,
   expected: Uint8Array,
   what: string,
 ): string[] {
@@ -50,6 +50,13 @@ export function checkWrk(result: WrkResult): string[] {
   }
   if (result.requests === 0) problems.push("wrk: no request completed");
   return problems;
+}
+
+/** Whether two byte arrays hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** SHA-256 of `bytes`, in hex. */

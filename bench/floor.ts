@@ -17,11 +17,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { serveBare } from "./bare.ts";
 import { integerOption } from "./settings.ts";
-
-/** The kinds of worker thread the floor can start. */
-export const THREAD_KINDS = ["node", "web"] as const;
-/** A kind of worker thread: `node:worker_threads` (salut's) or a Web Worker. */
-export type ThreadKind = typeof THREAD_KINDS[number];
+import { THREAD_KINDS, type ThreadKind } from "./types.ts";
 
 /**
  * The heap limit salut gives its workers by default (`--worker-heap`). Any limit will do: it

@@ -5,10 +5,10 @@
  * @module
  */
 
+import { get, RawClient } from "../tests/support/http.ts";
 import { checkResponse } from "./checks.ts";
-import { HttpConnection } from "./http_client.ts";
 import type { ServerProcess } from "./server_process.ts";
-import type { Measurement } from "./workloads.ts";
+import type { Measurement } from "./types.ts";
 
 const MIB = 1024 * 1024;
 /** Connections opened at once; more would overflow the listen backlog for no gain. */
@@ -27,18 +27,18 @@ export async function measureIdleConnections(
 ): Promise<Measurement> {
   await delay(SETTLE_MS);
   const idle = (await server.memory()).rss;
-  const conns: HttpConnection[] = [];
+  const conns: RawClient[] = [];
   const problems: string[] = [];
   try {
     for (let opened = 0; opened < options.connections; opened += OPENING_BATCH) {
       const batch = Math.min(OPENING_BATCH, options.connections - opened);
-      const opening = Array.from({ length: batch }, () => HttpConnection.open(server.port));
-      const batchConns: HttpConnection[] = [];
+      const opening = Array.from({ length: batch }, () => RawClient.connect(server.port));
+      const batchConns: RawClient[] = [];
       for (const result of await Promise.allSettled(opening)) {
         if (result.status === "fulfilled") batchConns.push(result.value);
       }
       conns.push(...batchConns);
-      const responses = await Promise.all(batchConns.map((conn) => conn.get("/")));
+      const responses = await Promise.all(batchConns.map((conn) => conn.request(get("/"))));
       for (const response of responses) {
         if (problems.length < 5) problems.push(...checkResponse(response, page, "GET /"));
       }

@@ -7,9 +7,9 @@
  */
 
 import { join } from "node:path";
-import { HttpConnection } from "./http_client.ts";
+import { get, RawClient } from "../tests/support/http.ts";
 import { median } from "./report.ts";
-import type { Measurement } from "./workloads.ts";
+import type { Measurement } from "./types.ts";
 
 /** The generated directory, as the workload needs it. */
 export interface ListingDirectory {
@@ -57,9 +57,10 @@ export async function measureListing(
 ): Promise<Measurement> {
   const problems: string[] = [];
   let bytes = 0;
-  const timeOne = async (conn: HttpConnection): Promise<number> => {
+  const timeOne = async (conn: RawClient): Promise<number> => {
     const started = performance.now();
-    const response = await conn.get(directory.path);
+    // nginx sends its listing in chunks.
+    const response = await conn.request(get(directory.path), { chunked: true });
     const took = performance.now() - started;
     const text = new TextDecoder().decode(response.body);
     const links = text.split('href="').length - 1;
@@ -73,12 +74,12 @@ export async function measureListing(
   const cold: number[] = [];
   for (let i = 0; i <= sizes.requests; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, sizes.pauseMs));
-    using conn = await HttpConnection.open(port);
+    using conn = await RawClient.connect(port);
     cold.push(await timeOne(conn));
   }
   const warm: number[] = [];
   {
-    using conn = await HttpConnection.open(port);
+    using conn = await RawClient.connect(port);
     for (let i = 0; i < sizes.requests; i++) warm.push(await timeOne(conn));
   }
   return {

@@ -1,13 +1,13 @@
 /**
  * From the runs of every round to what people read: medians, ratios to `Deno.serve` measured in
- * the same round, and the table (plain text for the terminal, Markdown for the README).
+ * the same round (and, with `--compare`, each salut's ratio to the other checkout's), and the
+ * table (plain text for the terminal, Markdown for the README).
  *
  * @module
  */
 
 import type { Machine } from "./machine.ts";
-import type { ServerSpec } from "./server_process.ts";
-import type { WorkloadKind } from "./workloads.ts";
+import { beforeId, type ServerSpec, type WorkloadKind } from "./types.ts";
 
 /** The server every ratio is relative to. */
 export const BASELINE = "deno_serve";
@@ -37,6 +37,11 @@ export interface Summary {
    * (pairing by round cancels the machine's drift).
    */
   ratio: Record<string, number>;
+  /**
+   * With `--compare`, for this checkout's salut: the median over the rounds of its metric
+   * divided by that of the other checkout's salut (`salut@before…`) in the same round.
+   */
+  ratioToBefore?: Record<string, number>;
   /** Problem lines over all rounds. */
   problems: number;
 }
@@ -86,18 +91,37 @@ export function summarize(runs: readonly RunRecord[]): Summary[] {
       ratio: {},
       problems: group.reduce((sum, run) => sum + run.problems.length, 0),
     };
+    const before = beforeId(server);
+    const compared = before !== server && runs.some((run) => run.server === before);
+    if (compared) summary.ratioToBefore = {};
     for (const name of names) {
       summary.median[name] = median(measured.map((run) => run.metrics[name]!));
-      const ratios = measured.flatMap((run) => {
-        const base = runs.find((other) =>
-          other.round === run.round && other.workload === workload && other.server === BASELINE
-        )?.metrics[name];
-        return base ? [run.metrics[name]! / base] : [];
-      });
-      if (ratios.length > 0) summary.ratio[name] = median(ratios);
+      const ratio = pairedRatio(runs, measured, name, BASELINE);
+      if (ratio !== undefined) summary.ratio[name] = ratio;
+      const toBefore = compared ? pairedRatio(runs, measured, name, before) : undefined;
+      if (toBefore !== undefined) summary.ratioToBefore![name] = toBefore;
     }
     return summary;
   });
+}
+
+/**
+ * The median over `measured` (one server's runs of one workload) of each run's metric `name`
+ * divided by that of server `base` in the same round and workload; undefined when none pairs.
+ */
+function pairedRatio(
+  runs: readonly RunRecord[],
+  measured: readonly RunRecord[],
+  name: string,
+  base: string,
+): number | undefined {
+  const ratios = measured.flatMap((run) => {
+    const value = runs.find((other) =>
+      other.round === run.round && other.workload === run.workload && other.server === base
+    )?.metrics[name];
+    return value ? [run.metrics[name]! / value] : [];
+  });
+  return ratios.length > 0 ? median(ratios) : undefined;
 }
 
 const COLUMNS = [
@@ -110,8 +134,32 @@ const COLUMNS = [
   "Memory",
   "Notes",
 ] as const;
-/** The numeric columns: Result to p99 × Deno.serve. */
-const RIGHT_ALIGNED = new Set([2, 3, 4, 5]);
+/** With `--compare`, the column after "× Deno.serve". */
+const BEFORE_COLUMN = "× before";
+
+/** The metric each kind of workload is judged by, for the "× before" column. */
+export const HEADLINE: Record<WorkloadKind, string> = {
+  throughput: "requestsPerSecond",
+  file: "mibPerSecond",
+  sleep_wall: "wallMs",
+  sleep_probe: "probeP50Ms",
+  idle: "idleMiB",
+  listing: "coldMs",
+  startup: "firstMs",
+};
+
+/** Whether the run compared two checkouts of salut (`--compare`). */
+function compared(report: BenchReport): boolean {
+  return report.servers.some((server) => server.checkout !== undefined);
+}
+
+/** The table's columns, and which of them hold numbers (right-aligned). */
+function layout(report: BenchReport): { columns: string[]; numeric: Set<number> } {
+  if (!compared(report)) return { columns: [...COLUMNS], numeric: new Set([2, 3, 4, 5]) };
+  const columns: string[] = [...COLUMNS];
+  columns.splice(4, 0, BEFORE_COLUMN);
+  return { columns, numeric: new Set([2, 3, 4, 5, 6]) };
+}
 
 /** The rows of the table, in workload order then server order. */
 export function tableRows(report: BenchReport): string[][] {
@@ -122,7 +170,11 @@ export function tableRows(report: BenchReport): string[][] {
         s.workload === workload.id && s.server === serverId
       );
       const label = report.servers.find((server) => server.id === serverId)?.label ?? serverId;
-      rows.push([workload.title, label, ...cells(workload.kind, summary)]);
+      const row = [workload.title, label, ...cells(workload.kind, summary)];
+      if (compared(report)) {
+        row.splice(4, 0, times(summary?.ratioToBefore?.[HEADLINE[workload.kind]]));
+      }
+      rows.push(row);
     }
   }
   return rows;
@@ -218,9 +270,10 @@ function problemNote(summary: Summary | undefined): string {
   return summary?.problems ? `✗ ${summary.problems} problem(s), see below` : "";
 }
 
-/** The header lines: date, machine, command. */
+/** The header lines: date, machine, command (and the checkout compared with). */
 export function headerLines(report: BenchReport): string[] {
   const { machine, settings } = report;
+  const before = report.servers.find((server) => server.checkout !== undefined)?.checkout;
   return [
     `Date: ${report.date}`,
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; ` +
@@ -231,23 +284,31 @@ export function headerLines(report: BenchReport): string[] {
     (Number(settings.warmupSeconds) > 0
       ? ` after a ${settings.warmupSeconds} s warm-up (A and B; C after one checked download)`
       : ""),
+    ...before ? [`Compared with: salut@before, the checkout in ${before}`] : [],
   ];
 }
 
 const LEGEND = "× Deno.serve: this server's value divided by Deno.serve's in the same round, " +
   "median over rounds; higher is better for req/s and MiB/s, lower for times and memory.";
+const BEFORE_LEGEND = "× before: this salut's Result divided by salut@before's (same pool " +
+  "size, same round), median over rounds.";
+
+function legend(report: BenchReport): string[] {
+  return compared(report) ? [LEGEND, BEFORE_LEGEND] : [LEGEND];
+}
 
 /** The table as Markdown, with its header lines, for the README. */
 export function markdownTable(report: BenchReport): string {
   const escape = (cell: string) => cell.replaceAll("|", "\\|");
+  const { columns, numeric } = layout(report);
   const lines = [
     ...headerLines(report).map((line) => `${line}  `),
     "",
-    `| ${COLUMNS.join(" | ")} |`,
-    `| ${COLUMNS.map((_, i) => RIGHT_ALIGNED.has(i) ? "---:" : "---").join(" | ")} |`,
+    `| ${columns.join(" | ")} |`,
+    `| ${columns.map((_, i) => numeric.has(i) ? "---:" : "---").join(" | ")} |`,
     ...tableRows(report).map((row) => `| ${row.map(escape).join(" | ")} |`),
     "",
-    LEGEND,
+    ...legend(report),
     ...skippedLines(report),
   ];
   return lines.join("\n") + "\n";
@@ -255,10 +316,11 @@ export function markdownTable(report: BenchReport): string {
 
 /** The table as aligned plain text, for the terminal. */
 export function textTable(report: BenchReport): string {
-  const rows = [[...COLUMNS], ...tableRows(report)];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const { columns, numeric } = layout(report);
+  const rows = [columns, ...tableRows(report)];
+  const widths = columns.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const line = (row: string[]) =>
-    row.map((cell, i) => RIGHT_ALIGNED.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
+    row.map((cell, i) => numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))
       .join("  ").trimEnd();
   return [
     ...headerLines(report),
@@ -267,7 +329,7 @@ export function textTable(report: BenchReport): string {
     widths.map((width) => "-".repeat(width)).join("  "),
     ...rows.slice(1).map(line),
     "",
-    LEGEND,
+    ...legend(report),
     ...skippedLines(report),
   ].join("\n") + "\n";
 }

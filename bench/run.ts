@@ -3,10 +3,12 @@
  * ceiling), that loop beside idle workers (the floor of memory at rest, workload E only) and nginx
  * (when installed), in interleaved rounds, under the workloads of docs/performance.md.
  * Prints a table of medians and ratios to Deno.serve and writes it as JSON, Markdown and an SVG
- * chart. Exits 1 when any request was answered wrongly.
+ * chart. Exits 1 when any request was answered wrongly. With `--compare DIR`, the salut checkout
+ * in DIR runs too, as `salut@before`, beside this one in the same rounds: a before/after.
  *
  *     deno task bench [--rounds 3] [--duration 5s] [--only A50,B] [--out bench/results]
  *     deno task bench --smoke --out /tmp/x   # one short round of everything, for CI
+ *     git worktree add /tmp/before main && deno task bench --compare /tmp/before --out /tmp/ab
  *
  * @module
  */
@@ -23,7 +25,8 @@ import {
   summarize,
   textTable,
 } from "./report.ts";
-import { SERVER_KINDS, ServerProcess, type ServerSpec, stopAllServers } from "./server_process.ts";
+import { ServerProcess, startTask, stopAllServers } from "./server_process.ts";
+import { SERVER_KINDS, type ServerSpec } from "./types.ts";
 import {
   FULL_SIZES,
   planWorkloads,
@@ -57,6 +60,18 @@ async function prepareSite(
     file.digest = await sha256(bytes);
   }
   return { site, page, file };
+}
+
+/** Throws a `TypeError` saying what to do unless `dir` holds a salut checkout to run. */
+async function checkCheckout(dir: string): Promise<void> {
+  const main = await Deno.stat(join(dir, "main.ts")).catch(() => undefined);
+  if (!main?.isFile) {
+    throw new TypeError(
+      `--compare: ${dir} has no main.ts; give a salut checkout, e.g. \`git worktree add ` +
+        `/tmp/before main\` then --compare /tmp/before`,
+    );
+  }
+  await startTask(dir);
 }
 
 /** Starts `spec`, measures `workload`, stops the server; never throws. */
@@ -139,6 +154,7 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (settings.compare) await checkCheckout(settings.compare);
   if (!await hasWrk()) {
     console.error(
       "bench: wrk is not installed; install it with `sudo apt-get install wrk` and run again.",

@@ -8,29 +8,11 @@
  */
 
 import { join } from "node:path";
-import { HttpConnection } from "./http_client.ts";
+import { get, RawClient } from "../tests/support/http.ts";
 import { type MemorySample, processTree, readMemory } from "./memory.ts";
-import type { ThreadKind } from "./floor.ts";
 import { nginxCommand } from "./nginx.ts";
+import type { ServerSpec } from "./types.ts";
 import { RUNTIME_ENV, V8_FLAGS } from "../scripts/compile.ts";
-
-/** The kinds of server the benchmark knows how to start. */
-export const SERVER_KINDS = ["salut", "deno_serve", "bare", "floor", "nginx"] as const;
-/** A kind of server. */
-export type ServerKind = typeof SERVER_KINDS[number];
-
-/** One server as it appears in the results: a kind, and its pool size and threads. */
-export interface ServerSpec {
-  /** Stable identifier used in the JSON, e.g. `salut`, `salut_w1`, `deno_serve`. */
-  id: string;
-  kind: ServerKind;
-  /** Name in the table and the chart. */
-  label: string;
-  /** salut's `--workers`, or the floor's idle workers. */
-  workers?: number;
-  /** The floor's kind of worker thread. */
-  threads?: ThreadKind;
-}
 
 /** How long a server may take to say it is listening; generous, the machine may be loaded. */
 const READY_TIMEOUT_MS = 30_000;
@@ -88,16 +70,17 @@ export class ServerProcess implements AsyncDisposable {
 
   static async #start(spec: ServerSpec, site: string, port: number): Promise<ServerProcess> {
     const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
-    const args = nginx?.args ?? denoArgs(spec, site, port);
+    const salut = spec.kind === "salut" ? await startTask(spec.checkout ?? REPO) : undefined;
+    const args = nginx?.args ?? denoArgs(spec, site, port, salut?.flags ?? []);
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
-      cwd: REPO,
+      cwd: spec.checkout ?? REPO,
       // salut (and its floor) as `deno task start` runs it; the baselines with Deno's defaults,
       // even when the benchmark itself was started with salut's variables set.
       clearEnv: true,
       env: {
         ...inheritedEnv(),
-        ...(spec.kind === "salut" || spec.kind === "floor" ? RUNTIME_ENV : {}),
+        ...(salut?.env ?? (spec.kind === "floor" ? RUNTIME_ENV : {})),
       },
       stdin: "null",
       stdout: "piped",
@@ -235,14 +218,56 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
-function denoArgs(spec: ServerSpec, site: string, port: number): string[] {
+/**
+ * How `deno task start` of the salut checkout in `checkout` runs it: the variables set before
+ * `deno run`, and Deno's flags between `run` and `main.ts`.
+ */
+export function startTask(
+  checkout: string,
+): Promise<{ env: Record<string, string>; flags: string[] }> {
+  // Read once per checkout: workload S times launches from before the command is made.
+  let task = startTasks.get(checkout);
+  if (!task) startTasks.set(checkout, task = readStartTask(checkout));
+  return task;
+}
+
+const startTasks = new Map<string, ReturnType<typeof startTask>>();
+
+async function readStartTask(
+  checkout: string,
+): Promise<{ env: Record<string, string>; flags: string[] }> {
+  const path = join(checkout, "deno.json");
+  let task: unknown;
+  try {
+    task = JSON.parse(await Deno.readTextFile(path)).tasks?.start;
+  } catch (error) {
+    throw new TypeError(`${path} cannot be read (${error}); is ${checkout} a salut checkout?`);
+  }
+  const words = typeof task === "string" ? task.trim().split(/\s+/) : [];
+  const env: Record<string, string> = {};
+  for (let word = words[0]; word && /^[A-Za-z_]\w*=/.test(word); word = words[0]) {
+    const equals = word.indexOf("=");
+    env[word.slice(0, equals)] = word.slice(equals + 1);
+    words.shift();
+  }
+  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
+    throw new TypeError(
+      `${path}: tasks.start should read "[NAME=value …] deno run [flags] main.ts", not ` +
+        `${JSON.stringify(task)}; point --compare at a salut checkout`,
+    );
+  }
+  return { env, flags: words.slice(2, -1) };
+}
+
+/** The command of a Deno server; salut's with `salutFlags`, those of its `deno task start`. */
+function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: string[]): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {
     case "salut":
-      // As `deno task start` runs it (and as the compiled binary has them): salut's V8 flags.
       return [
-        ...deno,
-        `--v8-flags=${V8_FLAGS.join(",")}`,
+        Deno.execPath(),
+        "run",
+        ...salutFlags,
         "main.ts",
         ...["--port", String(port), "--quiet", "--sleep", "--root", site],
         ...["--workers", String(spec.workers ?? 4)],
@@ -277,8 +302,8 @@ async function waitForNginx(
   while (Date.now() < deadline && !output.hasExited) {
     let server: string | undefined;
     try {
-      using conn = await HttpConnection.open(port);
-      server = (await conn.get("/")).headers.get("server");
+      using client = await RawClient.connect(port);
+      server = (await client.request(get("/"))).headers.get("server");
     } catch {
       await delay(50);
       continue;

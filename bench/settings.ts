@@ -4,8 +4,9 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { ServerSpec } from "./server_process.ts";
+import { beforeId, type ServerSpec } from "./types.ts";
 import type { Workload } from "./workloads.ts";
 
 /** `--help`. */
@@ -18,6 +19,9 @@ export const HELP = `Usage: deno task bench [options]
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
   --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S
   --servers LIST       Only these servers besides Deno.serve: salut,bare,floor,nginx
+  --compare DIR        Also run the salut checkout in DIR (its main.ts, as its deno.json's start
+                       task runs it, with the same options) as "salut@before", in the same rounds,
+                       wherever salut runs; the table adds each salut's ratio to its "before"
   --out DIR            Where results go (default bench/results; --smoke: a temp dir)
   --smoke              One short round of a reduced set, to check the harness works
   -h, --help           Show this help
@@ -32,6 +36,8 @@ export interface Settings {
   sweepWorkers: number[];
   only: string[] | undefined;
   servers: string[] | undefined;
+  /** `--compare`: the other salut checkout, as an absolute path. */
+  compare: string | undefined;
   out: string | undefined;
   smoke: boolean;
 }
@@ -48,6 +54,7 @@ export function parseSettings(args: string[]): Settings | undefined {
       "sweep-workers": { type: "string" },
       only: { type: "string" },
       servers: { type: "string" },
+      compare: { type: "string" },
       out: { type: "string" },
       smoke: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -68,6 +75,7 @@ export function parseSettings(args: string[]): Settings | undefined {
       .filter((n) => n !== workers),
     only: list(values.only),
     servers: list(values.servers),
+    compare: values.compare === undefined ? undefined : resolve(values.compare),
     out: values.out,
     smoke,
   };
@@ -93,8 +101,8 @@ export function durationOption(value: string, flag: string, min: number): number
 }
 
 /**
- * salut (and its other pool sizes), Deno.serve, bare, the floors (with salut's pool size),
- * nginx: those asked for and available.
+ * salut (and its other pool sizes, each followed by the `--compare` checkout's), Deno.serve,
+ * bare, the floors (with salut's pool size), nginx: those asked for and available.
  */
 export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
   const wanted = (kind: string) =>
@@ -102,10 +110,21 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
   const plural = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
   const specs: ServerSpec[] = [];
   if (wanted("salut")) {
-    const { workers } = settings;
-    specs.push({ id: "salut", kind: "salut", label: `salut (${plural(workers)})`, workers });
-    for (const n of settings.sweepWorkers) {
-      specs.push({ id: `salut_w${n}`, kind: "salut", label: `salut (${plural(n)})`, workers: n });
+    for (const workers of [settings.workers, ...settings.sweepWorkers]) {
+      const id = workers === settings.workers ? "salut" : `salut_w${workers}`;
+      const sweep = workers !== settings.workers || undefined;
+      specs.push({ id, kind: "salut", label: `salut (${plural(workers)})`, workers, sweep });
+      if (settings.compare) {
+        const label = `salut@before (${plural(workers)})`;
+        specs.push({
+          id: beforeId(id),
+          kind: "salut",
+          label,
+          workers,
+          sweep,
+          checkout: settings.compare,
+        });
+      }
     }
   }
   specs.push({ id: "deno_serve", kind: "deno_serve", label: "Deno.serve" });
@@ -128,7 +147,6 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
 /** The servers of `specs` that run `workload`, salut's other pool sizes only where it sweeps. */
 export function serversFor(workload: Workload, specs: ServerSpec[]): ServerSpec[] {
   return specs.filter((spec) =>
-    workload.servers.includes(spec.kind) &&
-    (spec.kind !== "salut" || spec.id === "salut" || workload.sweep)
+    workload.servers.includes(spec.kind) && (!spec.sweep || workload.sweep)
   );
 }

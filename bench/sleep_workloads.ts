@@ -6,9 +6,9 @@
  * @module
  */
 
+import { get, RawClient } from "../tests/support/http.ts";
 import { checkResponse } from "./checks.ts";
-import { HttpConnection } from "./http_client.ts";
-import type { Measurement } from "./workloads.ts";
+import type { Measurement } from "./types.ts";
 
 /**
  * Sends `count` requests for `/sleep?ms=ms` at once, each on its own connection (opened first),
@@ -20,12 +20,12 @@ export async function measureSleepWall(
   options: { count: number; ms: number },
 ): Promise<Measurement> {
   const conns = await Promise.all(
-    Array.from({ length: options.count }, () => HttpConnection.open(port)),
+    Array.from({ length: options.count }, () => RawClient.connect(port)),
   );
   try {
     const path = `/sleep?ms=${options.ms}`;
     const started = performance.now();
-    const responses = await Promise.all(conns.map((conn) => conn.get(path)));
+    const responses = await Promise.all(conns.map((conn) => conn.request(get(path))));
     const wallMs = performance.now() - started;
     return {
       metrics: { wallMs },
@@ -45,16 +45,16 @@ export async function measureSleepProbe(
   page: Uint8Array,
   options: { sleeps: number; ms: number },
 ): Promise<Measurement> {
-  using probe = await HttpConnection.open(port);
-  const problems = checkResponse(await probe.get("/"), page, "GET / before the sleeps");
+  using probe = await RawClient.connect(port);
+  const problems = checkResponse(await probe.request(get("/")), page, "GET / before the sleeps");
   const sleepers = await Promise.all(
-    Array.from({ length: options.sleeps }, () => HttpConnection.open(port)),
+    Array.from({ length: options.sleeps }, () => RawClient.connect(port)),
   );
   try {
     const path = `/sleep?ms=${options.ms}`;
     const started = performance.now();
     let sleptAt = 0;
-    const slept = Promise.all(sleepers.map((conn) => conn.get(path))).finally(() => {
+    const slept = Promise.all(sleepers.map((conn) => conn.request(get(path)))).finally(() => {
       sleptAt = performance.now();
     });
     slept.catch(() => {}); // awaited below; a probe failure must not leave it unhandled
@@ -63,7 +63,7 @@ export async function measureSleepProbe(
     const latencies: number[] = [];
     while (sleptAt === 0) {
       const sent = performance.now();
-      const response = await probe.get("/");
+      const response = await probe.request(get("/"));
       latencies.push(performance.now() - sent);
       if (problems.length < 5) problems.push(...checkResponse(response, page, "GET / probe"));
     }

@@ -8,10 +8,12 @@
  * @module
  */
 
-import { HttpConnection } from "./http_client.ts";
+import { get, RawClient } from "../tests/support/http.ts";
+import { sameBytes } from "./checks.ts";
 import { freePort } from "./nginx.ts";
-import { ServerProcess, type ServerSpec } from "./server_process.ts";
-import type { Measurement } from "./workloads.ts";
+import { median } from "./report.ts";
+import { ServerProcess } from "./server_process.ts";
+import type { Measurement, ServerSpec } from "./types.ts";
 
 /** How many launches, with which pool sizes. */
 export interface StartupSizes {
@@ -106,8 +108,8 @@ async function firstOk(
   for (;;) {
     if (failed) throw failed;
     try {
-      using conn = await HttpConnection.open(port);
-      const response = await conn.get("/");
+      using client = await RawClient.connect(port);
+      const response = await client.request(get("/"));
       const at = performance.now();
       if (response.status !== 200) throw new Error(`GET / was answered ${response.status}`);
       if (!sameBytes(response.body, page)) throw new Error("GET / was answered another page");
@@ -117,14 +119,4 @@ async function firstOk(
     }
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
-function median(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -10,28 +10,11 @@ import { checkFile, checkPage, checkWrk } from "./checks.ts";
 import { measureIdleConnections } from "./idle_connections.ts";
 import { type ListingDirectory, type ListingSizes, measureListing } from "./listing_workload.ts";
 import { MemorySampler } from "./memory.ts";
-import type { ServerKind, ServerProcess, ServerSpec } from "./server_process.ts";
+import type { ServerProcess } from "./server_process.ts";
 import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
 import { measureStartup, type StartupSizes } from "./startup.ts";
+import type { Measurement, ServerKind, ServerSpec, WorkloadKind } from "./types.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
-
-/** What a measurement found. */
-export interface Measurement {
-  /** Named numbers; times in ms, memory in MiB or KiB as the name says. */
-  metrics: Record<string, number>;
-  /** What was answered wrongly, one line each; empty when all was right. */
-  problems: string[];
-}
-
-/** How the numbers of a workload read, for the table and the chart. */
-export type WorkloadKind =
-  | "throughput"
-  | "file"
-  | "sleep_wall"
-  | "sleep_probe"
-  | "idle"
-  | "listing"
-  | "startup";
 
 /** One workload. */
 export interface Workload {

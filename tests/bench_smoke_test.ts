@@ -8,9 +8,22 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { firstLine } from "../bench/machine.ts";
-import type { BenchReport } from "../bench/report.ts";
-import { writesInOneTurn } from "../bench/io_budget.ts";
-import { costPerRequest, cpuCeiling, parseChildTimes, parseThreadStat } from "../bench/threads.ts";
+import {
+  type BenchReport,
+  HEADLINE,
+  markdownTable,
+  type RunRecord,
+  summarize,
+} from "../bench/report.ts";
+import { parseSettings, serversFor, serverSpecs } from "../bench/settings.ts";
+import { planWorkloads, SMOKE_SIZES } from "../bench/workloads.ts";
+import { writesInOneTurn } from "../bench/experiments/io_budget.ts";
+import {
+  costPerRequest,
+  cpuCeiling,
+  parseChildTimes,
+  parseThreadStat,
+} from "../bench/experiments/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
 
 const REPO = join(import.meta.dirname!, "..");
@@ -23,6 +36,7 @@ const SMOKE_TIMEOUT_MS = 120_000;
 async function runBenchScript(
   script: string,
   args: string[],
+  timeoutMs = SMOKE_TIMEOUT_MS,
 ): Promise<{ code: number; stdout: string; output: string }> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", script, ...args],
@@ -30,7 +44,7 @@ async function runBenchScript(
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(SMOKE_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   }).output();
   const out = new TextDecoder().decode(stdout);
   return { code, stdout: out, output: out + new TextDecoder().decode(stderr) };
@@ -146,6 +160,148 @@ Deno.test({
   },
 });
 
+Deno.test("--compare adds salut@before beside each salut, its sweep sizes only where A sweeps", () => {
+  const settings = parseSettings(["--compare", "bench/..", "--sweep-workers", "2", "--smoke"])!;
+  equal(settings.compare, REPO);
+  const specs = serverSpecs(settings, false);
+  deepEqual(
+    specs.map((spec) => [spec.id, spec.label, spec.checkout]),
+    [
+      ["salut", "salut (4 workers)", undefined],
+      ["salut@before", "salut@before (4 workers)", REPO],
+      ["salut_w2", "salut (2 workers)", undefined],
+      ["salut@before_w2", "salut@before (2 workers)", REPO],
+      ["deno_serve", "Deno.serve", undefined],
+      ["bare", "bare Deno.listen", undefined],
+      ["floor_node", "floor: bare + 4 idle node:worker_threads", undefined],
+      ["floor_web", "floor: bare + 4 idle Web Workers", undefined],
+    ],
+  );
+  for (const workload of planWorkloads(SMOKE_SIZES, true)) {
+    const ids = serversFor(workload, specs).map((spec) => spec.id);
+    equal(ids.includes("salut@before"), ids.includes("salut"), workload.id);
+    equal(ids.includes("salut@before_w2"), workload.sweep, workload.id);
+    equal(ids.includes("salut_w2"), workload.sweep, workload.id);
+  }
+});
+
+Deno.test("summarize() pairs each salut with salut@before of the same round and pool size", () => {
+  const run = (round: number, server: string, rate: number): RunRecord => ({
+    round,
+    workload: "A50",
+    server,
+    metrics: { requestsPerSecond: rate },
+    problems: [],
+    seconds: 1,
+  });
+  const runs = [
+    run(1, "salut", 90),
+    run(1, "salut@before", 60),
+    run(1, "deno_serve", 100),
+    run(2, "salut", 50),
+    run(2, "salut@before", 100),
+    run(2, "deno_serve", 50),
+    run(3, "salut", 160),
+    run(3, "salut@before", 80),
+    run(3, "deno_serve", 200),
+    run(1, "salut_w1", 30),
+    run(1, "salut@before_w1", 40),
+  ];
+  const summary = (server: string) => summarize(runs).find((s) => s.server === server)!;
+  // Per round 1.5, 0.5, 2: the median of the ratios, not the ratio of the medians (90/80).
+  deepEqual(summary("salut").ratioToBefore, { requestsPerSecond: 1.5 });
+  deepEqual(summary("salut").ratio, { requestsPerSecond: 0.9 });
+  deepEqual(summary("salut_w1").ratioToBefore, { requestsPerSecond: 0.75 });
+  equal(summary("salut@before").ratioToBefore, undefined);
+  equal(summary("deno_serve").ratioToBefore, undefined);
+  // Without --compare there is nothing to pair with, and the table has no "× before" column.
+  equal(
+    summarize(runs.filter((r) => !r.server.includes("@"))).find((s) => s.server === "salut")!
+      .ratioToBefore,
+    undefined,
+  );
+});
+
+Deno.test({
+  name: wrk
+    ? "bench/run.ts --smoke --compare runs a second checkout beside salut, in every salut workload"
+    : "bench/run.ts --smoke --compare runs a second checkout (ignored: wrk is not installed)",
+  ignore: !wrk,
+  async fn() {
+    const out = await Deno.makeTempDir({ prefix: "salut_bench_compare_test_" });
+    try {
+      // The checkout compared with is this one: what is tested is the harness, not a speed-up.
+      const args = ["--smoke", "--compare", REPO, "--servers", "salut", "--sweep-workers", "2"];
+      const { code, output } = await runBenchScript(
+        "bench/run.ts",
+        [...args, "--out", out],
+        2 * SMOKE_TIMEOUT_MS,
+      );
+      equal(code, 0, `bench/run.ts --smoke --compare exited ${code}:\n${output}`);
+
+      const report: BenchReport = JSON.parse(await Deno.readTextFile(join(out, "latest.json")));
+      deepEqual(report.problems, []);
+      deepEqual(
+        report.servers.map((server) => [server.id, server.checkout]),
+        [
+          ["salut", undefined],
+          ["salut@before", REPO],
+          ["salut_w2", undefined],
+          ["salut@before_w2", REPO],
+          ["deno_serve", undefined],
+        ],
+      );
+      deepEqual(
+        report.workloads.map((workload) => workload.id),
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S"],
+      );
+      for (const workload of report.workloads) {
+        const pairs = [["salut", "salut@before"]];
+        if (workload.id === "A50") pairs.push(["salut_w2", "salut@before_w2"]);
+        for (const [current, before] of pairs) {
+          for (const server of [current!, before!]) {
+            const summary = report.summary.find((s) =>
+              s.workload === workload.id && s.server === server
+            );
+            ok(summary, `no result for ${server} in ${workload.id}`);
+            equal(summary.rounds, 1, `${server} in ${workload.id} measured nothing`);
+            equal(summary.problems, 0, `${server} in ${workload.id} answered wrongly`);
+            const values = Object.values(summary.median);
+            ok(values.length > 0 && values.every(Number.isFinite), `${server} in ${workload.id}`);
+            // Only the current salut has a ratio to the other checkout.
+            const toBefore = summary.ratioToBefore?.[HEADLINE[workload.kind]];
+            if (server === before) equal(summary.ratioToBefore, undefined, server);
+            else ok(toBefore! > 0 && Number.isFinite(toBefore), `${server}: ${toBefore}`);
+          }
+        }
+        if (workload.id !== "L") ok(workload.servers.includes("deno_serve"), workload.id);
+      }
+      const markdown = await Deno.readTextFile(join(out, "latest.md"));
+      match(markdown, /^\| Workload \| Server \| Result \| × Deno\.serve \| × before \|/m);
+      match(
+        markdown,
+        /\| A keep-alive GET \/, 50 conns \| salut \(4 workers\) \| [\d,]+ req\/s \| [\d.]+× \| [\d.]+× \|/,
+      );
+      match(markdown, /\| salut@before \(4 workers\) \| [\d,]+ req\/s \|/);
+      equal(markdown, markdownTable(report));
+      ok((await Deno.readTextFile(join(out, "latest.svg"))).includes("salut@before (4 workers)"));
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test("bench/run.ts --compare answers a directory without salut with what to do", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "salut_bench_compare_empty_" });
+  try {
+    const { code, output } = await runBenchScript("bench/run.ts", ["--compare", empty]);
+    equal(code, 2, output);
+    match(output, /--compare: .* has no main\.ts; give a salut checkout, e\.g\. `git worktree add/);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
 Deno.test("parseThreadStat() reads utime and stime after a name holding spaces and parentheses", () => {
   const stat = "4242 (V8 (x) Worker) S 1 1 1 0 -1 4194560 10 0 0 0 1234 567 0 0 20 0 9 0 5";
   deepEqual(parseThreadStat(4242, stat), {
@@ -193,14 +349,14 @@ Deno.test("costPerRequest() divides each thread's ticks by the requests, busiest
 
 Deno.test({
   name: wrk
-    ? "bench/threads.ts runs salut under wrk and prints each thread's CPU per request"
-    : "bench/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
+    ? "bench/experiments/threads.ts runs salut under wrk and prints each thread's CPU per request"
+    : "bench/experiments/threads.ts prints each thread's CPU per request (ignored: wrk is not installed)",
   ignore: !wrk,
   async fn() {
-    const { code, stdout, output } = await runBenchScript("bench/threads.ts", [
+    const { code, stdout, output } = await runBenchScript("bench/experiments/threads.ts", [
       ...["--duration", "1s", "--workers", "2"],
     ]);
-    equal(code, 0, `bench/threads.ts exited ${code}:\n${output}`);
+    equal(code, 0, `bench/experiments/threads.ts exited ${code}:\n${output}`);
     match(stdout, /^salut, 2 worker\(s\): 50 connections, keep-alive: \d+ req\/s/);
     // The main thread read and wrote every request; a worker answered them.
     match(stdout, /^main \(.*\) +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d +\d+\.\d\d$/m);
@@ -216,11 +372,11 @@ Deno.test({
 });
 
 for (const threads of ["node", "web"]) {
-  Deno.test(`bench/message_cost.ts times round trips with a ${threads} worker`, async () => {
-    const { code, stdout, output } = await runBenchScript("bench/message_cost.ts", [
+  Deno.test(`bench/experiments/message_cost.ts times round trips with a ${threads} worker`, async () => {
+    const { code, stdout, output } = await runBenchScript("bench/experiments/message_cost.ts", [
       ...["--threads", threads, "--messages", "200", "--in-flight", "3"],
     ]);
-    equal(code, 0, `bench/message_cost.ts exited ${code}:\n${output}`);
+    equal(code, 0, `bench/experiments/message_cost.ts exited ${code}:\n${output}`);
     const line = new RegExp(
       `^${threads} worker, 200 round trips, 3 in flight: (\\d+\\.\\d) µs each; ` +
         "CPU per round trip: main \\d+\\.\\d µs, worker \\d+\\.\\d µs$",
@@ -231,10 +387,13 @@ for (const threads of ["node", "web"]) {
   });
 }
 
-Deno.test("bench/message_cost.ts answers a bad flag with one line and exit code 2", async () => {
-  const { code, output } = await runBenchScript("bench/message_cost.ts", ["--in-flight", "0"]);
+Deno.test("bench/experiments/message_cost.ts answers a bad flag with one line and exit code 2", async () => {
+  const { code, output } = await runBenchScript("bench/experiments/message_cost.ts", [
+    "--in-flight",
+    "0",
+  ]);
   equal(code, 2);
-  equal(output, 'bench/message_cost.ts: --in-flight must be an integer ≥ 1, not "0"\n');
+  equal(output, 'bench/experiments/message_cost.ts: --in-flight must be an integer ≥ 1, not "0"\n');
 });
 
 Deno.test("writesInOneTurn() counts writes made and resolved in one turn, and closes its sockets", async () => {

@@ -179,7 +179,7 @@ export function scanHead(
  */
 function findLineEnd(view: Uint8Array, pos: number, end: number): number {
   // A plain loop: header lines are short, and two `indexOf` calls per line cost more (measured
-  // with `deno bench bench/http_bench.ts`).
+  // with `deno bench bench/experiments/http_bench.ts`).
   for (let i = pos; i < end; i++) {
     const byte = view[i]!;
     if (byte === CR) {

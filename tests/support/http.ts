@@ -1,5 +1,7 @@
 /**
- * Raw HTTP/1.1 over real sockets, for tests where bytes and framing matter.
+ * Raw HTTP/1.1 over real sockets, for tests where bytes and framing matter, and for the
+ * benchmark's measurements that `wrk` cannot make (`fetch` would pool connections behind its
+ * back). It imports nothing, so `bench/` uses it as well.
  *
  * @module
  */
@@ -33,9 +35,21 @@ export class ConnectionEndedError extends Error {
 /** Room the read buffer starts with; it doubles whenever unread bytes fill more than half. */
 const INITIAL_BUFFER = 64 * 1024;
 
+/** How {@linkcode RawClient.response} reads a response. */
+export interface ResponseOptions {
+  /** An answer to HEAD: no body, whatever its Content-Length. */
+  head?: boolean;
+  /**
+   * Accept a chunked body and decode it (trailer fields are read and dropped). By default a
+   * chunked response is a `SyntaxError`: salut always sends Content-Length.
+   */
+  chunked?: boolean;
+}
+
 /**
  * A client connection that sends bytes as given (pipelined, cut short, anything) and reads
- * `Content-Length`-framed responses one at a time, in linear time however large the body.
+ * `Content-Length`-framed (or, when asked, chunked) responses one at a time, in linear time
+ * however large the body.
  *
  * @example
  * ```ts ignore
@@ -58,7 +72,10 @@ export class RawClient {
 
   /** Connects to 127.0.0.1:`port`. */
   static async connect(port: number): Promise<RawClient> {
-    return new RawClient(await Deno.connect({ hostname: "127.0.0.1", port }));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // Each write goes out at once: timings never wait on Nagle's algorithm.
+    conn.setNoDelay(true);
+    return new RawClient(conn);
   }
 
   /**
@@ -71,12 +88,18 @@ export class RawClient {
     while (written < bytes.length) written += await this.conn.write(bytes.subarray(written));
   }
 
+  /** Sends `data`, then reads one response (see {@linkcode RawClient.response}). */
+  async request(data: string | Uint8Array, options: ResponseOptions = {}): Promise<RawResponse> {
+    await this.send(data);
+    return await this.response(options);
+  }
+
   /**
-   * Reads one response; `head: true` for an answer to HEAD (no body, whatever its
-   * Content-Length). Throws {@linkcode ConnectionEndedError} when the connection ends first,
-   * and a `SyntaxError` for a response that is not framed by Content-Length.
+   * Reads one response. Throws {@linkcode ConnectionEndedError} when the connection ends first,
+   * and a `SyntaxError` for a response that is not framed by Content-Length (nor, with
+   * `chunked: true`, by chunked coding).
    */
-  async response(options: { head?: boolean } = {}): Promise<RawResponse> {
+  async response(options: ResponseOptions = {}): Promise<RawResponse> {
     const headLength = await this.#headLength();
     const headText = decoder.decode(this.#buf.subarray(this.#start, this.#start + headLength));
     this.#start += headLength + 4;
@@ -91,18 +114,20 @@ export class RawClient {
       headers.set(key, headers.has(key) ? `${headers.get(key)}, ${value}` : value);
     }
     const status = Number(statusLine.split(" ")[1]);
-    if (headers.has("transfer-encoding")) {
-      throw new SyntaxError(`A response with Transfer-Encoding: ${statusLine}`);
-    }
     const bodiless = options.head || status === 304 || status === 204 ||
       (status >= 100 && status < 200);
-    const length = bodiless ? 0 : Number(headers.get("content-length") ?? NaN);
-    if (!Number.isSafeInteger(length) || length < 0) {
-      throw new SyntaxError(`A response without a usable Content-Length: ${statusLine}`);
+    let body: Uint8Array;
+    if (!headers.has("transfer-encoding")) {
+      const length = bodiless ? 0 : Number(headers.get("content-length") ?? NaN);
+      if (!Number.isSafeInteger(length) || length < 0) {
+        throw new SyntaxError(`A response without a usable Content-Length: ${statusLine}`);
+      }
+      body = await this.#take(length);
+    } else if (options.chunked && /\bchunked$/i.test(headers.get("transfer-encoding")!)) {
+      body = bodiless ? new Uint8Array() : await this.#chunkedBody();
+    } else {
+      throw new SyntaxError(`A response with Transfer-Encoding: ${statusLine}`);
     }
-    while (this.#end - this.#start < length) await this.#fill(`a body of ${length} bytes`);
-    const body = this.#buf.slice(this.#start, this.#start + length);
-    this.#start += length;
     let text: string | undefined;
     return {
       statusLine,
@@ -187,6 +212,47 @@ export class RawClient {
     return Promise.resolve();
   }
 
+  /** The next `length` bytes, read as needed. */
+  async #take(length: number): Promise<Uint8Array> {
+    while (this.#end - this.#start < length) await this.#fill(`a body of ${length} bytes`);
+    const bytes = this.#buf.slice(this.#start, this.#start + length);
+    this.#start += length;
+    return bytes;
+  }
+
+  /** The next line, without its CRLF. */
+  async #line(): Promise<string> {
+    for (let scanned = 0;;) {
+      const at = this.#buf.subarray(this.#start + scanned, this.#end).indexOf(10);
+      if (at >= 0) {
+        const line = decoder.decode(this.#buf.subarray(this.#start, this.#start + scanned + at));
+        this.#start += scanned + at + 1;
+        return line.replace(/\r$/, "");
+      }
+      scanned = this.#end - this.#start;
+      await this.#fill("a line of a chunked body");
+    }
+  }
+
+  /** A chunked body, decoded; its trailer fields are read and dropped. */
+  async #chunkedBody(): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const line = await this.#line();
+      const size = parseInt(line, 16);
+      if (!/^[0-9a-f]+/i.test(line) || !Number.isSafeInteger(size)) {
+        throw new SyntaxError(`A bad chunk size line: ${JSON.stringify(line)}`);
+      }
+      if (size === 0) break;
+      chunks.push(await this.#take(size));
+      if (await this.#line() !== "") throw new SyntaxError("A chunk not followed by CRLF");
+    }
+    while (await this.#line() !== "") {
+      // A trailer field: dropped.
+    }
+    return concat(...chunks);
+  }
+
   /** Reads until a whole head is buffered; its length up to (not with) the blank line. */
   async #headLength(): Promise<number> {
     let scanned = 0; // Unread bytes already searched, less the 3 a CRLFCRLF may straddle.
@@ -240,7 +306,7 @@ export class RawClient {
 export async function exchange(
   port: number,
   data: string | Uint8Array,
-  options: { count?: number; head?: boolean } = {},
+  options: { count?: number } & ResponseOptions = {},
 ): Promise<{ responses: RawResponse[]; closed: boolean }> {
   await using client = await RawClient.connect(port);
   await client.send(data);

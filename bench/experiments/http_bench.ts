@@ -2,7 +2,7 @@
  * Micro-benchmarks of the per-request code: the framer (main thread), the parser and the
  * serializer (workers), and the packing of batches between them.
  *
- *     deno bench bench/http_bench.ts
+ *     deno bench bench/experiments/http_bench.ts
  *
  * Each iteration handles a batch of {@linkcode BATCH} heads or one message, so the time per
  * iteration is long enough to measure; after the table, the throughput of every benchmark
@@ -11,11 +11,11 @@
  * @module
  */
 
-import PAGE_TEXT from "../static/index.html" with { type: "text" };
-import { defaultConfig } from "../lib/config/parse.ts";
-import { scanHead } from "../lib/http/frame.ts";
-import { parseRequestHead } from "../lib/http/parse.ts";
-import { serializeResponse } from "../lib/http/serialize.ts";
+import PAGE_TEXT from "../../static/index.html" with { type: "text" };
+import { defaultConfig } from "../../lib/config/parse.ts";
+import { scanHead } from "../../lib/http/frame.ts";
+import { parseRequestHead } from "../../lib/http/parse.ts";
+import { serializeResponse } from "../../lib/http/serialize.ts";
 import {
   decodeJobs,
   decodeReplies,
@@ -24,7 +24,7 @@ import {
   type Job,
   type Numbered,
   type Reply,
-} from "../lib/messages.ts";
+} from "../../lib/messages.ts";
 
 /** Heads per iteration. */
 const BATCH = 64;

@@ -20,11 +20,12 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ServerProcess, type ServerSpec } from "./server_process.ts";
-import { durationOption, integerOption } from "./settings.ts";
-import { runWrk } from "./wrk.ts";
+import { ServerProcess } from "../server_process.ts";
+import { durationOption, integerOption } from "../settings.ts";
+import type { ServerSpec } from "../types.ts";
+import { runWrk } from "../wrk.ts";
 
-const REPO = join(import.meta.dirname!, "..");
+const REPO = join(import.meta.dirname!, "..", "..");
 
 /** The CPU a thread has used so far, in clock ticks. */
 export interface ThreadTimes {

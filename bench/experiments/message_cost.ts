@@ -5,7 +5,7 @@
  * threads fall asleep between messages: the cost of a batch that wakes an idle worker. With a few
  * in flight, neither sleeps, and what remains is the messaging itself.
  *
- *     deno run --allow-all bench/message_cost.ts [--threads node|web] [--messages 20000]
+ *     deno run --allow-all bench/experiments/message_cost.ts [--threads node|web] [--messages 20000]
  *                                                 [--in-flight 1]
  *
  * On the 2-core VM of the README's figures (Deno 2.9.6), one in flight: about 110 µs a round trip
@@ -19,8 +19,8 @@
 
 import { parseArgs } from "node:util";
 import { Worker as Thread } from "node:worker_threads";
-import type { ThreadKind } from "./floor.ts";
-import { integerOption } from "./settings.ts";
+import { integerOption } from "../settings.ts";
+import type { ThreadKind } from "../types.ts";
 import { readThreads, ticksPerSecond } from "./threads.ts";
 
 /** Per message (a round trip), in microseconds. */
@@ -93,7 +93,7 @@ export async function measureMessageCost(
 
 function startEcho(threads: ThreadKind): Echo {
   if (threads === "node") {
-    const thread = new Thread(new URL("./floor_worker_node.ts", import.meta.url));
+    const thread = new Thread(new URL("../floor_worker_node.ts", import.meta.url));
     const echo: Echo = {
       send: (message) => thread.postMessage(message, [message.buffer]),
       onReply: () => {},
@@ -102,7 +102,7 @@ function startEcho(threads: ThreadKind): Echo {
     thread.on("message", (message) => echo.onReply(message));
     return echo;
   }
-  const worker = new Worker(new URL("./floor_worker_web.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("../floor_worker_web.ts", import.meta.url), { type: "module" });
   const echo: Echo = {
     send: (message) => worker.postMessage(message, [message.buffer]),
     onReply: () => {},
@@ -137,7 +137,9 @@ if (import.meta.main) {
   try {
     options = parseOptions(Deno.args);
   } catch (error) {
-    console.error(`bench/message_cost.ts: ${error instanceof Error ? error.message : error}`);
+    console.error(
+      `bench/experiments/message_cost.ts: ${error instanceof Error ? error.message : error}`,
+    );
     Deno.exit(2);
   }
   const { threads, messages, inFlight } = options;

@@ -2,7 +2,7 @@
  * How many socket operations Deno completes in one event-loop turn of the main thread (the
  * reason for `RUNTIME_ENV` in `scripts/compile.ts`; README, performance step 17).
  *
- *     deno run --allow-net bench/io_budget.ts [WRITES]    # default 300
+ *     deno run --allow-net bench/experiments/io_budget.ts [WRITES]    # default 300
  *
  * Opens connected pairs of sockets on 127.0.0.1 and, in the turn a timer starts, makes one small
  * write on each; counts the writes that resolved before a message posted at the start of that
