@@ -221,7 +221,7 @@ export class Pool {
     }
     if (this.#pendingSpawns > 0) this.#lastJob = performance.now();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job, resolve, reject });
+      this.#queue.push({ bytes: job.bytes, flags: job.flags, resolve, reject });
       if (this.#options.stats) this.#options.stats.queued = this.queued;
       this.#scheduleFlush();
     });
@@ -233,12 +233,15 @@ export class Pool {
    */
   async close(): Promise<void> {
     if (this.#closing) return;
+    // 1. Refuse new jobs, and create no more workers.
     this.#closing = true;
     this.#cancelSpawns();
+    // 2. Finish the queued and running jobs.
     if (this.queued > 0 || this.#workers.some((worker) => worker.busy)) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
     this.#stopWatching();
+    // 3. The book's `impl Drop`: shut each worker down in turn.
     for (const worker of [...this.#workers]) {
       this.#options.log?.(`Shutting down worker ${worker.id}`);
       await worker.stop();

@@ -21,9 +21,8 @@ import {
 } from "./wire.ts";
 import type { SharedStats } from "../stats.ts";
 
-/** A queued job and the promise waiting for its result. */
-export interface Pending {
-  job: Job;
+/** A queued job and its promise; a batch of them is packed as it is (no array of jobs). */
+export interface Pending extends Job {
   resolve: (result: PoolResult) => void;
   reject: (error: Error) => void;
 }
@@ -183,9 +182,7 @@ export class Worker {
     this.#unclaimed = true;
     this.#claims.reset(batch.length);
     this.#hooks.stats?.setBusy(this.id, true);
-    const jobs: Job[] = new Array(batch.length);
-    for (let i = 0; i < batch.length; i++) jobs[i] = batch[i]!.job;
-    const message = encodeJobs(jobs, this.#jobBuffer);
+    const message = encodeJobs(batch, this.#jobBuffer);
     this.#jobBuffer = undefined;
     const spare = this.#spares.pop();
     if (spare) message.spare = spare;
