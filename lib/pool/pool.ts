@@ -72,6 +72,12 @@ export interface PoolOptions {
   start?: "all" | "first";
 }
 
+/**
+ * Milliseconds a job may await while its thread's event loop never turns (its heartbeat ticks
+ * every 100 ms) before the thread is taken for stuck and replaced: V8 stopping a job at the heap
+ * limit inside a promise callback can leave a thread so, unable to report it.
+ */
+const STUCK_AFTER_MS = 2000;
 /** Times a worker that has never been ready is started before the pool goes on without it. */
 export const START_ATTEMPTS = 3;
 /** How often, in ms, a pool with workers still to create looks for a quiet moment. */
@@ -376,8 +382,8 @@ export class Pool {
   }
 
   /**
-   * For each busy worker, by its current job's running time: past `jobTimeout`, replace the
-   * worker; else take back the jobs it has not started when `shouldTakeBack()` says so. Stops
+   * For each busy worker, by its current job's running time: past `jobTimeout`, or stuck while
+   * its job awaits, replace the worker; else take back the jobs it has not started when `shouldTakeBack()` says so. Stops
    * itself when no worker is busy.
    */
   #watchJobs(): void {
@@ -390,6 +396,10 @@ export class Pool {
       if (started === 0) continue;
       if (now - started > this.#options.jobTimeout) {
         this.#replace(worker, new JobTimeoutError(worker.id, this.#options.jobTimeout));
+      } else if (worker.stuck(now, STUCK_AFTER_MS)) {
+        const reason =
+          `its thread stopped while a job awaited (most likely at the heap limit of ${this.#options.heapLimit} MiB)`;
+        this.#replace(worker, new WorkerCrashedError(worker.id, reason));
       } else if (shouldTakeBack({ running: now - started, anyFree })) {
         this.#requeue(worker.takeBack());
       }

@@ -18,7 +18,7 @@
 
 import { getHeapStatistics } from "node:v8";
 import { parentPort, resourceLimits } from "node:worker_threads";
-import { JobClaims } from "./claims.ts";
+import { clockNow, JobClaims } from "./claims.ts";
 import {
   type BatchMessage,
   type ControlMessage,
@@ -37,7 +37,8 @@ export interface JobContext {
   /**
    * Call before blocking the thread (a long sleep, a synchronous wait) when the job's cost key
    * did not say it blocks: the finished results are posted and the rest of the batch is handed
-   * back to the pool first.
+   * back to the pool first. A job that awaits must call it too before its continuation blocks
+   * the thread for long, else the pool takes the thread for stuck (see `JobClaims.stuck`).
    */
   blocking(): void;
 }
@@ -170,12 +171,14 @@ class JobLoop {
 
   /**
    * V8 stops a job that reaches the heap limit, raising the limit to unwind it; Deno then lets the
-   * thread go on without telling anyone, with the job's batch never finished (whether the job was
-   * running or awaiting). A raised limit is the sign: report it, and the pool replaces the thread.
+   * thread go on without telling anyone, with the job's batch never finished. A raised limit is
+   * the sign: report it, and the pool replaces the thread. Each tick is also a heartbeat, which
+   * tells the pool that a thread whose job awaits has not stuck (see `JobClaims.stuck`).
    */
   #watchHeap(): void {
     const limit = getHeapStatistics().heap_size_limit;
     setInterval(() => {
+      if (this.#claims) this.#claims.heartbeat = clockNow();
       if (getHeapStatistics().heap_size_limit > limit) {
         this.#crash(`ran out of memory (the heap limit is ${heapLimitMiB()} MiB)`);
       }
@@ -266,6 +269,7 @@ class JobLoop {
   /** Waits for a job that returned a promise, posting the finished results meanwhile. */
   #await(run: BatchRun, planned: Planned, pending: Promise<Result>): void {
     run.post(false);
+    if (!run.blocks) this.#claims!.awaitingSince = clockNow();
     const runner = this.#runner!;
     pending.then(
       (result) => this.#finish(run, planned, result),
@@ -276,6 +280,8 @@ class JobLoop {
   #finish(run: BatchRun, planned: Planned, result: Result): void {
     // No job runs until the next is claimed: its start must not count against this one's time.
     this.#claims!.jobStart = 0;
+    this.#claims!.awaitingSince = 0;
+    run.blocks = false;
     run.now = performance.now();
     const took = run.now - run.started;
     run.took += took;
@@ -294,10 +300,16 @@ class JobLoop {
     this.postResults(encodeResults(run.ids, run.results, progress, into));
   }
 
-  /** A job declared that it blocks: as for a job known to be slow, unless it was one. */
+  /**
+   * A job declared that it blocks: as for a job known to be slow, unless it was one; and the pool
+   * is not to take the thread for stuck while the job awaits.
+   */
   #blocking(): void {
     const run = this.#run;
-    if (run && run.group !== SLOW) run.post(run.index < run.plan.length - 1);
+    if (!run) return;
+    run.blocks = true;
+    this.#claims!.awaitingSince = 0;
+    if (run.group !== SLOW) run.post(run.index < run.plan.length - 1);
   }
 
   #rememberCost(key: number, known: boolean, took: number): void {
@@ -332,6 +344,8 @@ class BatchRun {
   index = 0;
   /** The group of the job running now. */
   group = CHEAP;
+  /** Whether the job running now said it blocks (`JobContext.blocking`). */
+  blocks = false;
   /** The last clock reading (`performance.now()`, one per job: each read costs a few 100 ns). */
   now = performance.now();
   lastPost = this.now;

@@ -162,6 +162,11 @@ export class Worker {
     return this.#claims.jobStart;
   }
 
+  /** Whether its job has awaited for more than `ms` while its thread stopped turning. */
+  stuck(now: number, ms: number): boolean {
+    return this.#claims.stuck(now, ms);
+  }
+
   /** A snapshot of its state. */
   info(): WorkerInfo {
     return {
