@@ -16,7 +16,8 @@ import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import type { HandlerOptions } from "./lib/handler.ts";
 import { commandName, resolveRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
-import { Pool } from "./lib/pool.ts";
+import { HTTP_THREAD } from "./lib/app/jobs.ts";
+import { Pool } from "./lib/pool/pool.ts";
 import { FirstSeen } from "./lib/static/notices.ts";
 import { Server } from "./lib/server.ts";
 import { SharedStats } from "./lib/stats.ts";
@@ -68,7 +69,8 @@ export async function main(args: string[]): Promise<number> {
   const pool = await Pool.create({
     size: config.workers,
     start: "first",
-    workerOptions: handlerOptions(config, root, stats),
+    threadUrl: HTTP_THREAD,
+    threadData: handlerOptions(config, root, stats),
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),

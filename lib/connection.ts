@@ -20,8 +20,10 @@ import { serializeResponse } from "./http/serialize.ts";
 import { latin1 } from "./http/tokens.ts";
 import type { Logger } from "./log.ts";
 import type { SerializedResponse } from "./http/response.ts";
-import type { RequestJob } from "./messages.ts";
-import { JobTimeoutError, type Pool, PoolClosedError, QueueFullError } from "./pool.ts";
+import { requestJob, toResponse } from "./app/jobs.ts";
+import { JobTimeoutError, PoolClosedError, QueueFullError } from "./pool/errors.ts";
+import type { Pool } from "./pool/pool.ts";
+import type { Job } from "./pool/wire.ts";
 import type { SharedStats } from "./stats.ts";
 
 /** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
@@ -165,14 +167,13 @@ export class Connection {
         const received = log.accessEnabled ? performance.now() : 0;
         this.phase = Phase.Busy;
         // While draining, the last request received whole says the connection closes.
-        const job: RequestJob = {
-          kind: "request",
+        const job = requestJob(
           head,
-          closing: this.#draining && !(frame.bodyLength === 0 && reader.hasNextHead()),
-        };
+          this.#draining && !(frame.bodyLength === 0 && reader.hasNextHead()),
+        );
         let reply: SerializedResponse;
         try {
-          reply = await pool.execute(job);
+          reply = toResponse(await pool.execute(job));
         } catch (error) {
           reply = poolErrorReply(error);
         }
@@ -410,9 +411,9 @@ function headEnd(bytes: Uint8Array): number {
 }
 
 /** Runs a job; a failed one becomes the response the client gets. */
-async function execute(pool: Pool, job: RequestJob): Promise<SerializedResponse> {
+async function execute(pool: Pool, job: Job): Promise<SerializedResponse> {
   try {
-    return await pool.execute(job);
+    return toResponse(await pool.execute(job));
   } catch (error) {
     return poolErrorReply(error);
   }
@@ -427,7 +428,7 @@ async function execute(pool: Pool, job: RequestJob): Promise<SerializedResponse>
 async function openBody(
   reply: SerializedResponse,
   pool: Pool,
-  job: RequestJob,
+  job: Job,
   log: Logger,
 ): Promise<[SerializedResponse, BodyStream | undefined]> {
   for (let attempt = 0;; attempt++) {

@@ -5,7 +5,7 @@
  * - `deno task compile:all`: every release target, `dist/salut-<target>`, plus `dist/SHA256SUMS`.
  *
  * What goes inside the binary besides `main.ts` and its imports is listed once, in `deno.json`
- * (`compile.include`: the worker module, which no static import reaches, and the bundled site).
+ * (`compile.include`: the pool's thread module, which no static import reaches, and the bundled site).
  * The permissions are baked in here; the binary cannot ask for more at run time.
  *
  * `deno compile` downloads its runtime (denort) for each target from dl.deno.land, or takes the

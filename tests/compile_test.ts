@@ -70,7 +70,7 @@ salut
 Files: 610.59KB
 `;
 
-// The same without compile.include: the worker is missing from a directory listed file by file.
+// The same without compile.include: the thread module is missing from a directory listed file by file.
 const SAMPLE_WITHOUT_INCLUDE = `Embedded Files
 
 salut
@@ -98,7 +98,7 @@ Deno.test("parseEmbeddedFiles() reads whole directories, nested files and collap
   const partial = parseEmbeddedFiles(SAMPLE_WITHOUT_INCLUDE);
   ok(isEmbedded(partial, "lib/http/status.ts"));
   ok(isEmbedded(partial, "lib/server.ts"));
-  ok(!isEmbedded(partial, "lib/worker.ts"));
+  ok(!isEmbedded(partial, "lib/app/thread_main.ts"));
   ok(!isEmbedded(partial, "static/index.html"));
 });
 
@@ -137,7 +137,7 @@ Deno.test("deno task start and dev set salut's runtime environment before deno r
 });
 
 Deno.test(
-  "deno compile embeds the worker module, every file of static/ and no npm package, with the permissions of deno task start (dry run: stand-in runtime, output never run)",
+  "deno compile embeds the thread module, every file of static/ and no npm package, with the permissions of deno task start (dry run: stand-in runtime, output never run)",
   async () => {
     // deno compile prints the tree of what it embeds, then appends it to its runtime. Any
     // executable of this platform's format can stand in for the runtime: the output is read,
@@ -149,7 +149,7 @@ Deno.test(
         env: { DENORT_BIN: Deno.execPath() },
       });
       const entries = parseEmbeddedFiles(printed);
-      const wanted = ["main.ts", "deno.json", "lib/worker.ts", ...await staticFiles()];
+      const wanted = ["main.ts", "deno.json", "lib/app/thread_main.ts", ...await staticFiles()];
       ok(wanted.includes("static/index.html") && wanted.includes("static/404.html"));
       for (const file of wanted) ok(isEmbedded(entries, file), `${file} is missing:\n${printed}`);
       // The server needs no npm package at run time (content types come from a table generated

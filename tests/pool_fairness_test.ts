@@ -2,7 +2,9 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { BUNDLED_SITE } from "../main.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
-import { JobTimeoutError, Pool, type PoolOptions } from "../lib/pool.ts";
+import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";
+import { JobTimeoutError } from "../lib/pool/errors.ts";
+import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
 import { get, RawClient } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 import { withDeadline } from "./support/deadline.ts";
@@ -12,15 +14,17 @@ const FAULTY = new URL("./fixtures/faulty_worker.ts", import.meta.url);
 /** Files in the generated directory: its listing takes a worker some 100-300 ms here. */
 const BIG_DIRECTORY = 2000;
 
-function request(target: string) {
+/** Runs a GET of `target` on the pool and resolves with the response. */
+function ask(pool: Pool, target: string): Promise<SerializedResponse> {
   const head = encoder.encode(`GET ${target} HTTP/1.1\r\nHost: test\r\n\r\n`);
-  return { kind: "request", head, closing: false } as const;
+  return pool.execute(requestJob(head, false)).then(toResponse);
 }
 
 async function createPool(options: Partial<PoolOptions> = {}): Promise<Pool> {
   return await Pool.create({
     size: 1,
-    workerOptions: { root: BUNDLED_SITE, sleep: true },
+    threadUrl: HTTP_THREAD,
+    threadData: { root: BUNDLED_SITE, sleep: true },
     ...options,
   });
 }
@@ -29,7 +33,7 @@ async function createPool(options: Partial<PoolOptions> = {}): Promise<Pool> {
 async function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   await Promise.all(targets.map((target) =>
-    pool.execute(request(target)).then((reply) => {
+    ask(pool, target).then((reply) => {
       equal((reply as SerializedResponse).status, 200, target);
       order.push(target);
     })
@@ -86,7 +90,7 @@ Deno.test("simultaneous large listings run on several workers, and a quick reque
 
 Deno.test("a quick request is not held behind a slow one of its batch, even on one worker", async () => {
   await withBigDirectory(async (root) => {
-    await using pool = await createPool({ workerOptions: { root, sleep: true } });
+    await using pool = await createPool({ threadData: { root, sleep: true } });
     // The worker learns what each path costs it; then the two share a batch, slow one first.
     await finishOrder(pool, ["/"]);
     await finishOrder(pool, ["/big/"]);
@@ -97,7 +101,7 @@ Deno.test("a quick request is not held behind a slow one of its batch, even on o
 });
 
 Deno.test("a worker's unstarted jobs go to idle workers while it runs a slow one", async () => {
-  await using pool = await createPool({ size: 3, workerUrl: FAULTY });
+  await using pool = await createPool({ size: 3, threadUrl: FAULTY });
   // All three reach one worker in one batch, unknown to it; it runs the first, and the others
   // go to the idle workers, where the same happens to the second.
   const order = await finishOrder(pool, ["/spin?ms=1200", "/spin?ms=600", "/"]);
@@ -105,15 +109,15 @@ Deno.test("a worker's unstarted jobs go to idle workers while it runs a slow one
 });
 
 Deno.test("--job-timeout is per job: jobs that together take longer than it all succeed", async () => {
-  await using pool = await createPool({ workerUrl: FAULTY, jobTimeout: 400 });
+  await using pool = await createPool({ threadUrl: FAULTY, jobTimeout: 400 });
   const order = await finishOrder(pool, ["/spin?ms=150", "/spin?ms=150", "/spin?ms=150"]);
   equal(order.length, 3);
   equal(pool.workers[0]!.restarts, 0);
 });
 
 Deno.test("a job over the timeout gets JobTimeoutError; the jobs it held back are answered", async () => {
-  await using pool = await createPool({ workerUrl: FAULTY, jobTimeout: 300, logError: () => {} });
-  const hung = pool.execute(request("/hang"));
+  await using pool = await createPool({ threadUrl: FAULTY, jobTimeout: 300, logError: () => {} });
+  const hung = ask(pool, "/hang");
   const others = finishOrder(pool, ["/", "/index.html"]);
   await rejects(hung, JobTimeoutError);
   equal((await others).length, 2);
@@ -122,8 +126,8 @@ Deno.test("a job over the timeout gets JobTimeoutError; the jobs it held back ar
 
 Deno.test("a job whose handling throws in the worker gets 500; the rest of its batch does not", async () => {
   const errors: string[] = [];
-  await using pool = await createPool({ workerUrl: FAULTY, logError: (line) => errors.push(line) });
-  const replies = await Promise.all(["/throw", "/"].map((target) => pool.execute(request(target))));
+  await using pool = await createPool({ threadUrl: FAULTY, logError: (line) => errors.push(line) });
+  const replies = await Promise.all(["/throw", "/"].map((target) => ask(pool, target)));
   deepEqual(replies.map((reply) => reply.status), [500, 200]);
   equal(pool.workers[0]!.restarts, 0);
   equal(errors.filter((line) => line.includes("injected throw")).length, 1, errors.join("\n"));

@@ -4,28 +4,30 @@ import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { BUNDLED_SITE } from "../main.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { SharedStats } from "../lib/stats.ts";
+import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";
 import {
   JobTimeoutError,
-  Pool,
   PoolClosedError,
-  type PoolOptions,
   QueueFullError,
-  shareOf,
   WorkerCrashedError,
-} from "../lib/pool.ts";
+} from "../lib/pool/errors.ts";
+import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
+import { shareOf } from "../lib/pool/share.ts";
 
 const encoder = new TextEncoder();
 const FAULTY = new URL("./fixtures/faulty_worker.ts", import.meta.url);
 
-function request(target: string) {
+/** Runs a GET of `target` on the pool and resolves with the response. */
+function ask(pool: Pool, target: string): Promise<SerializedResponse> {
   const head = encoder.encode(`GET ${target} HTTP/1.1\r\nHost: test\r\n\r\n`);
-  return { kind: "request", head, closing: false } as const;
+  return pool.execute(requestJob(head, false)).then(toResponse);
 }
 
 async function createPool(options: Partial<PoolOptions> = {}): Promise<Pool> {
   return await Pool.create({
     size: 2,
-    workerOptions: { root: BUNDLED_SITE, sleep: true },
+    threadUrl: HTTP_THREAD,
+    threadData: { root: BUNDLED_SITE, sleep: true },
     ...options,
   });
 }
@@ -34,7 +36,7 @@ async function createPool(options: Partial<PoolOptions> = {}): Promise<Pool> {
 function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   return Promise.all(targets.map((target) =>
-    pool.execute(request(target)).then((reply) => {
+    ask(pool, target).then((reply) => {
       equal((reply as SerializedResponse).status, 200);
       order.push(target);
     })
@@ -43,7 +45,7 @@ function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
 
 Deno.test("Pool.execute() answers a request job with serialized bytes", async () => {
   await using pool = await createPool();
-  const reply = await pool.execute(request("/")) as SerializedResponse;
+  const reply = await ask(pool, "/") as SerializedResponse;
   equal(reply.status, 200);
   ok(new TextDecoder().decode(reply.bytes).startsWith("HTTP/1.1 200 OK\r\n"));
 });
@@ -58,14 +60,14 @@ Deno.test("under light load the first free worker takes every job; the next one 
   await using pool = await createPool({ size: 3 });
   const workers: number[] = [];
   for (let i = 0; i < 6; i++) {
-    workers.push((await pool.execute(request("/")) as SerializedResponse).worker!);
+    workers.push((await ask(pool, "/") as SerializedResponse).worker!);
   }
   // In rotation the jobs would have gone to workers 1, 2, 3, 1, 2, 3 (each one cold).
   deepEqual(workers, [1, 1, 1, 1, 1, 1]);
-  const sleeping = pool.execute(request("/sleep?ms=300"));
+  const sleeping = ask(pool, "/sleep?ms=300");
   // The pool sends what was queued in a microtask: after this await the sleep is with worker 1.
   await Promise.resolve();
-  const quick = await pool.execute(request("/")) as SerializedResponse;
+  const quick = await ask(pool, "/") as SerializedResponse;
   equal(quick.worker, 2);
   equal((await sleeping as SerializedResponse).worker, 1);
 });
@@ -110,19 +112,19 @@ Deno.test("with one worker, blocking jobs run in arrival order and quick ones ar
 
 Deno.test("Pool.close() finishes queued and running jobs, then refuses new ones", async () => {
   const pool = await createPool({ size: 1 });
-  const running = pool.execute(request("/sleep?ms=200"));
-  const queued = pool.execute(request("/"));
+  const running = ask(pool, "/sleep?ms=200");
+  const queued = ask(pool, "/");
   await pool.close();
   equal((await running as SerializedResponse).status, 200);
   equal((await queued as SerializedResponse).status, 200);
-  await rejects(pool.execute(request("/")), PoolClosedError);
+  await rejects(ask(pool, "/"), PoolClosedError);
 });
 
 Deno.test("await using closes the pool and logs the book's shutdown lines", async () => {
   const lines: string[] = [];
   {
     await using pool = await createPool({ size: 2, log: (line) => lines.push(line) });
-    await pool.execute(request("/"));
+    await ask(pool, "/");
   }
   ok(lines.some((line) => /^Worker \d got a job; executing\.$/.test(line)), lines.join("\n"));
   ok(lines.includes("Shutting down worker 1"));
@@ -131,11 +133,11 @@ Deno.test("await using closes the pool and logs the book's shutdown lines", asyn
 
 Deno.test("a full queue rejects with QueueFullError", async () => {
   await using pool = await createPool({ size: 1, maxQueue: 1 });
-  const sleeping = pool.execute(request("/sleep?ms=200"));
+  const sleeping = ask(pool, "/sleep?ms=200");
   // Let the flush hand the sleep to the worker, so the queue is empty again.
   await Promise.resolve();
-  const queued = pool.execute(request("/"));
-  await rejects(pool.execute(request("/")), QueueFullError);
+  const queued = ask(pool, "/");
+  await rejects(ask(pool, "/"), QueueFullError);
   await Promise.all([sleeping, queued]);
 });
 
@@ -143,12 +145,12 @@ Deno.test("a worker that dies fails its jobs at once and is replaced", async () 
   const errors: string[] = [];
   await using pool = await createPool({
     size: 1,
-    workerUrl: FAULTY,
+    threadUrl: FAULTY,
     logError: (line) => errors.push(line),
   });
-  await rejects(pool.execute(request("/crash")), WorkerCrashedError);
+  await rejects(ask(pool, "/crash"), WorkerCrashedError);
   // The replacement serves the next job, and the pool still has its one worker.
-  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as SerializedResponse).status, 200);
   equal(pool.size, 1);
   equal(pool.workers[0]!.restarts, 1);
   ok(errors.some((line) => line.includes("injected crash")), errors.join("\n"));
@@ -157,12 +159,12 @@ Deno.test("a worker that dies fails its jobs at once and is replaced", async () 
 Deno.test("a worker stuck past the job timeout is terminated and replaced", async () => {
   await using pool = await createPool({
     size: 1,
-    workerUrl: FAULTY,
+    threadUrl: FAULTY,
     jobTimeout: 200,
     logError: () => {},
   });
-  await rejects(pool.execute(request("/hang")), JobTimeoutError);
-  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
+  await rejects(ask(pool, "/hang"), JobTimeoutError);
+  equal((await ask(pool, "/") as SerializedResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
 });
 
@@ -174,12 +176,12 @@ Deno.test("a worker that runs out of memory fails its jobs at once and is replac
   const errors: string[] = [];
   await using pool = await createPool({
     size: 1,
-    workerUrl: FAULTY,
+    threadUrl: FAULTY,
     heapLimit: 64,
     logError: (line) => errors.push(line),
   });
-  await rejects(pool.execute(request("/oom")), WorkerCrashedError);
-  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
+  await rejects(ask(pool, "/oom"), WorkerCrashedError);
+  equal((await ask(pool, "/") as SerializedResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
   ok(
     errors.some((line) => line.includes("ran out of memory (the heap limit is 64 MiB)")),
@@ -194,8 +196,8 @@ function startFirst(size: number, faults: StartFaults, errors: string[] = []): P
   return createPool({
     size,
     start: "first",
-    workerUrl: SLOW_START,
-    workerOptions: { root: BUNDLED_SITE, sleep: true, startFaults: faults },
+    threadUrl: SLOW_START,
+    threadData: { root: BUNDLED_SITE, sleep: true, startFaults: faults },
     logError: (line) => errors.push(line),
   });
 }
@@ -226,16 +228,16 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
     equal(pool.readyCount, 1);
     deepEqual(pool.workers.map((worker) => worker.ready), [true, false]);
     const replies = await Promise.all(
-      Array.from({ length: 4 }, () => pool.execute(request("/")) as Promise<SerializedResponse>),
+      Array.from({ length: 4 }, () => ask(pool, "/") as Promise<SerializedResponse>),
     );
     deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
     held.open();
     await withDeadline(pool.started, 10_000, "every worker started");
     equal(pool.readyCount, 2);
     // Worker 2 now takes jobs: a sleep holds worker 1, the next job goes to worker 2.
-    const sleeping = pool.execute(request("/sleep?ms=300"));
+    const sleeping = ask(pool, "/sleep?ms=300");
     await waitUntil(() => pool.workers[0]!.busy, 5000, "worker 1 busy");
-    const quick = await pool.execute(request("/")) as SerializedResponse;
+    const quick = await ask(pool, "/") as SerializedResponse;
     equal(quick.worker, 2);
     await sleeping;
   } finally {
@@ -271,7 +273,7 @@ Deno.test('start: "first": a worker that keeps failing to start is given up; the
     ),
     errors.join("\n"),
   );
-  equal((await pool.execute(request("/")) as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as SerializedResponse).status, 200);
 });
 
 Deno.test("Pool.create() rejects with the reason when the first worker fails to start", async () => {
@@ -288,8 +290,8 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
     const pool = await createPool({
       size: 3,
       start: "first",
-      workerUrl: SLOW_START,
-      workerOptions: {
+      threadUrl: SLOW_START,
+      threadData: {
         root: BUNDLED_SITE,
         sleep: true,
         startFaults: { heldIds: [2], gate: held.buffer },
@@ -298,8 +300,8 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
     });
     await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
     const jobs = [
-      pool.execute(request("/sleep?ms=200")),
-      ...Array.from({ length: 3 }, () => pool.execute(request("/"))),
+      ask(pool, "/sleep?ms=200"),
+      ...Array.from({ length: 3 }, () => ask(pool, "/")),
     ];
     const closed = pool.close();
     const replies = await Promise.all(jobs) as SerializedResponse[];
@@ -309,7 +311,7 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
     // Worker 3 was never created: the pool closed before it was its turn.
     ok(lines.includes("Worker 2 disconnected; shutting down."), lines.join("\n"));
     ok(!lines.some((line) => line.includes("worker 3")), lines.join("\n"));
-    await rejects(pool.execute(request("/")), PoolClosedError);
+    await rejects(ask(pool, "/"), PoolClosedError);
   } finally {
     held.open();
   }
@@ -323,8 +325,8 @@ Deno.test("the shared statistics say which workers are still starting", async ()
       size: 2,
       start: "first",
       stats,
-      workerUrl: SLOW_START,
-      workerOptions: { root: BUNDLED_SITE, startFaults: { heldIds: [2], gate: held.buffer } },
+      threadUrl: SLOW_START,
+      threadData: { root: BUNDLED_SITE, startFaults: { heldIds: [2], gate: held.buffer } },
     });
     await waitUntil(() => pool.workers.length === 2, 5000, "worker 2 created");
     deepEqual(stats.snapshot().workers.map((worker) => worker.ready), [true, false]);

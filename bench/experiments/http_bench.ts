@@ -16,15 +16,15 @@ import { defaultConfig } from "../../lib/config/parse.ts";
 import { scanHead } from "../../lib/http/frame.ts";
 import { parseRequestHead } from "../../lib/http/parse.ts";
 import { serializeResponse } from "../../lib/http/serialize.ts";
+import { requestJob } from "../../lib/app/jobs.ts";
 import {
   decodeJobs,
-  decodeReplies,
+  decodeResults,
   encodeJobs,
-  encodeReplies,
+  encodeResults,
   type Job,
-  type Numbered,
-  type Reply,
-} from "../../lib/messages.ts";
+  type Result,
+} from "../../lib/pool/wire.ts";
 
 /** Heads per iteration. */
 const BATCH = 64;
@@ -153,23 +153,18 @@ bench("serializeResponse()", `serializeResponse() ${BATCH} × 304, head only`, {
 });
 
 // One message each way per worker and event-loop turn: the cost the pool pays per batch.
-const JOBS: Numbered<Job>[] = Array.from({ length: MESSAGE_JOBS }, (_, id) => ({
-  id,
-  value: { kind: "request", head: WRK_HEAD, closing: false },
-}));
-const REPLIES: Numbered<Reply>[] = Array.from({ length: MESSAGE_JOBS }, (_, id) => ({
-  id,
-  value: {
-    status: 200,
-    close: false,
-    bytes: PAGE_RESPONSE,
-    bodyLength: PAGE.length,
-  },
+const JOBS: Job[] = Array.from({ length: MESSAGE_JOBS }, () => requestJob(WRK_HEAD, false));
+const IDS = Array.from({ length: MESSAGE_JOBS }, (_, id) => id);
+const RESULTS: Result[] = Array.from({ length: MESSAGE_JOBS }, () => ({
+  bytes: PAGE_RESPONSE,
+  flags: 0,
+  code: 200,
+  amount: PAGE.length,
 }));
 const JOBS_MESSAGE = encodeJobs(JOBS);
-const REPLIES_MESSAGE = encodeReplies(REPLIES);
+const RESULTS_MESSAGE = encodeResults(IDS, RESULTS);
 const jobsWork = { bytes: JOBS_MESSAGE.buffer.byteLength, items: MESSAGE_JOBS };
-const repliesWork = { bytes: REPLIES_MESSAGE.buffer.byteLength, items: MESSAGE_JOBS };
+const resultsWork = { bytes: RESULTS_MESSAGE.buffer.byteLength, items: MESSAGE_JOBS };
 
 bench("messages", `encodeJobs() ${MESSAGE_JOBS} wrk heads`, jobsWork, () => {
   encodeJobs(JOBS);
@@ -177,11 +172,11 @@ bench("messages", `encodeJobs() ${MESSAGE_JOBS} wrk heads`, jobsWork, () => {
 bench("messages", `decodeJobs() ${MESSAGE_JOBS} wrk heads`, jobsWork, () => {
   decodeJobs(JOBS_MESSAGE);
 });
-bench("messages", `encodeReplies() ${MESSAGE_JOBS} × index.html`, repliesWork, () => {
-  encodeReplies(REPLIES);
+bench("messages", `encodeResults() ${MESSAGE_JOBS} × index.html`, resultsWork, () => {
+  encodeResults(IDS, RESULTS);
 });
-bench("messages", `decodeReplies() ${MESSAGE_JOBS} × index.html`, repliesWork, () => {
-  decodeReplies(REPLIES_MESSAGE);
+bench("messages", `decodeResults() ${MESSAGE_JOBS} × index.html`, resultsWork, () => {
+  decodeResults(RESULTS_MESSAGE, 1, () => {});
 });
 
 // After the table: throughput over every timed iteration (warm-up included, so slightly low).

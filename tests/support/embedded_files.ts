@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 
 /** One line of the "Embedded Files" tree. */
 export interface EmbeddedEntry {
-  /** POSIX path relative to the tree's root, e.g. `static` or `lib/worker.ts`. */
+  /** POSIX path relative to the tree's root, e.g. `static` or `lib/app/thread_main.ts`. */
   path: string;
   /** Printed as `path/*`: the whole directory as it is on disk. */
   whole: boolean;
@@ -31,9 +31,9 @@ const SIZE_SUFFIX = / \([^()]*\)$/;
  * ```ts
  * import { parseEmbeddedFiles } from "./embedded_files.ts";
  * const entries = parseEmbeddedFiles(
- *   "Embedded Files\n\nsalut\n├── main.ts (1KB)\n└─┬ lib (2KB)\n  └── worker.ts (2KB)\n\n",
+ *   "Embedded Files\n\nsalut\n├── main.ts (1KB)\n└─┬ lib (2KB)\n  └── thread.ts (2KB)\n\n",
  * );
- * if (entries.at(-1)?.path !== "lib/worker.ts") throw new Error("not parsed");
+ * if (entries.at(-1)?.path !== "lib/thread.ts") throw new Error("not parsed");
  * ```
  */
 export function parseEmbeddedFiles(output: string): EmbeddedEntry[] {
@@ -67,9 +67,9 @@ export function parseEmbeddedFiles(output: string): EmbeddedEntry[] {
  * @example
  * ```ts
  * import { isEmbedded } from "./embedded_files.ts";
- * const entries = [{ path: "static", whole: true }, { path: "lib/pool.ts", whole: false }];
+ * const entries = [{ path: "static", whole: true }, { path: "lib/pool/pool.ts", whole: false }];
  * if (!isEmbedded(entries, "static/index.html")) throw new Error("static/* covers it");
- * if (isEmbedded(entries, "lib/worker.ts")) throw new Error("lib is listed file by file");
+ * if (isEmbedded(entries, "lib/app/thread_main.ts")) throw new Error("lib is listed file by file");
  * ```
  */
 export function isEmbedded(entries: EmbeddedEntry[], file: string): boolean {

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { STREAM_CHUNK } from "../../lib/body_stream.ts";
-import { LARGE_DATA } from "../../lib/messages.ts";
+import { LARGE_DATA } from "../../lib/pool/wire.ts";
 import { INLINE_LIMIT } from "../../lib/static/site.ts";
 import { encodeSegment } from "../../lib/static/resolve.ts";
 import { FIXTURE_MTIME } from "./site.ts";

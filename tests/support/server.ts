@@ -7,7 +7,8 @@
 import { BUNDLED_SITE, handlerOptions } from "../../main.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
-import { Pool } from "../../lib/pool.ts";
+import { HTTP_THREAD } from "../../lib/app/jobs.ts";
+import { Pool } from "../../lib/pool/pool.ts";
 import { Server } from "../../lib/server.ts";
 import { SharedStats } from "../../lib/stats.ts";
 
@@ -37,7 +38,7 @@ export interface TestServer extends AsyncDisposable {
 export interface StartOptions {
   /** Command-line flags, as given to salut (`--port 0` is added). */
   args?: string[];
-  /** A worker module other than lib/worker.ts (fault injection). */
+  /** A thread module other than lib/app/thread_main.ts (fault injection). */
   workerUrl?: URL;
 }
 
@@ -56,12 +57,12 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const stats = SharedStats.create(config.workers);
   const pool = await Pool.create({
     size: config.workers,
-    workerOptions: handlerOptions(config, config.root ?? BUNDLED_SITE, stats),
+    threadUrl: options.workerUrl ?? HTTP_THREAD,
+    threadData: handlerOptions(config, config.root ?? BUNDLED_SITE, stats),
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
     maxQueue: config.maxQueue,
-    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),
   });

@@ -15,8 +15,11 @@
 const UNCLAIMED = 0;
 const CLAIMED = 1;
 const TAKEN_BACK = 2;
-/** Bytes before the flags: one Float64 for the current job's start time. */
-const CLOCK_BYTES = 8;
+/** Bytes before the flags: Float64s for the current job's start, the heartbeat and the wait. */
+const CLOCK_BYTES = 24;
+const JOB_START = 0;
+const HEARTBEAT = 1;
+const AWAITING_SINCE = 2;
 
 /** Milliseconds since the epoch, with sub-millisecond precision, comparable across threads. */
 export function clockNow(): number {
@@ -37,7 +40,7 @@ export class JobClaims {
   /** Opens the claims that live in `buffer`. */
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
-    this.#clock = new Float64Array(buffer, 0, 1);
+    this.#clock = new Float64Array(buffer, 0, CLOCK_BYTES / 8);
     this.#flags = new Int32Array(buffer, CLOCK_BYTES);
   }
 
@@ -49,7 +52,8 @@ export class JobClaims {
   /** Pool: makes jobs `0 … count - 1` claimable, before posting a batch to the idle worker. */
   reset(count: number): void {
     this.#flags.fill(UNCLAIMED, 0, count);
-    this.#clock[0] = 0;
+    this.#clock[JOB_START] = 0;
+    this.#clock[AWAITING_SINCE] = 0;
   }
 
   /** Worker: claims job `id` before running it; false when the pool has taken it back. */
@@ -67,10 +71,41 @@ export class JobClaims {
    * Written by the worker only.
    */
   get jobStart(): number {
-    return this.#clock[0]!;
+    return this.#clock[JOB_START]!;
   }
 
   set jobStart(time: number) {
-    this.#clock[0] = time;
+    this.#clock[JOB_START] = time;
+  }
+
+  /** When (by {@linkcode clockNow}) the worker's event loop last turned. Written by the worker. */
+  get heartbeat(): number {
+    return this.#clock[HEARTBEAT]!;
+  }
+
+  set heartbeat(time: number) {
+    this.#clock[HEARTBEAT] = time;
+  }
+
+  /**
+   * When (by {@linkcode clockNow}) the current job began to await, its thread free to turn
+   * meanwhile; 0 when it does not await, or said it blocks. Written by the worker.
+   */
+  get awaitingSince(): number {
+    return this.#clock[AWAITING_SINCE]!;
+  }
+
+  set awaitingSince(time: number) {
+    this.#clock[AWAITING_SINCE] = time;
+  }
+
+  /**
+   * Pool: whether the worker's job has awaited for more than `ms` without its event loop
+   * turning once: its thread is stuck (V8 stopping a job at the heap limit inside a promise
+   * callback can leave it so).
+   */
+  stuck(now: number, ms: number): boolean {
+    const since = this.#clock[AWAITING_SINCE]!;
+    return since > 0 && now - Math.max(since, this.#clock[HEARTBEAT]!) > ms;
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * HTTP over the pool: a request head as the pool's generic {@linkcode Job}, and a
+ * {@linkcode SerializedResponse} as its {@linkcode Result}. Used by the connection on the main
+ * thread and by the thread entry (`thread_main.ts`).
+ *
+ * @module
+ */
+
+import type { BodyPart, SerializedResponse } from "../http/response.ts";
+import type { Job, PoolResult, Result } from "../pool/wire.ts";
+
+/** The module the pool's threads run to answer HTTP requests. */
+export const HTTP_THREAD: URL = new URL("./thread_main.ts", import.meta.url);
+
+/** Job flag: the server is shutting down, so the response says `Connection: close`. */
+const CLOSING = 1;
+/** Result flag: close the connection after this response. */
+const CLOSE = 1;
+
+/**
+ * The job for one request head (from the request line to the empty line), framed by the main
+ * thread. `closing`: the server is shutting down.
+ *
+ * @example
+ * ```ts
+ * import { isClosing, requestJob } from "./jobs.ts";
+ * const head = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+ * isClosing(requestJob(head, true)); // true
+ * ```
+ */
+export function requestJob(head: Uint8Array, closing: boolean): Job {
+  return { bytes: head, flags: closing ? CLOSING : 0 };
+}
+
+/** Whether a request job was made while the server shuts down. */
+export function isClosing(job: Job): boolean {
+  return (job.flags & CLOSING) !== 0;
+}
+
+/** The result that carries `response` back to the main thread. */
+export function toResult(response: SerializedResponse): Result {
+  return {
+    bytes: response.bytes,
+    flags: response.close ? CLOSE : 0,
+    code: response.status,
+    amount: response.bodyLength,
+    meta: response.stream,
+    transfer: response.transfer,
+  };
+}
+
+/**
+ * The response a thread made, as the connection writes it, with the worker that made it and the
+ * release of its batch buffer.
+ *
+ * @example
+ * ```ts
+ * import { toResponse } from "./jobs.ts";
+ * const bytes = new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n");
+ * toResponse({ bytes, flags: 0, code: 204, amount: 0, worker: 1 }).status; // 204
+ * ```
+ */
+export function toResponse(result: PoolResult): SerializedResponse {
+  return {
+    status: result.code,
+    close: (result.flags & CLOSE) !== 0,
+    bytes: result.bytes,
+    stream: result.meta as BodyPart[] | undefined,
+    bodyLength: result.amount,
+    worker: result.worker,
+    release: result.release,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The thread entry of salut's pool: builds the request {@linkcode Handler} from the pool's
+ * thread data and runs the pool's job loop with it. A job is a request head (`jobs.ts`); its cost
+ * key is a hash of its path, its status-page label its request line.
+ *
+ * @module
+ */
+
+import { Handler, type HandlerOptions, internalError } from "../handler.ts";
+import { type Runner, runThread } from "../pool/thread.ts";
+import type { Job } from "../pool/wire.ts";
+import { isClosing, toResult } from "./jobs.ts";
+
+/** Longest path remembered by cost; longer ones are never known cheap. */
+const MAX_PATH = 256;
+const ENCODER = new TextEncoder();
+
+runThread(({ id, data, report }) => {
+  const options = data as HandlerOptions;
+  const handler = new Handler({ ...options, workerId: id }, report);
+  return httpRunner(handler, options.statusQueries === true, report);
+});
+
+/** Runs request jobs through `handler`; a handler that throws costs that request a 500. */
+function httpRunner(
+  handler: Handler,
+  showQueries: boolean,
+  report: (line: string) => void,
+): Runner {
+  return {
+    run(job, context) {
+      const parsed = handler.parse(job.bytes);
+      // Blocking although its path did not say so (say, an encoded /sleep).
+      if (handler.blocks(parsed)) context.blocking();
+      return toResult(handler.respond(parsed, isClosing(job)));
+    },
+    failed(error) {
+      report(`A request failed unexpectedly and was answered 500: ${describe(error)}`);
+      // How far the request was understood is unknown: close the connection after the answer.
+      return toResult(internalError(true, false));
+    },
+    costKey: (job: Job) => pathHash(job.bytes),
+    blockingKeys: new Set(handler.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
+    label: (job: Job) => requestLine(job.bytes, showQueries),
+    beginBatch: () => handler.beginBatch(),
+  };
+}
+
+/**
+ * A hash (FNV-1a, 30 bits) of the path of a request's target, up to `?`, from its raw head or
+ * from a path's bytes (no string per request; a collision only misorders a batch); -1 when it has
+ * none or it is longer than {@linkcode MAX_PATH}.
+ */
+function pathHash(bytes: Uint8Array): number {
+  const from = bytes[0] === 47 ? 0 : bytes.indexOf(32) + 1; // a path starts with "/"
+  if (from === 0 && bytes[0] !== 47) return -1;
+  const limit = Math.min(bytes.length, from + MAX_PATH);
+  let hash = 0x811c9dc5;
+  let at = from;
+  for (; at < limit; at++) {
+    const byte = bytes[at]!;
+    if (byte === 32 || byte === 63 || byte === 13) break;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  if (at === limit && limit < bytes.length) return -1;
+  return hash >>> 2;
+}
+
+/**
+ * The job as the status page shows it: the whole request line with --status-queries, else only
+ * method and path, so other clients' query strings (tokens) never reach the shared memory.
+ */
+function requestLine(head: Uint8Array, showQueries: boolean): Uint8Array {
+  const cr = head.indexOf(13);
+  const line = cr < 0 ? head : head.subarray(0, cr);
+  if (showQueries) return line;
+  let end = line.indexOf(32) + 1;
+  while (end < line.length && line[end] !== 32 && line[end] !== 0x3f && line[end] !== 0x23) end++;
+  return line.subarray(0, end);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

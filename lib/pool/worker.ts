@@ -1,0 +1,321 @@
+/**
+ * The pool's `Worker` (the book's): one thread and the jobs it holds.
+ *
+ * Each thread is a Deno worker created through `node:worker_threads`, the one Deno API that gives
+ * a worker a heap limit: a thread that runs out of memory is then stopped and replaced like a
+ * crashed one, where a Web Worker would take the whole process down with it.
+ *
+ * @module
+ */
+
+import { Worker as Thread } from "node:worker_threads";
+import { JobClaims } from "./claims.ts";
+import {
+  type BatchMessage,
+  decodeResults,
+  encodeJobs,
+  type Job,
+  type PoolResult,
+  type ThreadEvent,
+  transferList,
+} from "./wire.ts";
+import type { SharedStats } from "../stats.ts";
+
+/** A queued job and its promise; a batch of them is packed as it is (no array of jobs). */
+export interface Pending extends Job {
+  resolve: (result: PoolResult) => void;
+  reject: (error: Error) => void;
+}
+
+/** One worker's state, as `Pool.workers` reports it. */
+export interface WorkerInfo {
+  /** 1-based worker number. */
+  id: number;
+  /** Whether it has a batch it has not finished. */
+  busy: boolean;
+  /** Jobs it has answered (across replacements). */
+  jobsDone: number;
+  /** How many times it was replaced after a crash or a timeout. */
+  restarts: number;
+  /** Whether its thread has loaded and set up its runner (a starting worker takes no jobs). */
+  ready: boolean;
+}
+
+/** What a {@linkcode Worker} is made with, and how it tells the pool what happens. */
+export interface WorkerHooks {
+  /** The thread's module. */
+  url: URL;
+  /** Sent to the thread when it starts. */
+  data: unknown;
+  /** MiB of old-generation heap the thread may use. */
+  heapLimit: number;
+  maxBatch: number;
+  stats: SharedStats | undefined;
+  restarts: number;
+  jobsDone: number;
+  /** The worker answered its whole batch, having spent `took` ms on the `jobs` jobs it ran. */
+  onFree: (took: number | undefined, jobs: number) => void;
+  /** Jobs taken back from the worker at its request, to share among other workers. */
+  onReturned: (pendings: Pending[]) => void;
+  /** The thread has set up its runner and takes jobs from now on. */
+  onReady: () => void;
+  onCrash: (worker: Worker, reason: string) => void;
+  onLog: (event: Extract<ThreadEvent, { type: "log" }>) => void;
+}
+
+/** Most spare batch buffers kept for the thread's next results. */
+const MAX_SPARES = 2;
+
+/** One thread of the pool: a `node:worker_threads` thread and the jobs of its current batch. */
+export class Worker {
+  readonly id: number;
+  /** Resolves when the thread has set up its runner. */
+  readonly ready: Promise<void>;
+  #thread: Thread;
+  #hooks: WorkerHooks;
+  /**
+   * The jobs of the current batch, by their index in it (the id the thread sees). An array, not
+   * a `Map`: a `Map`'s rehashing kept requests alive into the old generation.
+   */
+  #inFlight: (Pending | undefined)[] = [];
+  #inFlightCount = 0;
+  /** Whether a batch was posted and its last message (`done`) has not come back yet. */
+  #batchOpen = false;
+  /** Jobs of the current batch answered so far. */
+  #answered = 0;
+  /** Whether jobs of the current batch may still be unclaimed (none are after a take-back). */
+  #unclaimed = false;
+  #claims: JobClaims;
+  #jobsDone: number;
+  #ready = false;
+  #stopped: (() => void) | undefined;
+  #failed = false;
+  /** Batch buffers of results already used, to hand back to the thread for reuse. */
+  #spares: ArrayBuffer[] = [];
+  /** The buffer of the last jobs, handed back by the thread, to pack the next jobs into. */
+  #jobBuffer: ArrayBuffer | undefined;
+  /** Hands each result of a batch to its job (bound once, not per batch). */
+  #deliver = (id: number, result: PoolResult) => this.#deliverResult(id, result);
+  /** The batch of results being delivered. */
+  #delivering: HeldBuffer | undefined;
+
+  constructor(id: number, hooks: WorkerHooks) {
+    this.id = id;
+    this.#hooks = hooks;
+    this.#jobsDone = hooks.jobsDone;
+    this.#claims = JobClaims.create(hooks.maxBatch);
+    this.#thread = new Thread(hooks.url, {
+      name: `salut-worker-${id}`,
+      resourceLimits: { maxOldGenerationSizeMb: hooks.heapLimit },
+    });
+    this.ready = new Promise((resolve, reject) => {
+      const fail = (reason: string) => {
+        if (!this.#ready) reject(new Error(`Worker ${id} failed to start: ${reason}`));
+        this.#hooks.onCrash(this, reason);
+      };
+      this.#thread.on("message", (message: BatchMessage | ThreadEvent) => {
+        if (this.#ready) return this.#receive(message);
+        if (this.#failed) return;
+        // An error while it set up its runner: it reports it, then closes.
+        if (message.type === "crashed") return fail(message.message);
+        if (message.type !== "ready") return;
+        this.#ready = true;
+        this.#hooks.stats?.setReady(id, true);
+        resolve();
+        this.#hooks.onReady();
+      });
+      // An error the thread could not report itself (it failed to load); the thread is gone.
+      this.#thread.on("error", (error: Error) => fail(error.message || "uncaught error"));
+      this.#thread.on("messageerror", () => fail("a message could not be read"));
+      this.#thread.on("exit", () => {
+        if (!this.#failed && !this.#stopped) fail("its thread exited");
+      });
+    });
+    // A replacement's start-up failure is handled through onCrash; nobody awaits its ready.
+    this.ready.catch(() => {});
+    this.#thread.postMessage({
+      type: "init",
+      id,
+      data: hooks.data,
+      claims: this.#claims.buffer,
+      stats: hooks.stats?.buffer,
+    });
+  }
+
+  /** Whether the worker has a batch it has not finished (it may hold no job of it any more). */
+  get busy(): boolean {
+    return this.#batchOpen;
+  }
+
+  /** Whether its thread has set up its runner. */
+  get isReady(): boolean {
+    return this.#ready;
+  }
+
+  /** Whether it is ready and has no batch: it can take jobs now. */
+  get free(): boolean {
+    return this.#ready && !this.#batchOpen;
+  }
+
+  /** When (by `clockNow()`) the thread started the job it runs now; 0 when it runs none. */
+  get jobStart(): number {
+    return this.#claims.jobStart;
+  }
+
+  /** Whether its job has awaited for more than `ms` while its thread stopped turning. */
+  stuck(now: number, ms: number): boolean {
+    return this.#claims.stuck(now, ms);
+  }
+
+  /** A snapshot of its state. */
+  info(): WorkerInfo {
+    return {
+      id: this.id,
+      busy: this.busy,
+      jobsDone: this.#jobsDone,
+      restarts: this.#hooks.restarts,
+      ready: this.#ready,
+    };
+  }
+
+  /** Sends `batch` as one message; the worker is busy until it has answered all of it. */
+  send(batch: Pending[]): void {
+    this.#inFlight = batch;
+    this.#inFlightCount = batch.length;
+    this.#batchOpen = true;
+    this.#answered = 0;
+    this.#unclaimed = true;
+    this.#claims.reset(batch.length);
+    this.#hooks.stats?.setBusy(this.id, true);
+    const message = encodeJobs(batch, this.#jobBuffer);
+    this.#jobBuffer = undefined;
+    const spare = this.#spares.pop();
+    if (spare) message.spare = spare;
+    this.#thread.postMessage(message, transferList(message));
+  }
+
+  /** Asks the thread to finish and waits until it says it has closed, then terminates it. */
+  async stop(): Promise<void> {
+    if (this.#failed) return;
+    // Still starting: it holds no jobs, and would only answer once it has loaded.
+    if (!this.#ready) return this.terminate();
+    const closed = new Promise<void>((resolve) => this.#stopped = resolve);
+    this.#thread.postMessage({ type: "close" });
+    await closed;
+    this.#thread.terminate();
+  }
+
+  /**
+   * Takes back the jobs of the current batch that the thread has not claimed (started), so that
+   * other workers can run them; the thread will skip them.
+   */
+  takeBack(): Pending[] {
+    const taken: Pending[] = [];
+    if (!this.#unclaimed) return taken;
+    this.#unclaimed = false;
+    const inFlight = this.#inFlight;
+    for (let id = 0; id < inFlight.length; id++) {
+      const pending = inFlight[id];
+      if (pending && this.#claims.takeBack(id)) {
+        inFlight[id] = undefined;
+        this.#inFlightCount--;
+        taken.push(pending);
+      }
+    }
+    return taken;
+  }
+
+  /** Terminates the thread and rejects every job it holds with `error`. */
+  fail(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#thread.terminate();
+    this.#hooks.stats?.setBusy(this.id, false);
+    this.#hooks.stats?.setReady(this.id, false);
+    const pendings = this.#inFlight.filter((pending) => pending !== undefined);
+    this.#inFlight = [];
+    this.#inFlightCount = 0;
+    this.#batchOpen = false;
+    for (const pending of pendings) pending.reject(error);
+    this.#stopped?.();
+  }
+
+  /** Terminates the thread without failing its jobs; for a pool that never started. */
+  terminate(): void {
+    this.#failed = true;
+    this.#thread.terminate();
+  }
+
+  #receive(message: BatchMessage | ThreadEvent): void {
+    // A terminated thread's last messages may still arrive; its jobs are settled already.
+    if (this.#failed) return;
+    switch (message.type) {
+      case "batch":
+        return this.#receiveBatch(message);
+      case "closed":
+        return this.#stopped?.();
+      case "crashed":
+        return this.#hooks.onCrash(this, message.message);
+      case "log":
+        return this.#hooks.onLog(message);
+      case "ready":
+        return;
+    }
+  }
+
+  #receiveBatch(message: BatchMessage): void {
+    if (message.takeBack) this.#hooks.onReturned(this.takeBack());
+    if (message.spare) this.#jobBuffer = message.spare;
+    if (message.done) {
+      this.#batchOpen = false;
+      this.#hooks.stats?.setBusy(this.id, false);
+    }
+    const held = new HeldBuffer(message.buffer, this.#spares);
+    this.#delivering = held;
+    const answeredBefore = this.#answered;
+    decodeResults(message, this.id, this.#deliver);
+    this.#delivering = undefined;
+    const count = this.#answered - answeredBefore;
+    this.#jobsDone += count;
+    this.#hooks.stats?.addJobsDone(this.id, count);
+    held.release();
+    if (message.done && this.#inFlightCount > 0) {
+      // Every job of a finished batch is answered; anything left is a bug in the thread.
+      this.#hooks.onCrash(this, "it finished a batch without answering every job");
+    } else if (message.done) {
+      this.#hooks.onFree(message.took, this.#answered);
+    }
+  }
+
+  #deliverResult(id: number, result: PoolResult): void {
+    this.#answered++;
+    const pending = this.#inFlight[id];
+    if (!pending) return;
+    this.#inFlight[id] = undefined;
+    this.#inFlightCount--;
+    const held = this.#delivering!;
+    if (result.bytes.buffer === held.buffer) {
+      held.holders++;
+      result.release = held.release;
+    }
+    pending.resolve(result);
+  }
+}
+
+/**
+ * A batch buffer of results, held once by each result whose bytes live in it and once by the
+ * batch while it hands them out; when all have let go, it becomes a spare for the thread's next
+ * results. One `release` for the whole batch: each holder calls it once.
+ */
+class HeldBuffer {
+  holders = 1;
+  readonly buffer: ArrayBuffer;
+  readonly release: () => void;
+
+  constructor(buffer: ArrayBuffer, spares: ArrayBuffer[]) {
+    this.buffer = buffer;
+    this.release = () => {
+      if (--this.holders === 0 && spares.length < MAX_SPARES) spares.push(buffer);
+    };
+  }
+}

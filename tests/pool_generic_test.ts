@@ -1,0 +1,104 @@
+/**
+ * The pool runs any job, not only HTTP requests: thread modules under `fixtures/` that know
+ * nothing of HTTP, one answering at once and one whose jobs await timers.
+ */
+
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { withDeadline } from "./support/deadline.ts";
+import { WorkerCrashedError } from "../lib/pool/errors.ts";
+import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
+import type { PoolResult } from "../lib/pool/wire.ts";
+
+const UPPER = new URL("./fixtures/upper_thread.ts", import.meta.url);
+const TIMER = new URL("./fixtures/timer_thread.ts", import.meta.url);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function createPool(options: Partial<PoolOptions> & Pick<PoolOptions, "threadUrl">): Promise<Pool> {
+  return Pool.create({ size: 1, logError: () => {}, ...options });
+}
+
+function run(pool: Pool, text: string, flags = 0): Promise<PoolResult> {
+  return pool.execute({ bytes: encoder.encode(text), flags });
+}
+
+/** Runs every command in one turn (so they share a batch); resolves with when each finished. */
+async function finishTimes(pool: Pool, commands: string[]): Promise<number[]> {
+  return await Promise.all(
+    commands.map((command) => run(pool, command).then(() => performance.now())),
+  );
+}
+
+Deno.test("a pool runs jobs of a runner that knows nothing of HTTP", async () => {
+  await using pool = await createPool({ size: 2, threadUrl: UPPER });
+  const results = await Promise.all(
+    ["hello", "wörld", "x".repeat(20_000)].map((text, i) => run(pool, text, i)),
+  );
+  deepEqual(results.map((result) => decoder.decode(result.bytes).slice(0, 6)), [
+    "HELLO",
+    "WöRLD",
+    "XXXXXX",
+  ]);
+  deepEqual(results.map((result) => result.flags), [0, 1, 2]);
+  deepEqual(results.map((result) => result.amount), [5, 6, 20_000]);
+  // The code is the id of the worker that ran the job, as the pool records it.
+  ok(results.every((result) => result.code === result.worker && result.worker >= 1));
+});
+
+Deno.test("a job that throws gets the runner's failed() result; the worker goes on", async () => {
+  await using pool = await createPool({ threadUrl: UPPER });
+  const [failed, fine] = await Promise.all([run(pool, "!boom"), run(pool, "fine")]);
+  equal(failed.code, 500);
+  equal(decoder.decode(failed.bytes), "a job starting with ! throws");
+  equal(decoder.decode(fine.bytes), "FINE");
+  equal(pool.workers[0]!.restarts, 0);
+});
+
+Deno.test("the thread loop awaits a job that returns a promise, then runs the next", async () => {
+  await using pool = await createPool({ threadUrl: TIMER });
+  const [waited, quick, rejected] = await withDeadline(
+    Promise.all([run(pool, "wait 50"), run(pool, "quick"), run(pool, "reject")]),
+    5_000,
+    "the awaiting jobs",
+  );
+  const ms = Number(decoder.decode(waited.bytes).split(" ")[1]);
+  ok(ms >= 45, `the job waited ${ms} ms`);
+  equal(decoder.decode(quick.bytes), "quick");
+  deepEqual([rejected.code, decoder.decode(rejected.bytes)], [
+    500,
+    "failed: rejected after a timer",
+  ]);
+  equal(pool.workers[0]!.jobsDone, 3);
+});
+
+Deno.test("results finished before a job awaits or blocks are sent at once, on one worker", async () => {
+  await using pool = await createPool({ threadUrl: TIMER });
+  // One worker and one batch: "quick" runs first, then the slow job. Had its result waited for
+  // the end of the batch, both would arrive in the same message.
+  for (const slow of ["wait 300", "block 300"]) {
+    const [quick, slowDone] = await finishTimes(pool, ["quick", slow]);
+    ok(slowDone! - quick! >= 200, `"quick" arrived ${slowDone! - quick!} ms before "${slow}"`);
+  }
+});
+
+Deno.test("a job that runs out of memory after awaiting fails at once; its worker is replaced", async () => {
+  const errors: string[] = [];
+  await using pool = await createPool({
+    threadUrl: TIMER,
+    heapLimit: 64,
+    logError: (line) => errors.push(line),
+  });
+  // Well before the job timeout (30 s), which would catch a job that never finishes anyway.
+  await withDeadline(rejects(run(pool, "oom"), WorkerCrashedError), 10_000, "the crash");
+  equal(decoder.decode((await run(pool, "quick")).bytes), "quick");
+  equal(pool.workers[0]!.restarts, 1);
+  // Reported by the thread when its event loop survives the stop, else by the pool.
+  ok(errors.some((line) => /heap limit (is|of) 64 MiB/.test(line)), errors.join("\n"));
+});
+
+Deno.test("a job that awaits longer than the pool's patience for a stuck thread is not stuck", async () => {
+  await using pool = await createPool({ threadUrl: TIMER });
+  const waited = await withDeadline(run(pool, "wait 2500"), 10_000, "the long wait");
+  ok(decoder.decode(waited.bytes).startsWith("waited "));
+  equal(pool.workers[0]!.restarts, 0);
+});

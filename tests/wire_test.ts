@@ -1,0 +1,104 @@
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import {
+  type BatchMessage,
+  decodeJobs,
+  decodeResults,
+  encodeJobs,
+  encodeResults,
+  type Job,
+  LARGE_DATA,
+  type PoolResult,
+  type Result,
+  transferList,
+} from "../lib/pool/wire.ts";
+
+const encoder = new TextEncoder();
+
+/** Decodes the results of `message` as `[id, result]` pairs, in their order. */
+function results(message: BatchMessage, worker = 1): [number, PoolResult][] {
+  const all: [number, PoolResult][] = [];
+  decodeResults(message, worker, (id, result) => all.push([id, result]));
+  return all;
+}
+
+Deno.test("jobs survive a round trip through one packed buffer", () => {
+  const heads = ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "HEAD /x HTTP/1.0\r\n\r\n"];
+  const message = encodeJobs(heads.map((text, i) => ({ bytes: encoder.encode(text), flags: i })));
+  deepEqual(message.large, []);
+  const jobs = decodeJobs(message);
+  deepEqual(jobs.map(({ bytes }) => new TextDecoder().decode(bytes)), heads);
+  deepEqual(jobs.map(({ flags }) => flags), [0, 1]);
+});
+
+Deno.test("jobs are packed into the buffer handed back when it is large enough", () => {
+  const job: Job = { bytes: encoder.encode("GET / HTTP/1.1\r\n\r\n"), flags: 0 };
+  const reused = new ArrayBuffer(64 * 1024);
+  equal(encodeJobs([job], reused).buffer, reused);
+  const tooSmall = new ArrayBuffer(8);
+  const message = encodeJobs([job], tooSmall);
+  notEqual(message.buffer, tooSmall);
+  equal(decodeJobs(message)[0]!.bytes.length, job.bytes.length);
+});
+
+Deno.test("results keep their fields; large bytes travel as their own buffers", () => {
+  const small = encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+  const large = new Uint8Array(LARGE_DATA + 5).fill(42);
+  const made: Result[] = [
+    { bytes: small, flags: 0, code: 200, amount: 2 },
+    { bytes: large, flags: 1, code: 206, amount: 9, meta: [{ text: "--b\r\n" }] },
+  ];
+  const jobBuffer = new ArrayBuffer(16);
+  const message = encodeResults([1, 2], made, { done: true, spare: jobBuffer, took: 0.25 });
+  equal(message.done, true);
+  equal(message.took, 0.25);
+  equal(message.spare, jobBuffer);
+  equal(message.large.length, 1);
+  ok(transferList(message).includes(jobBuffer));
+  ok(transferList(message).includes(message.large[0]!));
+  const decoded = results(message, 3);
+  deepEqual(decoded.map(([id]) => id), [1, 2]);
+  const [first, second] = decoded.map(([, result]) => result);
+  deepEqual([first!.code, first!.flags, first!.amount, first!.worker], [200, 0, 2, 3]);
+  deepEqual(first!.bytes, small);
+  equal(first!.meta, undefined);
+  deepEqual([second!.code, second!.flags, second!.amount], [206, 1, 9]);
+  deepEqual(second!.bytes, large);
+  deepEqual(second!.meta, [{ text: "--b\r\n" }]);
+});
+
+/** Posts `message` as postMessage would, detaching every buffer on its transfer list. */
+function post(message: BatchMessage): BatchMessage {
+  return structuredClone(message, { transfer: transferList(message) });
+}
+
+Deno.test("large result bytes are transferred only when the result says nobody keeps them", () => {
+  for (const size of [LARGE_DATA - 1, LARGE_DATA, LARGE_DATA + 1, 65535, 65536]) {
+    const kept = new Uint8Array(size).map((_, i) => i % 251);
+    const given = kept.slice();
+    const result = (bytes: Uint8Array, transfer?: boolean): Result => ({
+      bytes,
+      flags: 0,
+      code: 200,
+      amount: size,
+      ...(transfer ? { transfer } : {}),
+    });
+    // Sent three times, as a cached response is: each copy arrives whole and the original stays.
+    for (let round = 0; round < 3; round++) {
+      const decoded = results(post(encodeResults([round], [result(kept)])));
+      equal(kept.length, size, `${size} bytes kept by the sender were detached`);
+      deepEqual(decoded[0]![1].bytes, kept);
+    }
+    const message = encodeResults([1], [result(given, true)]);
+    equal(transferList(message).includes(given.buffer as ArrayBuffer), size >= LARGE_DATA);
+    deepEqual(results(post(message))[0]![1].bytes, kept);
+  }
+});
+
+Deno.test("a job's bytes are never transferred, even ones that fill their buffer", () => {
+  const bytes = new Uint8Array(LARGE_DATA + 4).fill(65);
+  const message = encodeJobs([{ bytes, flags: 0 }]);
+  ok(!transferList(message).includes(bytes.buffer as ArrayBuffer));
+  const decoded = decodeJobs(post(message));
+  equal(bytes.length, LARGE_DATA + 4);
+  deepEqual(decoded[0]!.bytes, bytes);
+});
