@@ -1,36 +1,23 @@
 /**
- * salut: read the configuration, start the pool, start the server, and turn SIGINT/SIGTERM
- * into an ordered shutdown. Behaviour lives in `lib/`.
+ * salut: read the configuration, start the pool and the server, print the banner, and turn
+ * SIGINT/SIGTERM into an ordered shutdown. Behaviour lives in `lib/`.
  *
  * @module
  */
 
-import { fileURLToPath } from "node:url";
 import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { ConfigError } from "./lib/config/errors.ts";
-import type { Config } from "./lib/config/flags.ts";
 import { helpText } from "./lib/config/help.ts";
-import { allowedHosts, parseConfig } from "./lib/config/parse.ts";
+import { parseConfig } from "./lib/config/parse.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
-import type { HandlerOptions } from "./lib/handler.ts";
-import { commandName, resolveRoot } from "./lib/invocation.ts";
+import { commandName, siteRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
-import { HTTP_THREAD } from "./lib/app/jobs.ts";
-import { Pool } from "./lib/pool/pool.ts";
-import { FirstSeen } from "./lib/static/notices.ts";
-import { Server } from "./lib/server.ts";
-import { SharedStats } from "./lib/stats.ts";
+import { BUNDLED_SITE, type Salut, startSalut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
 
 /** The version, from deno.json. */
 export const VERSION: string = denoJson.version;
-/**
- * The bundled site. Computed here, at the top of the project, so no path inside a compiled
- * binary needs `..` (which `deno compile` does not resolve); from the module URL rather than
- * `import.meta.dirname`, which a compiled binary on Windows may lack.
- */
-export const BUNDLED_SITE: string = fileURLToPath(new URL("static", import.meta.url));
 
 /** The command that gives salut every permission it needs, for hints. */
 const PERMITTED_COMMANDS = "`deno task start` or `deno run -A main.ts`";
@@ -43,6 +30,7 @@ export async function main(args: string[]): Promise<number> {
       `No permission to read the environment (--allow-env); start salut with ${PERMITTED_COMMANDS}`,
     );
   }
+  // 1. The configuration: flags, then environment variables, then defaults.
   const env = Deno.env.toObject();
   const command = commandName({ env, standalone: Deno.build.standalone === true });
   const config = parseConfig(args, env, { command });
@@ -59,43 +47,18 @@ export async function main(args: string[]): Promise<number> {
     quiet: config.quiet,
     verbose: config.verbose,
   });
-  const root = checkRoot(config.root, env);
+  const root = config.root === undefined
+    ? BUNDLED_SITE
+    : siteRoot(config.root, { env, cwd: Deno.cwd() });
   const tooMany = connectionLimitWarning(config.maxConnections, openFileLimit(), config.workers);
   if (tooMany) log.error(`Warning: ${tooMany}`);
-  const stats = SharedStats.create(config.workers);
 
-  // The book's ThreadPool::new(size), except that salut listens as soon as the first worker is
-  // ready: the others start meanwhile and take jobs as each becomes ready.
-  const pool = await Pool.create({
-    size: config.workers,
-    start: "first",
-    threadUrl: HTTP_THREAD,
-    threadData: handlerOptions(config, root, stats),
-    stats,
-    jobTimeout: config.jobTimeout,
-    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
-    maxQueue: config.maxQueue,
-    ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
-    logError: (line) => log.error(line),
-  });
-  let server: Server;
-  try {
-    server = Server.listen({
-      hostname: config.host,
-      port: config.port,
-      maxConnections: config.maxConnections,
-      pool,
-      limits: config.limits,
-      timeouts: config.timeouts,
-      log,
-      stats,
-    });
-  } catch (error) {
-    await pool.close();
-    throw listenError(error, config);
-  }
+  // 2. The pool and the server: listening as soon as the first thread is ready, the others
+  // starting meanwhile and taking jobs as each becomes ready.
+  const salut = await startSalut(config, { root, log, start: "first" });
+  const { pool, server } = salut;
 
-  const stopped = shutdownOnSignal(server, pool, log, config.shutdownTimeout);
+  // 3. The banner.
   log.info(`salut listening on ${server.url} (${pool.size} worker${pool.size === 1 ? "" : "s"})`);
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const info = {
@@ -105,29 +68,25 @@ export async function main(args: string[]): Promise<number> {
     root,
     workers: pool.size,
     ready: pool.readyCount,
+    bundled: config.root === undefined,
+    status: config.status,
   };
-  for (
-    const line of bannerLines(
-      { ...info, bundled: config.root === undefined, status: config.status },
-      { color, interfaces: interfaceAddresses() },
-    )
-  ) log.info(line);
-  const code = await stopped;
+  for (const line of bannerLines(info, { color, interfaces: interfaceAddresses() })) {
+    log.info(line);
+  }
+
+  // 4. Until a signal: then the ordered shutdown.
+  const code = await stopOnSignal(salut, log, config.shutdownTimeout);
   await log.flushed();
   return code;
 }
 
 /**
- * Waits for SIGINT or SIGTERM, then shuts down in order: stop accepting and finish in-flight
- * requests, then close the pool. A second signal (not a repeat of the first within a second,
- * see `lib/stop_signals.ts`), or the deadline, forces the exit.
+ * Waits for SIGINT or SIGTERM, then stops in order (see {@linkcode Salut.stop}). A second
+ * signal (not a repeat of the first within a second, see `lib/stop_signals.ts`), or the
+ * deadline, forces the exit.
  */
-function shutdownOnSignal(
-  server: Server,
-  pool: Pool,
-  log: Logger,
-  deadline: number,
-): Promise<number> {
+function stopOnSignal(salut: Salut, log: Logger, deadline: number): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stops = new StopSignals();
   return new Promise((resolve) => {
@@ -141,80 +100,16 @@ function shutdownOnSignal(
         Deno.exit(1);
       }
       log.info("Shutting down.");
-      const { forced, cut } = await server.shutdown(deadline);
-      if (forced) {
+      const { forced } = await salut.stop(deadline, (cut) => {
         log.error(`Shutdown deadline of ${deadline} ms passed: ${cut} connection(s) cut.`);
-        pool.terminate();
-        await server.finished();
-      } else {
-        await pool.close();
-        log.info("All workers stopped.");
-      }
+      });
+      if (!forced) log.info("All workers stopped.");
       for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
       resolve(forced ? 1 : 0);
     };
     const listeners = signals.map((signal) => [signal, () => onSignal(signal)] as const);
     for (const [signal, listener] of listeners) Deno.addSignalListener(signal, listener);
   });
-}
-
-/** What every worker needs to know to answer requests. */
-export function handlerOptions(config: Config, root: string, stats?: SharedStats): HandlerOptions {
-  return {
-    ...(stats ? { stats: stats.buffer } : {}),
-    status: config.status,
-    statusQueries: config.statusQueries,
-    ...(allowedHosts(config) ? { allowedHosts: allowedHosts(config) } : {}),
-    root,
-    listing: config.listing,
-    dotfiles: config.dotfiles,
-    followSymlinks: config.followSymlinks,
-    refusedSeen: FirstSeen.createBuffer(),
-    spa: config.spa,
-    cleanUrls: config.cleanUrls,
-    ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),
-    sleep: config.sleep,
-    cors: config.cors,
-    headers: config.headers,
-    idleTimeout: config.timeouts.idle,
-  };
-}
-
-/** The absolute path of the directory to serve (a relative one is the user's, see invocation.ts). */
-function checkRoot(root: string | undefined, env: Record<string, string | undefined>): string {
-  if (root === undefined) return BUNDLED_SITE;
-  const path = resolveRoot(root, { env, cwd: Deno.cwd() });
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
-    throw new ConfigError(`${path} does not exist; give the directory to serve`);
-  }
-  if (!info.isDirectory) {
-    throw new ConfigError(`${path} is not a directory; give the directory to serve`);
-  }
-  return path;
-}
-
-function listenError(error: unknown, config: Config): Error {
-  if (error instanceof Deno.errors.AddrInUse) {
-    return new ConfigError(
-      `Port ${config.port} on ${config.host} is in use; stop the other server or pick another port with --port`,
-    );
-  }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return new ConfigError(`Cannot listen on ${config.host}: no such local address; check --host`);
-  }
-  if (error instanceof Deno.errors.PermissionDenied) {
-    return new ConfigError(
-      `Not allowed to listen on ${config.host}:${config.port}; use a port above 1023 or run with the right permissions`,
-    );
-  }
-  if (error instanceof Deno.errors.NotCapable) return error;
-  // A name that does not resolve comes back as a plain Error naming neither the host nor --host.
-  const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
-  return new ConfigError(`Cannot listen on ${config.host}: ${reason}; check --host`);
 }
 
 /** The one line printed for an error that ends salut: what is wrong and what to do. */

@@ -10,6 +10,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { ConfigError } from "./config/errors.ts";
 
 /** What decides how salut was started. */
 export interface InvocationContext {
@@ -46,4 +47,26 @@ export function resolveRoot(
   options: { env: Record<string, string | undefined>; cwd: string },
 ): string {
   return isAbsolute(root) ? resolve(root) : resolve(userDirectory(options.env, options.cwd), root);
+}
+
+/**
+ * The directory to serve, from `--root` or the positional argument: {@linkcode resolveRoot}, then
+ * checked to be a directory. Throws {@linkcode ConfigError} saying what to give instead.
+ */
+export function siteRoot(
+  root: string,
+  options: { env: Record<string, string | undefined>; cwd: string },
+): string {
+  const path = resolveRoot(root, options);
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new ConfigError(`${path} does not exist; give the directory to serve`);
+  }
+  if (!info.isDirectory) {
+    throw new ConfigError(`${path} is not a directory; give the directory to serve`);
+  }
+  return path;
 }

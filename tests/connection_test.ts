@@ -10,8 +10,10 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Connection, type ConnectionContext, Phase } from "../lib/connection.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { Logger } from "../lib/log.ts";
-import type { RequestJob } from "../lib/messages.ts";
-import { type Pool, QueueFullError } from "../lib/pool.ts";
+import { isClosing, toResult } from "../lib/app/jobs.ts";
+import { QueueFullError } from "../lib/pool/errors.ts";
+import type { Pool } from "../lib/pool/pool.ts";
+import type { Job, PoolResult } from "../lib/pool/wire.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { FakeConn } from "./support/fake_conn.ts";
 
@@ -37,17 +39,17 @@ class FakePool {
   mostAtOnce = 0;
   #held = 0;
   #pending: (() => void)[] = [];
-  answer: ((job: RequestJob) => SerializedResponse | Error) | null;
+  answer: ((job: Job) => SerializedResponse | Error) | null;
 
-  constructor(answer: ((job: RequestJob) => SerializedResponse | Error) | null = () => reply()) {
+  constructor(answer: ((job: Job) => SerializedResponse | Error) | null = () => reply()) {
     this.answer = answer;
   }
 
-  execute(job: RequestJob): Promise<SerializedResponse> {
+  execute(job: Job): Promise<PoolResult> {
     this.asked.push({
-      head: String.fromCharCode(...job.head),
-      closing: job.closing,
-      view: job.head.buffer.byteLength > job.head.length,
+      head: String.fromCharCode(...job.bytes),
+      closing: isClosing(job),
+      view: job.bytes.buffer.byteLength > job.bytes.length,
     });
     this.mostAtOnce = Math.max(this.mostAtOnce, ++this.#held);
     return new Promise((resolve, reject) => {
@@ -55,7 +57,7 @@ class FakePool {
         this.#held--;
         const result = (this.answer ?? (() => reply()))(job);
         if (result instanceof Error) reject(result);
-        else resolve(result);
+        else resolve({ ...toResult(result), worker: result.worker ?? 1 });
       };
       if (this.answer) settle();
       else this.#pending.push(settle);

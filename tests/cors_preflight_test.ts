@@ -5,7 +5,7 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { Handler } from "../lib/handler.ts";
-import { BUNDLED_SITE } from "../main.ts";
+import { BUNDLED_SITE } from "../lib/salut.ts";
 import { rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 

@@ -3,7 +3,7 @@ import { parseConfig } from "../lib/config/parse.ts";
 import { Handler } from "../lib/handler.ts";
 import { formatAccess } from "../lib/log.ts";
 import { SharedStats } from "../lib/stats.ts";
-import { BUNDLED_SITE } from "../main.ts";
+import { BUNDLED_SITE } from "../lib/salut.ts";
 import { waitUntil } from "./support/deadline.ts";
 import { get, RawClient, rawRequest } from "./support/http.ts";
 import { startSalut } from "./support/process.ts";

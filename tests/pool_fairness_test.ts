@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { BUNDLED_SITE } from "../main.ts";
+import { BUNDLED_SITE } from "../lib/salut.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";
 import { JobTimeoutError } from "../lib/pool/errors.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import type { StartFaults } from "./fixtures/slow_start_worker.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
-import { BUNDLED_SITE } from "../main.ts";
+import { BUNDLED_SITE } from "../lib/salut.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { SharedStats } from "../lib/stats.ts";
 import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";

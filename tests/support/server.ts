@@ -1,16 +1,14 @@
 /**
- * Starts the real server in this process, on port 0, composed as `main.ts` composes it.
+ * Starts the real server in this process, on port 0, with `startSalut()` as `main.ts` does.
  *
  * @module
  */
 
-import { BUNDLED_SITE, handlerOptions } from "../../main.ts";
 import { parseConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
-import { HTTP_THREAD } from "../../lib/app/jobs.ts";
-import { Pool } from "../../lib/pool/pool.ts";
-import { Server } from "../../lib/server.ts";
-import { SharedStats } from "../../lib/stats.ts";
+import type { Pool } from "../../lib/pool/pool.ts";
+import { startSalut } from "../../lib/salut.ts";
+import type { Server } from "../../lib/server.ts";
 
 /** Collects what the server logs. */
 export class MemorySink implements Sink {
@@ -54,34 +52,17 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     quiet: config.quiet,
     verbose: config.verbose,
   });
-  const stats = SharedStats.create(config.workers);
-  const pool = await Pool.create({
-    size: config.workers,
-    threadUrl: options.workerUrl ?? HTTP_THREAD,
-    threadData: handlerOptions(config, config.root ?? BUNDLED_SITE, stats),
-    stats,
-    jobTimeout: config.jobTimeout,
-    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
-    maxQueue: config.maxQueue,
-    ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
-    logError: (line) => log.error(line),
-  });
-  const server = Server.listen({
-    // 127.0.0.1 unless the test gives --host (tests still connect to 127.0.0.1).
-    hostname: config.host,
-    port: 0,
-    maxConnections: config.maxConnections,
-    pool,
-    limits: config.limits,
-    timeouts: config.timeouts,
+  // 127.0.0.1 unless the test gives --host (tests still connect to 127.0.0.1).
+  const salut = await startSalut(config, {
+    ...(config.root === undefined ? {} : { root: config.root }),
     log,
-    stats,
+    ...(options.workerUrl ? { threadUrl: options.workerUrl } : {}),
   });
+  const { pool, server } = salut;
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
-      await server.shutdown(config.shutdownTimeout);
-      await pool.close();
+      await salut.stop(config.shutdownTimeout);
       await log.flushed();
     })();
   return {
