@@ -76,17 +76,17 @@ export async function main(args: string[]): Promise<number> {
   }
 
   // 4. Until a signal: then the ordered shutdown.
-  const code = await stopOnSignal(salut, log, config.shutdownTimeout);
+  const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
   await log.flushed();
   return code;
 }
 
 /**
- * Waits for SIGINT or SIGTERM, then stops in order (see {@linkcode Salut.stop}). A second
+ * Waits for SIGINT or SIGTERM, then shuts down in order (see {@linkcode Salut.shutdown}). A second
  * signal (not a repeat of the first within a second, see `lib/stop_signals.ts`), or the
  * deadline, forces the exit.
  */
-function stopOnSignal(salut: Salut, log: Logger, deadline: number): Promise<number> {
+function shutdownOnSignal(salut: Salut, log: Logger, deadline: number): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stops = new StopSignals();
   return new Promise((resolve) => {
@@ -100,7 +100,7 @@ function stopOnSignal(salut: Salut, log: Logger, deadline: number): Promise<numb
         Deno.exit(1);
       }
       log.info("Shutting down.");
-      const { forced } = await salut.stop(deadline, (cut) => {
+      const { forced } = await salut.shutdown(deadline, (cut) => {
         log.error(`Shutdown deadline of ${deadline} ms passed: ${cut} connection(s) cut.`);
       });
       if (!forced) log.info("All workers stopped.");

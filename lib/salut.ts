@@ -13,7 +13,7 @@ import { allowedHosts } from "./config/parse.ts";
 import type { HandlerOptions } from "./handler.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
-import { Server } from "./server.ts";
+import { Server, type ShutdownResult } from "./server.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
 
@@ -38,23 +38,17 @@ export interface StartOptions {
   threadUrl?: URL;
 }
 
-/** How a stop went: `forced` when the deadline passed and `cut` connections were closed. */
-export interface StopResult {
-  forced: boolean;
-  cut: number;
-}
-
-/** A running salut: its pool, its server, and the ordered stop. */
+/** A running salut: its pool, its server, and the ordered shutdown. */
 export interface Salut {
   readonly pool: Pool;
   readonly server: Server;
   readonly stats: SharedStats;
   /**
-   * Stops in order: the server stops accepting and finishes the requests it has, then the pool
+   * Shuts down in order: the server stops accepting and finishes the requests it has, then the pool
    * finishes its jobs and closes its threads. Past `deadline` ms, connections are cut (then
    * `onDeadline` is told how many) and the threads terminated.
    */
-  stop(deadline: number, onDeadline?: (cut: number) => void): Promise<StopResult>;
+  shutdown(deadline: number, onDeadline?: (cut: number) => void): Promise<ShutdownResult>;
 }
 
 /**
@@ -93,7 +87,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     await pool.close();
     throw listenError(error, config);
   }
-  const stop = async (deadline: number, onDeadline?: (cut: number) => void) => {
+  const shutdown = async (deadline: number, onDeadline?: (cut: number) => void) => {
     const { forced, cut } = await server.shutdown(deadline);
     if (forced) {
       onDeadline?.(cut);
@@ -104,7 +98,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     }
     return { forced, cut };
   };
-  return { pool, server, stats, stop };
+  return { pool, server, stats, shutdown };
 }
 
 /** What every thread needs to know to answer requests. */

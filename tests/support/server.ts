@@ -62,7 +62,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
-      await salut.stop(config.shutdownTimeout);
+      await salut.shutdown(config.shutdownTimeout);
       await log.flushed();
     })();
   return {
