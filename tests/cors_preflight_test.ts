@@ -4,7 +4,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { Handler } from "../lib/handler.ts";
+import { App as Handler } from "../lib/app/app.ts";
 import { BUNDLED_SITE } from "../main.ts";
 import { rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";

@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config.ts";
-import { Handler } from "../lib/handler.ts";
+import { App as Handler } from "../lib/app/app.ts";
 import { formatAccess } from "../lib/log.ts";
 import { SharedStats } from "../lib/stats.ts";
 import { BUNDLED_SITE } from "../main.ts";
