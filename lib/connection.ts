@@ -13,10 +13,10 @@
 
 import { BodyStream, FileChangedError } from "./body_stream.ts";
 import { isOutOfDescriptors } from "./descriptors.ts";
-import { HttpError } from "./http/errors.ts";
+import { errorResponse, HttpError } from "./http/errors.ts";
 import type { FrameLimits, HeadFrame } from "./http/frame.ts";
 import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "./http/reader.ts";
-import { serializeResponse } from "./http/serialize.ts";
+import { closeConnection, serializeResponse } from "./http/serialize.ts";
 import { latin1 } from "./http/tokens.ts";
 import type { Logger } from "./log.ts";
 import type { SerializedResponse } from "./http/response.ts";
@@ -189,7 +189,7 @@ export class Connection {
           this.deadline = Date.now() + this.#context.timeouts.write;
           // A reply made before shutdown began did not know the connection would close: say so.
           const last = this.#draining && !reply.close && !reader.hasNextHead();
-          const bytes = last ? withConnectionClose(reply.bytes) : reply.bytes;
+          const bytes = last ? closeConnection(reply.bytes) : reply.bytes;
           const written = await this.conn.write(bytes);
           if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
           if (body) await this.#writeStream(body);
@@ -372,42 +372,9 @@ export class Connection {
   }
 }
 
-/** A response made on the main thread, for requests that never reach the pool. */
+/** A response made on the main thread, for requests that never reach the pool; it closes. */
 function errorBytes(error: HttpError): Uint8Array {
-  return serializeResponse({
-    status: error.status,
-    headers: [
-      ["Content-Type", "text/plain; charset=utf-8"],
-      ...Object.entries(error.headers),
-    ],
-    body: ENCODER.encode(`${error.status} ${error.message}\n`),
-  }, { close: true });
-}
-
-/**
- * Makes a serialized response say `Connection: close` (RFC 9112 §9.6): its `Connection` field,
- * if any, is replaced and `Keep-Alive` dropped, so the head never holds two answers. Only runs
- * when shutdown overtakes a reply, so it is written for clarity, not speed.
- */
-export function withConnectionClose(bytes: Uint8Array): Uint8Array {
-  const end = headEnd(bytes);
-  if (end < 0) return bytes;
-  // Serialized heads are ASCII: one character per byte.
-  const lines = latin1(bytes, 0, end).split("\r\n");
-  const kept = lines.filter((line, i) => i === 0 || !/^(connection|keep-alive):/i.test(line));
-  const head = ENCODER.encode(`${kept.join("\r\n")}\r\nConnection: close\r\n`);
-  const out = new Uint8Array(head.length + bytes.length - (end + 2));
-  out.set(head);
-  out.set(bytes.subarray(end + 2), head.length);
-  return out;
-}
-
-/** Offset of the CRLF CRLF that ends a serialized head, or -1. */
-function headEnd(bytes: Uint8Array): number {
-  for (let i = bytes.indexOf(13); i >= 0 && i + 3 < bytes.length; i = bytes.indexOf(13, i + 1)) {
-    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
-  }
-  return -1;
+  return serializeResponse(errorResponse(error), { close: true });
 }
 
 /** Runs a job; a failed one becomes the response the client gets. */

@@ -6,11 +6,11 @@
  */
 
 import { fileURLToPath } from "node:url";
+import type { AppOptions } from "./app/app.ts";
 import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
-import type { HandlerOptions } from "./handler.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { Server, type ShutdownResult } from "./server.ts";
@@ -63,7 +63,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData: handlerOptions(config, options.root ?? BUNDLED_SITE, stats),
+    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats),
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
@@ -102,7 +102,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
 }
 
 /** What every thread needs to know to answer requests. */
-export function handlerOptions(config: Config, root: string, stats?: SharedStats): HandlerOptions {
+export function appOptions(config: Config, root: string, stats?: SharedStats): AppOptions {
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,

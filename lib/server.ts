@@ -7,6 +7,7 @@
 
 import { AcceptTrouble, classifyAcceptError } from "./accept.ts";
 import { Connection, type ConnectionContext, Phase } from "./connection.ts";
+import { errorResponse, HttpError } from "./http/errors.ts";
 import { serializeResponse } from "./http/serialize.ts";
 
 /** Options for {@linkcode Server.listen}. */
@@ -27,7 +28,10 @@ export interface ShutdownResult {
   cut: number;
 }
 
-const TOO_MANY_BODY = new TextEncoder().encode("503 Too many connections; retry shortly\n");
+const TOO_MANY_CONNECTIONS = new HttpError(503, "Too many connections; retry shortly", {
+  close: true,
+  headers: { "Retry-After": "1" },
+});
 
 /**
  * A listening server.
@@ -54,7 +58,7 @@ export class Server {
   #allClosed: (() => void)[] = [];
   #sweeper: ReturnType<typeof setInterval>;
   #accepting: Promise<void>;
-  #closing = false;
+  #shuttingDown = false;
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
   #lastTick = 0;
@@ -124,8 +128,8 @@ export class Server {
    * connection has closed — or, after `deadline` ms, cuts the rest.
    */
   async shutdown(deadline: number): Promise<ShutdownResult> {
-    if (!this.#closing) {
-      this.#closing = true;
+    if (!this.#shuttingDown) {
+      this.#shuttingDown = true;
       if (this.#options.stats) this.#options.stats.shuttingDown = true;
       this.#listener.close();
     }
@@ -156,12 +160,12 @@ export class Server {
   }
 
   async #accept(): Promise<void> {
-    while (!this.#closing) {
+    while (!this.#shuttingDown) {
       let conn: Deno.TcpConn;
       try {
         conn = await this.#listener.accept();
       } catch (error) {
-        if (this.#closing || error instanceof Deno.errors.BadResource) return;
+        if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
         if (classifyAcceptError(error) === "connection") {
           // That client is gone (reset while it waited); the next one is not.
           this.#dropped++;
@@ -207,11 +211,7 @@ export class Server {
   /** Over the connection limit: a 503 and close, never a queue. */
   #refuse(conn: Deno.Conn): void {
     this.#rejected++;
-    const bytes = serializeResponse({
-      status: 503,
-      headers: [["Content-Type", "text/plain; charset=utf-8"], ["Retry-After", "1"]],
-      body: TOO_MANY_BODY,
-    }, { close: true });
+    const bytes = serializeResponse(errorResponse(TOO_MANY_CONNECTIONS), { close: true });
     const refusal: Promise<void> = conn.write(bytes).then(() => {}, () => {}).finally(() => {
       try {
         conn.close();

@@ -10,7 +10,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Connection, type ConnectionContext, Phase } from "../lib/connection.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { Logger } from "../lib/log.ts";
-import { isClosing, toResult } from "../lib/app/jobs.ts";
+import { closesConnection, toResult } from "../lib/app/jobs.ts";
 import { QueueFullError } from "../lib/pool/errors.ts";
 import type { Pool } from "../lib/pool/pool.ts";
 import type { Job, PoolResult } from "../lib/pool/wire.ts";
@@ -48,7 +48,7 @@ class FakePool {
   execute(job: Job): Promise<PoolResult> {
     this.asked.push({
       head: String.fromCharCode(...job.bytes),
-      closing: isClosing(job),
+      closing: closesConnection(job),
       view: job.bytes.buffer.byteLength > job.bytes.length,
     });
     this.mostAtOnce = Math.max(this.mostAtOnce, ++this.#held);

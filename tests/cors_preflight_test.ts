@@ -4,7 +4,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import { Handler } from "../lib/handler.ts";
+import { App } from "../lib/app/app.ts";
 import { BUNDLED_SITE } from "../lib/salut.ts";
 import { rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
@@ -26,7 +26,7 @@ function headOf(reply: { bytes: Uint8Array }): string {
 
 Deno.test("a preflight asking for a header name that is not a token is answered without echoing it", () => {
   const errors: string[] = [];
-  const handler = new Handler({ root: BUNDLED_SITE, cors: true }, (line) => errors.push(line));
+  const handler = new App({ root: BUNDLED_SITE, cors: true }, (line) => errors.push(line));
   const reply = handler.handle(bytes(BAD_PREFLIGHT));
   equal(reply.status, 204);
   equal(reply.close, false);
@@ -42,7 +42,7 @@ Deno.test("a preflight asking for a header name that is not a token is answered 
 Deno.test("a response that cannot be serialized becomes a plain 500 and one error line; the handler goes on", () => {
   const errors: string[] = [];
   // A header value with a line break: the serializer refuses it (config never lets one through).
-  const handler = new Handler(
+  const handler = new App(
     { root: BUNDLED_SITE, headers: [["X-Broken", "a\nb"]] },
     (line) => errors.push(line),
   );

@@ -1,10 +1,11 @@
-import { equal, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import {
+  closeConnection,
   type ResponseParts,
   type SerializeOptions,
   serializeResponse,
 } from "../lib/http/serialize.ts";
-import { STATUS_TEXT } from "../lib/http/status.ts";
+import { isBodyless, STATUS_TEXT } from "../lib/http/status.ts";
 
 const encoder = new TextEncoder();
 const NOW = 784_111_777_000; // Sun, 06 Nov 1994 08:49:37 GMT
@@ -213,4 +214,32 @@ Deno.test("serializeResponse() throws TypeError for a Content-Length that contra
     }),
     `HTTP/1.1 200 OK\r\n${DATE}Content-Length: 7\r\n\r\n`,
   );
+});
+
+Deno.test("closeConnection() gives the bytes serializeResponse() makes with close, whatever it made", () => {
+  const body = encoder.encode(
+    "a body\r\n\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n",
+  );
+  const fieldSets: [string, string][][] = [[], [["X-Note", "Connection: keep-alive"]], [[
+    "Content-Type",
+    "text/plain",
+  ]]];
+  for (const status of [200, 204, 304, 404]) {
+    for (const headers of fieldSets) {
+      for (const headOnly of [false, true]) {
+        const parts = { status, headers, body: isBodyless(status) ? undefined : body };
+        const closed = serializeResponse(parts, { close: true, headOnly, now: NOW });
+        for (const options of [{}, { keepAlive: 0 }, { keepAlive: 75 }, { close: true }]) {
+          const made = serializeResponse(parts, { ...options, headOnly, now: NOW });
+          deepEqual(closeConnection(made), closed, `${status} ${JSON.stringify(options)}`);
+        }
+        equal(closeConnection(closed), closed, "already closing: the same bytes");
+      }
+    }
+  }
+});
+
+Deno.test("closeConnection() leaves bytes without a head alone", () => {
+  const partial = encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n");
+  equal(closeConnection(partial), partial);
 });

@@ -6,8 +6,7 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { withConnectionClose } from "../lib/connection.ts";
-import { serializeResponse } from "../lib/http/serialize.ts";
+import { closeConnection, serializeResponse } from "../lib/http/serialize.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { get, RawClient, type RawResponse } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
@@ -84,7 +83,7 @@ Deno.test("HTTP/1.1 and HTTP/1.0 keep-alive replies to the same path are cached 
   }
 });
 
-Deno.test("withConnectionClose() replaces Connection: keep-alive and drops Keep-Alive", () => {
+Deno.test("closeConnection() replaces Connection: keep-alive and drops Keep-Alive", () => {
   const parts = {
     status: 200,
     headers: [["Content-Type", "text/plain"]] as [string, string][],
@@ -92,9 +91,9 @@ Deno.test("withConnectionClose() replaces Connection: keep-alive and drops Keep-
   };
   const now = 784_111_777_000;
   const closed = serializeResponse(parts, { close: true, now });
-  deepEqual(withConnectionClose(serializeResponse(parts, { keepAlive: 5, now })), closed);
-  deepEqual(withConnectionClose(serializeResponse(parts, { now })), closed);
-  deepEqual(withConnectionClose(closed), closed);
+  deepEqual(closeConnection(serializeResponse(parts, { keepAlive: 5, now })), closed);
+  deepEqual(closeConnection(serializeResponse(parts, { now })), closed);
+  deepEqual(closeConnection(closed), closed);
 });
 
 Deno.test("shutdown during an HTTP/1.0 keep-alive request: one Connection field, close", async () => {

@@ -16,7 +16,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 // Not in deno.json's imports: `deno task` installs those before every task, start included.
 // deno-lint-ignore no-import-prefix
 import fc from "npm:fast-check@4.10.2";
-import { ALLOW } from "../lib/handler.ts";
+import { ALLOW } from "../lib/app/methods.ts";
 import { BUILT_IN_404 } from "../lib/static/site.ts";
 import { liveProblems, outputProblems } from "./support/health.ts";
 import {

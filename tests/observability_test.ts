@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/parse.ts";
-import { Handler } from "../lib/handler.ts";
+import { App } from "../lib/app/app.ts";
 import { formatAccess } from "../lib/log.ts";
 import { SharedStats } from "../lib/stats.ts";
 import { BUNDLED_SITE } from "../lib/salut.ts";
@@ -68,7 +68,7 @@ Deno.test("the status page is off by default when listening beyond loopback", ()
 
 Deno.test("health answers 200 while serving and 503 while shutting down", () => {
   const stats = SharedStats.create(1);
-  const handler = new Handler({ root: BUNDLED_SITE, stats: stats.buffer }, () => {});
+  const handler = new App({ root: BUNDLED_SITE, stats: stats.buffer }, () => {});
   const ask = () => handler.handle(new TextEncoder().encode(get("/_salut/health"))).status;
   equal(ask(), 200);
   stats.shuttingDown = true;

@@ -5,7 +5,7 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { STATUS_ICON_SVG, statusPage } from "../lib/status_page.ts";
+import { STATUS_ICON_SVG, statusPage } from "../lib/app/status_page.ts";
 import { get, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 

@@ -13,28 +13,28 @@ import type { Job, PoolResult, Result } from "../pool/wire.ts";
 export const HTTP_THREAD: URL = new URL("./thread_main.ts", import.meta.url);
 
 /** Job flag: the server is shutting down, so the response says `Connection: close`. */
-const CLOSING = 1;
+const MUST_CLOSE = 1;
 /** Result flag: close the connection after this response. */
 const CLOSE = 1;
 
 /**
  * The job for one request head (from the request line to the empty line), framed by the main
- * thread. `closing`: the server is shutting down.
+ * thread. `mustClose`: the connection closes after the answer (the server is shutting down).
  *
  * @example
  * ```ts
- * import { isClosing, requestJob } from "./jobs.ts";
+ * import { closesConnection, requestJob } from "./jobs.ts";
  * const head = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
- * isClosing(requestJob(head, true)); // true
+ * closesConnection(requestJob(head, true)); // true
  * ```
  */
-export function requestJob(head: Uint8Array, closing: boolean): Job {
-  return { bytes: head, flags: closing ? CLOSING : 0 };
+export function requestJob(head: Uint8Array, mustClose: boolean): Job {
+  return { bytes: head, flags: mustClose ? MUST_CLOSE : 0 };
 }
 
-/** Whether a request job was made while the server shuts down. */
-export function isClosing(job: Job): boolean {
-  return (job.flags & CLOSING) !== 0;
+/** Whether the answer to a request job must close its connection. */
+export function closesConnection(job: Job): boolean {
+  return (job.flags & MUST_CLOSE) !== 0;
 }
 
 /** The result that carries `response` back to the main thread. */

@@ -1,38 +1,38 @@
 /**
- * The thread entry of salut's pool: builds the request {@linkcode Handler} from the pool's
+ * The thread entry of salut's pool: builds the {@linkcode App} from the pool's
  * thread data and runs the pool's job loop with it. A job is a request head (`jobs.ts`); its cost
  * key is a hash of its path, its status-page label its request line.
  *
  * @module
  */
 
-import { Handler, type HandlerOptions, internalError } from "../handler.ts";
+import { App, type AppOptions, internalError } from "./app.ts";
 import { type Runner, runThread } from "../pool/thread.ts";
 import type { Job } from "../pool/wire.ts";
-import { isClosing, toResult } from "./jobs.ts";
+import { closesConnection, toResult } from "./jobs.ts";
 
 /** Longest path remembered by cost; longer ones are never known cheap. */
 const MAX_PATH = 256;
 const ENCODER = new TextEncoder();
 
 runThread(({ id, data, report }) => {
-  const options = data as HandlerOptions;
-  const handler = new Handler({ ...options, workerId: id }, report);
-  return httpRunner(handler, options.statusQueries === true, report);
+  const options = data as AppOptions;
+  const app = new App({ ...options, workerId: id }, report);
+  return httpRunner(app, options.statusQueries === true, report);
 });
 
-/** Runs request jobs through `handler`; a handler that throws costs that request a 500. */
+/** Runs request jobs through `app`; an answer that throws costs that request a 500. */
 function httpRunner(
-  handler: Handler,
+  app: App,
   showQueries: boolean,
   report: (line: string) => void,
 ): Runner {
   return {
     run(job, context) {
-      const parsed = handler.parse(job.bytes);
+      const parsed = app.parse(job.bytes);
       // Blocking although its path did not say so (say, an encoded /sleep).
-      if (handler.blocks(parsed)) context.blocking();
-      return toResult(handler.respond(parsed, isClosing(job)));
+      if (app.blocks(parsed)) context.blocking();
+      return toResult(app.respond(parsed, closesConnection(job)));
     },
     failed(error) {
       report(`A request failed unexpectedly and was answered 500: ${describe(error)}`);
@@ -40,9 +40,9 @@ function httpRunner(
       return toResult(internalError(true, false));
     },
     costKey: (job: Job) => pathHash(job.bytes),
-    blockingKeys: new Set(handler.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
+    blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
-    beginBatch: () => handler.beginBatch(),
+    beginBatch: () => app.beginBatch(),
   };
 }
 

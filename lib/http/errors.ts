@@ -1,13 +1,16 @@
 /**
- * The one error type that becomes an HTTP response.
+ * The one error type that becomes an HTTP response, and the one function that makes it one.
  *
- * Parsers and handlers throw {@linkcode HttpError}; it becomes bytes in the worker's `Handler`
- * (`lib/handler.ts`), or on the main thread for framing errors (`lib/connection.ts`). Anything
- * else thrown is a bug and becomes a 500.
+ * Parsers and handlers throw {@linkcode HttpError}; {@linkcode errorResponse} turns it (or any
+ * other error) into a response, in a thread's app (`lib/app/app.ts`) or on the main thread for
+ * framing errors, failed jobs and refused connections (`lib/connection.ts`, `lib/server.ts`).
+ * Anything else thrown is a bug and becomes a 500.
  *
  * @module
  */
 
+import { isOutOfDescriptors } from "../descriptors.ts";
+import type { HttpResponse } from "./response.ts";
 import type { Status } from "./status.ts";
 
 /** Options for {@linkcode HttpError}. */
@@ -49,4 +52,57 @@ export class HttpError extends Error {
     this.close = options.close ?? false;
     this.headers = options.headers ?? {};
   }
+}
+
+const TEXT_PLAIN: readonly [string, string] = ["Content-Type", "text/plain; charset=utf-8"];
+const ENCODER = new TextEncoder();
+
+/**
+ * The one place where an error becomes a response: an {@linkcode HttpError} its status, headers
+ * and a body `${status} ${message}\n`; running out of file descriptors (EMFILE, ENFILE) a 503
+ * with `Retry-After`, since it passes; anything else a plain 500, a bug the caller logs (see
+ * {@linkcode isUnexpected}). Whether the connection closes is the caller's to decide.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse, HttpError } from "./errors.ts";
+ * const response = errorResponse(new HttpError(405, "Method POST is not allowed here", {
+ *   headers: { Allow: "GET, HEAD, OPTIONS" },
+ * }));
+ * response.status; // 405
+ * response.headers; // [["Content-Type", "text/plain; charset=utf-8"], ["Allow", "GET, HEAD, OPTIONS"]]
+ * new TextDecoder().decode(response.body); // "405 Method POST is not allowed here\n"
+ * ```
+ */
+export function errorResponse(error: unknown): HttpResponse {
+  if (error instanceof HttpError) {
+    return plainText(error.status, error.message, Object.entries(error.headers));
+  }
+  if (isOutOfDescriptors(error)) {
+    return plainText(503, "The server cannot open the file now; retry shortly", [
+      ["Retry-After", "1"],
+    ]);
+  }
+  return internalErrorResponse();
+}
+
+/**
+ * Whether {@linkcode errorResponse} answers `error` with a 500 because nothing expected it: a
+ * bug, which the caller logs in one line.
+ */
+export function isUnexpected(error: unknown): boolean {
+  return !(error instanceof HttpError) && !isOutOfDescriptors(error);
+}
+
+/** The plain 500 of {@linkcode errorResponse}, from fixed parts. */
+export function internalErrorResponse(): HttpResponse {
+  return plainText(500, "Internal Server Error", []);
+}
+
+function plainText(status: Status, message: string, extra: [string, string][]): HttpResponse {
+  return {
+    status,
+    headers: [[TEXT_PLAIN[0], TEXT_PLAIN[1]], ...extra],
+    body: ENCODER.encode(`${status} ${message}\n`),
+  };
 }

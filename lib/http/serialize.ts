@@ -9,7 +9,7 @@
 import type { HeaderList, HttpResponse } from "./response.ts";
 import { httpDate } from "./date.ts";
 import { isBodyless, STATUS_TEXT } from "./status.ts";
-import { FIELD_NAME } from "./tokens.ts";
+import { FIELD_NAME, latin1 } from "./tokens.ts";
 
 /** What {@linkcode serializeResponse} turns into bytes: the status, fields and content. */
 export type ResponseParts = Pick<HttpResponse, "status" | "body" | "contentLength"> & {
@@ -46,7 +46,8 @@ const FRAMING_FIELDS = new Set([
 /**
  * Serializes a response into one buffer: `HTTP/1.1` status line, `Date`, the given fields,
  * `Content-Length` (except on 1xx, 204 and 304, RFC 9110 §8.6), `Connection: close` or
- * `Connection: keep-alive` and `Keep-Alive` when asked, the empty line, then the body unless `headOnly`. Throws `TypeError` for a field that would
+ * `Connection: keep-alive` and `Keep-Alive` when asked (always the last fields), the empty line,
+ * then the body unless `headOnly`. Throws `TypeError` for a field that would
  * break the message (a name that is not a token, a value with CR, LF or non-ASCII, one of the
  * fields it writes itself) and for a `Content-Length` that is not a whole number of bytes or
  * that contradicts the `body` being sent.
@@ -93,16 +94,8 @@ export function serializeResponse(
     }
     head += `Content-Length: ${length}\r\n`;
   }
-  if (options.close) {
-    head += "Connection: close\r\n";
-  } else if (options.keepAlive !== undefined) {
-    const seconds = options.keepAlive;
-    if (!Number.isSafeInteger(seconds) || seconds < 0) {
-      throw new TypeError(`Cannot serialize Keep-Alive timeout=${seconds}`);
-    }
-    head += `Connection: keep-alive\r\nKeep-Alive: timeout=${seconds}\r\n`;
-  }
-  head += "\r\n";
+  // Last, so that closeConnection() finds them at the end of the head.
+  head += connectionFields(options) + "\r\n";
 
   const content = options.headOnly || isBodyless(status) ? undefined : body;
   // The head is ASCII, so its byte length is its string length.
@@ -110,4 +103,63 @@ export function serializeResponse(
   encoder.encodeInto(head, bytes);
   if (content) bytes.set(content, head.length);
   return bytes;
+}
+
+const CLOSE_FIELDS = "Connection: close\r\n";
+const KEEP_ALIVE_FIELDS = "Connection: keep-alive\r\nKeep-Alive: timeout=";
+
+/** The connection-management fields, the last of a head: none, `close`, or keep-alive's two. */
+function connectionFields(options: SerializeOptions): string {
+  if (options.close) return CLOSE_FIELDS;
+  if (options.keepAlive === undefined) return "";
+  const seconds = options.keepAlive;
+  if (!Number.isSafeInteger(seconds) || seconds < 0) {
+    throw new TypeError(`Cannot serialize Keep-Alive timeout=${seconds}`);
+  }
+  return `${KEEP_ALIVE_FIELDS}${seconds}\r\n`;
+}
+
+/**
+ * Rewrites a response {@linkcode serializeResponse} made so that it says `Connection: close`, as
+ * if it had been serialized with `close` (RFC 9112 §9.6): for a reply made before shutdown began
+ * and written after. The connection fields are the last ones the serializer writes, so they are
+ * the tail of the head, replaced whole; no other field is read. Returns `bytes` itself when it
+ * already says close, or when it is not a head this module wrote.
+ *
+ * @example
+ * ```ts
+ * import { closeConnection, serializeResponse } from "./serialize.ts";
+ * const parts = { status: 204, headers: [] };
+ * const kept = serializeResponse(parts, { keepAlive: 5, now: 0 });
+ * const closed = closeConnection(kept);
+ * new TextDecoder().decode(closed) ===
+ *   new TextDecoder().decode(serializeResponse(parts, { close: true, now: 0 })); // true
+ * ```
+ */
+export function closeConnection(bytes: Uint8Array): Uint8Array {
+  // Field values hold no CR or LF, so the first empty line ends the head.
+  const end = indexOfEmptyLine(bytes);
+  if (end < 0) return bytes;
+  // The head is ASCII: one character per byte. `fieldsEnd` is just after the last field's CRLF.
+  const fieldsEnd = end + 2;
+  const head = latin1(bytes, 0, fieldsEnd);
+  if (head.endsWith(`\r\n${CLOSE_FIELDS}`)) return bytes;
+  const keepAlive = head.lastIndexOf(`\r\n${KEEP_ALIVE_FIELDS}`) + 2;
+  const cut = keepAlive > 1 && /^\d+\r\n$/.test(head.slice(keepAlive + KEEP_ALIVE_FIELDS.length))
+    ? keepAlive
+    : fieldsEnd;
+  const fields = encoder.encode(CLOSE_FIELDS);
+  const out = new Uint8Array(cut + fields.length + bytes.length - fieldsEnd);
+  out.set(bytes.subarray(0, cut));
+  out.set(fields, cut);
+  out.set(bytes.subarray(fieldsEnd), cut + fields.length);
+  return out;
+}
+
+/** Offset of the CR LF CR LF that ends a head, or -1. */
+function indexOfEmptyLine(bytes: Uint8Array): number {
+  for (let i = bytes.indexOf(13); i >= 0 && i + 3 < bytes.length; i = bytes.indexOf(13, i + 1)) {
+    if (bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) return i;
+  }
+  return -1;
 }
