@@ -13,7 +13,7 @@ import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
-import { Server, type ShutdownResult } from "./server.ts";
+import { Server, type ShutdownResult } from "./net/server.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
 

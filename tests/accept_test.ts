@@ -4,7 +4,7 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { AcceptTrouble, classifyAcceptError } from "../lib/accept.ts";
+import { AcceptTrouble, classifyAcceptError } from "../lib/net/accept.ts";
 import { get, rawRequest } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
 import { withDeadline } from "./support/deadline.ts";

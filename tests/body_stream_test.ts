@@ -8,7 +8,7 @@ import {
   PROBE_CHUNK,
   SMALL_CHUNK,
   STREAM_CHUNK,
-} from "../lib/body_stream.ts";
+} from "../lib/net/body_stream.ts";
 import { waitUntil } from "./support/deadline.ts";
 import { concat } from "./support/http.ts";
 import type { BodyPart, FileRange } from "../lib/http/response.ts";

@@ -7,7 +7,7 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { Connection, type ConnectionContext, Phase } from "../lib/connection.ts";
+import { Connection, type ConnectionContext, Phase } from "../lib/net/connection.ts";
 import type { SerializedResponse } from "../lib/http/response.ts";
 import { Logger } from "../lib/log.ts";
 import { closesConnection, toResult } from "../lib/app/jobs.ts";

@@ -10,7 +10,7 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
-import { STREAM_CHUNK } from "../lib/body_stream.ts";
+import { STREAM_CHUNK } from "../lib/net/body_stream.ts";
 import { INLINE_LIMIT } from "../lib/static/site.ts";
 import { liveProblems, missingClient, outputProblems, run } from "./support/health.ts";
 import {

@@ -7,7 +7,7 @@
 import { equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { waitUntil } from "./support/deadline.ts";
-import { SMALL_CHUNK, STREAM_CHUNK } from "../lib/body_stream.ts";
+import { SMALL_CHUNK, STREAM_CHUNK } from "../lib/net/body_stream.ts";
 import { concat, get, rawRequest } from "./support/http.ts";
 import { startSalut } from "./support/process.ts";
 import { startServer } from "./support/server.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { HttpError } from "../lib/http/errors.ts";
 import { parseHttpDate } from "../lib/http/date.ts";
 import { parseRequestHead, type RequestHead } from "../lib/http/parse.ts";
-import { BodyStream } from "../lib/body_stream.ts";
+import { BodyStream } from "../lib/net/body_stream.ts";
 import { concat } from "./support/http.ts";
 import type { BodyPart, HttpResponse } from "../lib/http/response.ts";
 import { denoFs, type FileStat, type SiteFs } from "../lib/static/fs.ts";

@@ -3,7 +3,7 @@
  *
  * Parsers and handlers throw {@linkcode HttpError}; {@linkcode errorResponse} turns it (or any
  * other error) into a response, in a thread's app (`lib/app/app.ts`) or on the main thread for
- * framing errors, failed jobs and refused connections (`lib/connection.ts`, `lib/server.ts`).
+ * framing errors, failed jobs and refused connections (`lib/net/connection.ts`, `lib/net/server.ts`).
  * Anything else thrown is a bug and becomes a 500.
  *
  * @module

@@ -5,7 +5,7 @@
  *
  * Small files are read whole (and kept in a small per-worker cache); larger ones are answered
  * with a head and a list of {@linkcode BodyPart}s that the connection reads chunk by chunk
- * as it writes them (`lib/body_stream.ts`), so no file is ever held in memory whole. Every file
+ * as it writes them (`lib/net/body_stream.ts`), so no file is ever held in memory whole. Every file
  * system call goes through a {@linkcode SiteFs} (Deno's own calls unless the options give one).
  *
  * @module

@@ -9,7 +9,7 @@
 
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
-import { STREAM_CHUNK } from "../../lib/body_stream.ts";
+import { STREAM_CHUNK } from "../../lib/net/body_stream.ts";
 import { LARGE_DATA } from "../../lib/pool/wire.ts";
 import { INLINE_LIMIT } from "../../lib/static/site.ts";
 import { encodeSegment } from "../../lib/static/resolve.ts";

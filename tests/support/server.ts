@@ -8,7 +8,7 @@ import { parseConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import type { Pool } from "../../lib/pool/pool.ts";
 import { startSalut } from "../../lib/salut.ts";
-import type { Server } from "../../lib/server.ts";
+import type { Server } from "../../lib/net/server.ts";
 
 /** Collects what the server logs. */
 export class MemorySink implements Sink {

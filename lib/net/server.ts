@@ -7,8 +7,8 @@
 
 import { AcceptTrouble, classifyAcceptError } from "./accept.ts";
 import { Connection, type ConnectionContext, Phase } from "./connection.ts";
-import { errorResponse, HttpError } from "./http/errors.ts";
-import { serializeResponse } from "./http/serialize.ts";
+import { errorResponse, HttpError } from "../http/errors.ts";
+import { serializeResponse } from "../http/serialize.ts";
 
 /** Options for {@linkcode Server.listen}. */
 export interface ServerOptions extends ConnectionContext {

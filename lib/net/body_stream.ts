@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { BodyPart, FileRange } from "./http/response.ts";
+import type { BodyPart, FileRange } from "../http/response.ts";
 
 /**
  * Bytes of a streamed file read and written at a time while the client keeps up. Measured with

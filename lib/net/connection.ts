@@ -12,19 +12,19 @@
  */
 
 import { BodyStream, FileChangedError } from "./body_stream.ts";
-import { isOutOfDescriptors } from "./descriptors.ts";
-import { errorResponse, HttpError } from "./http/errors.ts";
-import type { FrameLimits, HeadFrame } from "./http/frame.ts";
-import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "./http/reader.ts";
-import { closeConnection, serializeResponse } from "./http/serialize.ts";
-import { latin1 } from "./http/tokens.ts";
-import type { Logger } from "./log.ts";
-import type { SerializedResponse } from "./http/response.ts";
-import { requestJob, toResponse } from "./app/jobs.ts";
-import { JobTimeoutError, PoolClosedError, QueueFullError } from "./pool/errors.ts";
-import type { Pool } from "./pool/pool.ts";
-import type { Job } from "./pool/wire.ts";
-import type { SharedStats } from "./stats.ts";
+import { isOutOfDescriptors } from "../descriptors.ts";
+import { errorResponse, HttpError } from "../http/errors.ts";
+import type { FrameLimits, HeadFrame } from "../http/frame.ts";
+import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "../http/reader.ts";
+import { closeConnection, serializeResponse } from "../http/serialize.ts";
+import { latin1 } from "../http/tokens.ts";
+import type { Logger } from "../log.ts";
+import type { SerializedResponse } from "../http/response.ts";
+import { requestJob, toResponse } from "../app/jobs.ts";
+import { JobTimeoutError, PoolClosedError, QueueFullError } from "../pool/errors.ts";
+import type { Pool } from "../pool/pool.ts";
+import type { Job } from "../pool/wire.ts";
+import type { SharedStats } from "../stats.ts";
 
 /** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
 export interface Timeouts {
@@ -318,7 +318,7 @@ export class Connection {
   }
 
   /**
-   * Writes streamed content (`lib/body_stream.ts`): each chunk is read once the previous one is
+   * Writes streamed content (`lib/net/body_stream.ts`): each chunk is read once the previous one is
    * written, so a client that stops reading stops the reading too, and holds one small buffer.
    */
   #writeStream(body: BodyStream): Promise<void> {
