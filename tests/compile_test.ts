@@ -97,7 +97,7 @@ Deno.test("parseEmbeddedFiles() reads whole directories, nested files and collap
   ]);
   const partial = parseEmbeddedFiles(SAMPLE_WITHOUT_INCLUDE);
   ok(isEmbedded(partial, "lib/http/status.ts"));
-  ok(isEmbedded(partial, "lib/net/server.ts"));
+  ok(isEmbedded(partial, "lib/server.ts"));
   ok(!isEmbedded(partial, "lib/app/thread_main.ts"));
   ok(!isEmbedded(partial, "static/index.html"));
 });
