@@ -237,3 +237,16 @@ function clfTime(time: number): string {
   return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
+
+/**
+ * An unexpected error in one line for the log: its class and message.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./log.ts";
+ * describeError(new RangeError("too far")); // "RangeError: too far"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

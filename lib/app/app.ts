@@ -12,6 +12,7 @@
  * @module
  */
 
+import { describeError } from "../log.ts";
 import { errorResponse, HttpError, internalErrorResponse, isUnexpected } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../http/response.ts";
@@ -175,7 +176,7 @@ export class App {
     try {
       return this.#respond(parsed, mustClose);
     } catch (error) {
-      this.#onError(`Unexpected error while answering a request: ${describe(error)}`);
+      this.#onError(`Unexpected error while answering a request: ${describeError(error)}`);
       const request = parsed.ok ? parsed.request : undefined;
       // An HTTP/1.0 client is not told keep-alive here, so it must see the close.
       const close = mustClose || request?.keepAlive === false || request?.version === "HTTP/1.0";
@@ -212,7 +213,7 @@ export class App {
 
   #errorResponse(error: unknown): HttpResponse {
     if (isUnexpected(error)) {
-      this.#onError(`Unexpected error while handling a request: ${describe(error)}`);
+      this.#onError(`Unexpected error while handling a request: ${describeError(error)}`);
     }
     return errorResponse(error);
   }
@@ -261,9 +262,4 @@ function bodyOf(response: HttpResponse): { body?: Uint8Array; contentLength?: nu
 /** Whether answering `error` must close the connection (a framing or syntax error). */
 function closes(error: unknown): boolean {
   return error instanceof HttpError && error.close;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeError } from "../log.ts";
 import { App, type AppOptions, internalError } from "./app.ts";
 import { type Runner, runThread } from "../pool/thread.ts";
 import type { Job } from "../pool/wire.ts";
@@ -35,7 +36,7 @@ function httpRunner(
       return toResult(app.respond(parsed, closesConnection(job)));
     },
     failed(error) {
-      report(`A request failed unexpectedly and was answered 500: ${describe(error)}`);
+      report(`A request failed unexpectedly and was answered 500: ${describeError(error)}`);
       // How far the request was understood is unknown: close the connection after the answer.
       return toResult(internalError(true, false));
     },
@@ -77,8 +78,4 @@ function requestLine(head: Uint8Array, showQueries: boolean): Uint8Array {
   let end = line.indexOf(32) + 1;
   while (end < line.length && line[end] !== 32 && line[end] !== 0x3f && line[end] !== 0x23) end++;
   return line.subarray(0, end);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

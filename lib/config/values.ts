@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FIELD_NAME } from "../http/tokens.ts";
 import { ConfigError } from "./errors.ts";
 
 /** One second in ms. */
@@ -123,8 +124,6 @@ const RESERVED_HEADERS = new Set([
   "trailer",
 ]);
 
-// RFC 9110 §5.6.2 token, the grammar of a field name (lib/http has no exported check yet).
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 
 /**
