@@ -22,10 +22,8 @@
 import type { BodyPart, FileRange } from "../http/response.ts";
 
 /**
- * Bytes of a streamed file read and written at a time while the client keeps up. Measured with
- * `deno task bench --only C` (8 downloads of 64 MiB): 256 KiB chunks 0.84–0.89× `Deno.serve`,
- * 512 KiB 1.1× with the server's RSS growing by 15.6–16.3 MiB; 384 KiB about 6% slower than 512
- * KiB and 1–1.5 MiB less memory.
+ * Bytes of a streamed file read and written at a time while the client keeps up: near the
+ * speed of larger chunks for less memory (see docs/tuning-log.md).
  */
 export const STREAM_CHUNK = 384 * 1024;
 

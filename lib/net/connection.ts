@@ -68,8 +68,7 @@ export const enum Phase {
 
 /**
  * Read buffers of closed connections, for new ones: a fresh buffer per connection is memory
- * outside V8's heap that V8 must track and sweep, and under a stream of short connections
- * (`Connection: close`) it set off a full collection every 150 ms.
+ * outside V8's heap that V8 must track and sweep (see docs/tuning-log.md).
  */
 const spareBuffers: Uint8Array[] = [];
 const MAX_SPARE_BUFFERS = 64;
