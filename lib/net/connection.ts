@@ -155,10 +155,10 @@ export class Connection {
             await this.#skipBody();
           }
         } catch (error) {
-          if (error instanceof HttpError && this.phase !== Phase.Closed) {
-            return await this.#writeError(error);
-          }
-          throw error;
+          if (!(error instanceof HttpError)) throw error;
+          // Closed here (a timeout's 408, or shutdown): the read it cut short needs no answer.
+          if (this.phase === Phase.Closed) return;
+          return await this.#writeError(error);
         }
 
         // 2. Hand it to the pool and wait for a worker's reply.
