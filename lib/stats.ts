@@ -176,6 +176,7 @@ export class SharedStats {
         busy,
         jobsDone: numbers[base + JOBS_DONE]!,
         restarts: numbers[base + RESTARTS]!,
+        // Not latin1() from lib/http/tokens.ts: a TextDecoder refuses shared memory.
         job: busy && length > 0
           ? String.fromCharCode(...this.#text.subarray(offset, offset + length))
           : null,
