@@ -57,7 +57,7 @@ class FakePool {
         this.#held--;
         const result = (this.answer ?? (() => reply()))(job);
         if (result instanceof Error) reject(result);
-        else resolve({ ...toResult(result), worker: result.worker ?? 1 });
+        else resolve({ ...toResult(result), worker: 1 });
       };
       if (this.answer) settle();
       else this.#pending.push(settle);
@@ -76,7 +76,7 @@ class FakePool {
 
 function reply(text = OK, close = false): SerializedResponse {
   const bytes = Uint8Array.from(text, (char) => char.charCodeAt(0));
-  return { status: Number(text.slice(9, 12)), close, bytes, bodyLength: 2, worker: 1 };
+  return { status: Number(text.slice(9, 12)), close, bytes, bodyLength: 2 };
 }
 
 /** A connection over a fake socket, running. */

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { BUNDLED_SITE } from "../lib/salut.ts";
-import type { SerializedResponse } from "../lib/http/response.ts";
+import type { DeliveredResponse } from "../lib/app/jobs.ts";
 import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";
 import { JobTimeoutError } from "../lib/pool/errors.ts";
 import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
@@ -15,7 +15,7 @@ const FAULTY = new URL("./fixtures/faulty_worker.ts", import.meta.url);
 const BIG_DIRECTORY = 2000;
 
 /** Runs a GET of `target` on the pool and resolves with the response. */
-function ask(pool: Pool, target: string): Promise<SerializedResponse> {
+function ask(pool: Pool, target: string): Promise<DeliveredResponse> {
   const head = encoder.encode(`GET ${target} HTTP/1.1\r\nHost: test\r\n\r\n`);
   return pool.execute(requestJob(head, false)).then(toResponse);
 }
@@ -34,7 +34,7 @@ async function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   await Promise.all(targets.map((target) =>
     ask(pool, target).then((reply) => {
-      equal((reply as SerializedResponse).status, 200, target);
+      equal((reply as DeliveredResponse).status, 200, target);
       order.push(target);
     })
   ));

@@ -2,7 +2,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import type { StartFaults } from "./fixtures/slow_start_worker.ts";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { BUNDLED_SITE } from "../lib/salut.ts";
-import type { SerializedResponse } from "../lib/http/response.ts";
+import type { DeliveredResponse } from "../lib/app/jobs.ts";
 import { SharedStats } from "../lib/stats.ts";
 import { HTTP_THREAD, requestJob, toResponse } from "../lib/app/jobs.ts";
 import {
@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 const FAULTY = new URL("./fixtures/faulty_worker.ts", import.meta.url);
 
 /** Runs a GET of `target` on the pool and resolves with the response. */
-function ask(pool: Pool, target: string): Promise<SerializedResponse> {
+function ask(pool: Pool, target: string): Promise<DeliveredResponse> {
   const head = encoder.encode(`GET ${target} HTTP/1.1\r\nHost: test\r\n\r\n`);
   return pool.execute(requestJob(head, false)).then(toResponse);
 }
@@ -37,7 +37,7 @@ function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
   const order: string[] = [];
   return Promise.all(targets.map((target) =>
     ask(pool, target).then((reply) => {
-      equal((reply as SerializedResponse).status, 200);
+      equal((reply as DeliveredResponse).status, 200);
       order.push(target);
     })
   )).then(() => order);
@@ -45,7 +45,7 @@ function finishOrder(pool: Pool, targets: string[]): Promise<string[]> {
 
 Deno.test("Pool.execute() answers a request job with serialized bytes", async () => {
   await using pool = await createPool();
-  const reply = await ask(pool, "/") as SerializedResponse;
+  const reply = await ask(pool, "/") as DeliveredResponse;
   equal(reply.status, 200);
   ok(new TextDecoder().decode(reply.bytes).startsWith("HTTP/1.1 200 OK\r\n"));
 });
@@ -60,16 +60,16 @@ Deno.test("under light load the first free worker takes every job; the next one 
   await using pool = await createPool({ size: 3 });
   const workers: number[] = [];
   for (let i = 0; i < 6; i++) {
-    workers.push((await ask(pool, "/") as SerializedResponse).worker!);
+    workers.push((await ask(pool, "/") as DeliveredResponse).worker!);
   }
   // In rotation the jobs would have gone to workers 1, 2, 3, 1, 2, 3 (each one cold).
   deepEqual(workers, [1, 1, 1, 1, 1, 1]);
   const sleeping = ask(pool, "/sleep?ms=300");
   // The pool sends what was queued in a microtask: after this await the sleep is with worker 1.
   await Promise.resolve();
-  const quick = await ask(pool, "/") as SerializedResponse;
+  const quick = await ask(pool, "/") as DeliveredResponse;
   equal(quick.worker, 2);
-  equal((await sleeping as SerializedResponse).worker, 1);
+  equal((await sleeping as DeliveredResponse).worker, 1);
 });
 
 Deno.test("shareOf(): cheap jobs go to one worker, costly ones are spread over the free ones", () => {
@@ -115,8 +115,8 @@ Deno.test("Pool.close() finishes queued and running jobs, then refuses new ones"
   const running = ask(pool, "/sleep?ms=200");
   const queued = ask(pool, "/");
   await pool.close();
-  equal((await running as SerializedResponse).status, 200);
-  equal((await queued as SerializedResponse).status, 200);
+  equal((await running as DeliveredResponse).status, 200);
+  equal((await queued as DeliveredResponse).status, 200);
   await rejects(ask(pool, "/"), PoolClosedError);
 });
 
@@ -150,7 +150,7 @@ Deno.test("a worker that dies fails its jobs at once and is replaced", async () 
   });
   await rejects(ask(pool, "/crash"), WorkerCrashedError);
   // The replacement serves the next job, and the pool still has its one worker.
-  equal((await ask(pool, "/") as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as DeliveredResponse).status, 200);
   equal(pool.size, 1);
   equal(pool.workers[0]!.restarts, 1);
   ok(errors.some((line) => line.includes("injected crash")), errors.join("\n"));
@@ -164,7 +164,7 @@ Deno.test("a worker stuck past the job timeout is terminated and replaced", asyn
     logError: () => {},
   });
   await rejects(ask(pool, "/hang"), JobTimeoutError);
-  equal((await ask(pool, "/") as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as DeliveredResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
 });
 
@@ -181,7 +181,7 @@ Deno.test("a worker that runs out of memory fails its jobs at once and is replac
     logError: (line) => errors.push(line),
   });
   await rejects(ask(pool, "/oom"), WorkerCrashedError);
-  equal((await ask(pool, "/") as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as DeliveredResponse).status, 200);
   equal(pool.workers[0]!.restarts, 1);
   ok(
     errors.some((line) => line.includes("ran out of memory (the heap limit is 64 MiB)")),
@@ -228,7 +228,7 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
     equal(pool.readyCount, 1);
     deepEqual(pool.workers.map((worker) => worker.ready), [true, false]);
     const replies = await Promise.all(
-      Array.from({ length: 4 }, () => ask(pool, "/") as Promise<SerializedResponse>),
+      Array.from({ length: 4 }, () => ask(pool, "/") as Promise<DeliveredResponse>),
     );
     deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
     held.open();
@@ -237,7 +237,7 @@ Deno.test('start: "first" answers jobs while a slow worker is still starting, an
     // Worker 2 now takes jobs: a sleep holds worker 1, the next job goes to worker 2.
     const sleeping = ask(pool, "/sleep?ms=300");
     await waitUntil(() => pool.workers[0]!.busy, 5000, "worker 1 busy");
-    const quick = await ask(pool, "/") as SerializedResponse;
+    const quick = await ask(pool, "/") as DeliveredResponse;
     equal(quick.worker, 2);
     await sleeping;
   } finally {
@@ -273,7 +273,7 @@ Deno.test('start: "first": a worker that keeps failing to start is given up; the
     ),
     errors.join("\n"),
   );
-  equal((await ask(pool, "/") as SerializedResponse).status, 200);
+  equal((await ask(pool, "/") as DeliveredResponse).status, 200);
 });
 
 Deno.test("Pool.create() rejects with the reason when the first worker fails to start", async () => {
@@ -304,7 +304,7 @@ Deno.test("Pool.close() while workers are starting answers every job taken, then
       ...Array.from({ length: 3 }, () => ask(pool, "/")),
     ];
     const closed = pool.close();
-    const replies = await Promise.all(jobs) as SerializedResponse[];
+    const replies = await Promise.all(jobs) as DeliveredResponse[];
     deepEqual(replies.map((reply) => [reply.status, reply.worker]), Array(4).fill([200, 1]));
     await closed;
     await withDeadline(pool.started, 1000, "started settles once closed");

@@ -49,6 +49,17 @@ export function toResult(response: SerializedResponse): Result {
   };
 }
 
+/** A serialized response as the pool delivers it on the main thread. */
+export interface DeliveredResponse extends SerializedResponse {
+  /** The worker that answered (0: answered on the main thread). */
+  worker: number;
+  /**
+   * Set when `bytes` lives in a batch buffer that goes back to its worker for reuse: call it
+   * once, when `bytes` has been written.
+   */
+  release?: () => void;
+}
+
 /**
  * The response a thread made, as the connection writes it, with the worker that made it and the
  * release of its batch buffer.
@@ -60,7 +71,7 @@ export function toResult(response: SerializedResponse): Result {
  * toResponse({ bytes, flags: 0, code: 204, amount: 0, worker: 1 }).status; // 204
  * ```
  */
-export function toResponse(result: PoolResult): SerializedResponse {
+export function toResponse(result: PoolResult): DeliveredResponse {
   return {
     status: result.code,
     close: (result.flags & CLOSE) !== 0,

@@ -70,11 +70,4 @@ export interface SerializedResponse {
   stream?: BodyPart[];
   /** Bytes of content in `bytes` plus `stream`, for the access log. */
   bodyLength: number;
-  /** The worker that answered; set by the pool on the main thread. */
-  worker?: number;
-  /**
-   * Set by the pool when `bytes` lives in a batch buffer that goes back to its worker for
-   * reuse: call it once, when `bytes` has been written.
-   */
-  release?: () => void;
 }

@@ -19,8 +19,7 @@ import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "../http/reader.ts
 import { closeConnection, serializeResponse } from "../http/serialize.ts";
 import { latin1 } from "../http/tokens.ts";
 import type { Logger } from "../log.ts";
-import type { SerializedResponse } from "../http/response.ts";
-import { requestJob, toResponse } from "../app/jobs.ts";
+import { type DeliveredResponse, requestJob, toResponse } from "../app/jobs.ts";
 import { JobTimeoutError, PoolClosedError, QueueFullError } from "../pool/errors.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { Job } from "../pool/wire.ts";
@@ -170,7 +169,7 @@ export class Connection {
           head,
           this.#draining && !(frame.bodyLength === 0 && reader.hasNextHead()),
         );
-        let reply: SerializedResponse;
+        let reply: DeliveredResponse;
         try {
           reply = toResponse(await pool.execute(job));
         } catch (error) {
@@ -257,7 +256,7 @@ export class Connection {
    * Decides after a response whether to read the next request, and sets the phase and deadline
    * for it.
    */
-  #keepGoing(reply: SerializedResponse): boolean {
+  #keepGoing(reply: DeliveredResponse): boolean {
     if (reply.close) return false;
     // Draining: requests already received whole (pipelined) are still answered; then close.
     if (this.#draining) return this.#reader.hasNextHead();
@@ -267,7 +266,7 @@ export class Connection {
     return true;
   }
 
-  #logAccess(reply: SerializedResponse, requestLine: string, received: number): void {
+  #logAccess(reply: DeliveredResponse, requestLine: string, received: number): void {
     this.#context.log.access({
       time: performance.timeOrigin + received,
       remote: this.remote,
@@ -275,7 +274,7 @@ export class Connection {
       status: reply.status,
       bytes: reply.bodyLength,
       duration: performance.now() - received,
-      worker: reply.worker ?? 0,
+      worker: reply.worker,
     });
   }
 
@@ -377,7 +376,7 @@ function errorBytes(error: HttpError): Uint8Array {
 }
 
 /** Runs a job; a failed one becomes the response the client gets. */
-async function execute(pool: Pool, job: Job): Promise<SerializedResponse> {
+async function execute(pool: Pool, job: Job): Promise<DeliveredResponse> {
   try {
     return toResponse(await pool.execute(job));
   } catch (error) {
@@ -392,11 +391,11 @@ async function execute(pool: Pool, job: Job): Promise<SerializedResponse> {
  * one. The reply returned replaces `reply` (whose buffer is then released).
  */
 async function openBody(
-  reply: SerializedResponse,
+  reply: DeliveredResponse,
   pool: Pool,
   job: Job,
   log: Logger,
-): Promise<[SerializedResponse, BodyStream | undefined]> {
+): Promise<[DeliveredResponse, BodyStream | undefined]> {
   for (let attempt = 0;; attempt++) {
     try {
       return [reply, await BodyStream.open(reply.stream!)];
@@ -425,7 +424,7 @@ async function openBody(
 }
 
 /** Maps a failed pool job to the response the client gets. */
-function poolErrorReply(error: unknown): SerializedResponse {
+function poolErrorReply(error: unknown): DeliveredResponse {
   let httpError: HttpError;
   if (error instanceof QueueFullError) {
     httpError = new HttpError(503, "The server is busy; retry shortly", {
@@ -444,13 +443,14 @@ function poolErrorReply(error: unknown): SerializedResponse {
 }
 
 /** A reply made on the main thread for `httpError`. */
-function errorReply(httpError: HttpError): SerializedResponse {
+function errorReply(httpError: HttpError): DeliveredResponse {
   const bytes = errorBytes(httpError);
   return {
     status: httpError.status,
     close: true,
     bytes,
     bodyLength: bytes.length,
+    worker: 0,
   };
 }
 
