@@ -16,7 +16,7 @@ import {
   reservedDescriptors,
 } from "../lib/descriptors.ts";
 import { waitUntil } from "./support/deadline.ts";
-import { get, RawClient } from "./support/http.ts";
+import { get, RawClient, rawRequest } from "./support/http.ts";
 import { startSalut } from "./support/process.ts";
 import { Download, downloadHash, writeGeneratedFile } from "./support/site.ts";
 
@@ -98,6 +98,20 @@ async function withFiles(fn: (dir: string, hash: string) => Promise<void>): Prom
   }
 }
 
+/**
+ * Waits until every worker of the salut on `port` has started: a worker starting later would
+ * take descriptors, or give some back, while a test counts them.
+ */
+async function everyWorkerReady(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const status = await rawRequest(port, get("/_salut/status.json"));
+    const { workers } = JSON.parse(status.text) as { workers: { ready: boolean }[] };
+    if (workers.every((worker) => worker.ready)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("The workers did not all start within 5 s");
+}
+
 /** Open descriptors of a process (Linux). */
 function openDescriptors(pid: number): number {
   return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
@@ -111,6 +125,7 @@ Deno.test({
       await using salut = await startSalut(["--root", dir, "--quiet", "--workers", "2"], {
         wrapper: LOW_LIMIT,
       });
+      await everyWorkerReady(salut.port);
       const allowed = maxConnectionsFor(256, 2);
       const downloads: Download[] = [];
       const extras: RawClient[] = [];
@@ -154,6 +169,7 @@ Deno.test({
         ["--root", dir, "--quiet", "--workers", "2", "--max-connections", "1000"],
         { wrapper: LOW_LIMIT },
       );
+      await everyWorkerReady(salut.port);
       await using download = await RawClient.connect(salut.port);
       await using small = await RawClient.connect(salut.port);
       for (const client of [download, small]) {
