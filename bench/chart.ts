@@ -37,7 +37,7 @@ const COLORS: Record<string, string> = {
 };
 
 /**
- * The bars: req/s or MiB/s ratios for workloads A, B and C; for D's wall time, Deno.serve's time
+ * The bars: req/s or MiB/s ratios for workloads A, B, C and Z; for D's wall time, Deno.serve's time
  * divided by the server's (a speed-up). Latency and memory stay in the table.
  */
 function groups(report: BenchReport): Group[] {
@@ -45,6 +45,7 @@ function groups(report: BenchReport): Group[] {
   for (const workload of report.workloads) {
     const metric = ({
       throughput: "requestsPerSecond",
+      encoded: "requestsPerSecond",
       file: "mibPerSecond",
       sleep_wall: "wallMs",
     } as Record<string, string | undefined>)[workload.kind];

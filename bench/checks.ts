@@ -5,6 +5,7 @@
  * @module
  */
 
+import zlib from "node:zlib";
 import { get, RawClient, type RawResponse } from "../tests/support/http.ts";
 import type { WrkResult } from "./wrk.ts";
 
@@ -63,4 +64,69 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** What {@linkcode checkEncoded} found: the coding the answer used and its body's size. */
+export interface EncodedAnswer {
+  /** The answer's `Content-Encoding`, `identity` when it had none. */
+  coding: string;
+  /** Bytes of the body as sent (its Content-Length), before decoding. */
+  bytes: number;
+  problems: string[];
+}
+
+/**
+ * Problems with one response that should be `200` with `expected` once its body is decoded by
+ * its `Content-Encoding` (none, gzip, deflate, br or zstd, with `node:zlib`); an answer in an
+ * encoding the request did not accept is a problem too.
+ */
+export function checkEncoded(
+  response: Pick<RawResponse, "status" | "body" | "headers">,
+  expected: Uint8Array,
+  what: string,
+  accepted: readonly string[],
+): EncodedAnswer {
+  const coding = response.headers.get("content-encoding")?.trim().toLowerCase() || "identity";
+  const answer = { coding, bytes: response.body.length, problems: [] as string[] };
+  if (response.status !== 200) {
+    answer.problems.push(`${what} answered ${response.status}, not 200`);
+    return answer;
+  }
+  if (coding !== "identity" && !accepted.includes(coding)) {
+    answer.problems.push(`${what} answered Content-Encoding: ${coding}, which it did not accept`);
+    return answer;
+  }
+  let decoded: Uint8Array;
+  try {
+    decoded = decodeBody(coding, response.body);
+  } catch (error) {
+    answer.problems.push(`${what}: its ${coding} body does not decode (${error})`);
+    return answer;
+  }
+  if (!sameBytes(decoded, expected)) {
+    answer.problems.push(
+      `${what} answered ${decoded.length} bytes (${coding}, decoded) that differ from the ` +
+        `${expected.length} expected`,
+    );
+  }
+  return answer;
+}
+
+/** `body` decoded by the content coding `coding`; throws for a coding it does not know. */
+export function decodeBody(coding: string, body: Uint8Array): Uint8Array {
+  switch (coding) {
+    case "identity":
+      return body;
+    case "gzip":
+    case "x-gzip":
+      return zlib.gunzipSync(body);
+    case "deflate":
+      return zlib.inflateSync(body);
+    case "br":
+      return zlib.brotliDecompressSync(body);
+    case "zstd":
+      return zlib.zstdDecompressSync(body);
+    default:
+      throw new TypeError(`unknown content coding "${coding}"`);
+  }
 }

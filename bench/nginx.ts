@@ -11,6 +11,8 @@ import { join } from "node:path";
  * nginx cannot report a port it picked, so it gets one that was free a moment ago. Its config:
  * one worker process, no access log, every temp path in a fresh directory (so it runs without
  * root), and the same site directory as the other servers, listed where it has no index.html.
+ * Under `/precompressed/` (workload Z) `gzip_static` sends a file's `.gz` sidecar to clients that
+ * accept gzip; elsewhere nothing looks for sidecars.
  */
 export async function nginxCommand(
   site: string,
@@ -29,12 +31,17 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  types { text/html html; application/octet-stream bin; }
+  types { text/html html; application/javascript js; application/octet-stream bin; }
   default_type application/octet-stream;
   charset utf-8;
   sendfile on;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:${port}; root ${site}; autoindex on; }
+  server {
+    listen 127.0.0.1:${port};
+    root ${site};
+    autoindex on;
+    location /precompressed/ { gzip_static on; gzip_vary on; }
+  }
 }
 `;
   await Deno.writeTextFile(join(dir, "nginx.conf"), config);

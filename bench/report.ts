@@ -7,7 +7,7 @@
  */
 
 import type { Machine } from "./machine.ts";
-import { beforeId, type ServerSpec, type WorkloadKind } from "./types.ts";
+import { beforeId, CODINGS, type ServerSpec, type WorkloadKind } from "./types.ts";
 
 /** The server every ratio is relative to. */
 export const BASELINE = "deno_serve";
@@ -146,6 +146,8 @@ export const HEADLINE: Record<WorkloadKind, string> = {
   idle: "idleMiB",
   listing: "coldMs",
   startup: "firstMs",
+  encoded: "requestsPerSecond",
+  first_request: "brMs",
 };
 
 /** Whether the run compared two checkouts of salut (`--compare`). */
@@ -244,6 +246,24 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         "",
         note(`first ${ms(m.firstMs!)}, back to back ${ms(m.warmMs!)}, ${mib(m.bytes! / 2 ** 20)}`),
       ];
+    case "encoded":
+      return [
+        `${int(m.requestsPerSecond!)} req/s`,
+        ratio("requestsPerSecond"),
+        ms(m.p99Ms!),
+        ratio("p99Ms"),
+        `peak ${mib(m.rssPeakMiB!)}`,
+        note(`${wire(m)} a response`),
+      ];
+    case "first_request":
+      return [
+        `br ${ms(m.brMs!)}`,
+        "",
+        "",
+        "",
+        "",
+        note(firstRequests(m)),
+      ];
     case "startup":
       return [
         `${ms(m.firstMs!)} to 200`,
@@ -254,6 +274,23 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         note([`listening line ${ms(m.readyMs!)}`, ...poolSizes(m)].join("; ")),
       ];
   }
+}
+
+/** `br, 21.4 KiB of 100.0 KiB`: the coding an answer used and its bytes, from Z's metrics. */
+function wire(m: Record<string, number>, prefix = ""): string {
+  const bytes = m[`${prefix}${prefix ? "Bytes" : "wireBytes"}`];
+  const index = m[`${prefix}${prefix ? "Coding" : "coding"}`];
+  const coding = index === undefined ? "?" : CODINGS[index] ?? "unknown coding";
+  const whole = m[prefix ? "scriptBytes" : "pageBytes"];
+  return `${coding}, ${kib(bytes)} of ${kib(whole)}`;
+}
+
+/** Z_first's time and bytes for each coding asked for. */
+function firstRequests(m: Record<string, number>): string {
+  return ["br", "zstd", "gzip", "identity"]
+    .filter((coding) => m[`${coding}Ms`] !== undefined)
+    .map((coding) => `${coding}: ${ms(m[`${coding}Ms`]!)} (${wire(m, coding)})`)
+    .join("; ");
 }
 
 /** Start-up by pool size, from the `w<N>FirstMs`/`w<N>ReadyMs` metrics of workload S. */
@@ -356,6 +393,10 @@ export function describeRun(run: RunRecord, kind: WorkloadKind): string {
     case "startup":
       return [`first 200 ${ms(m.firstMs!)}, listening line ${ms(m.readyMs!)}`, ...poolSizes(m)]
         .join("; ");
+    case "encoded":
+      return `${int(m.requestsPerSecond!)} req/s, p99 ${ms(m.p99Ms!)}, ${wire(m)} a response`;
+    case "first_request":
+      return firstRequests(m);
     case "listing":
       return `GET /dir/ cold ${ms(m.coldMs!)}, first ${ms(m.firstMs!)}, back to back ${
         ms(m.warmMs!)
@@ -373,6 +414,10 @@ function ms(value: number): string {
 
 function seconds(valueMs: number): string {
   return `${(valueMs / 1000).toFixed(2)} s`;
+}
+
+function kib(bytes: number | undefined): string {
+  return bytes === undefined ? "?" : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function mib(value: number): string {

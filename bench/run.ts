@@ -37,6 +37,7 @@ import {
 import { HELP, parseSettings, serversFor, serverSpecs } from "./settings.ts";
 import { hasWrk } from "./wrk.ts";
 import { prepareListing } from "./listing_workload.ts";
+import { prepareCompressed } from "./compression_workload.ts";
 
 const REPO = join(import.meta.dirname!, "..");
 /** A site every server serves: a copy of static/index.html, and the large file of workload C. */
@@ -194,6 +195,9 @@ async function main(args: string[]): Promise<number> {
 
   if (workloads.some((w) => w.kind === "listing")) {
     context.listing = await prepareListing(context.site, sizes.listing.entries);
+  }
+  if (workloads.some((w) => w.letter === "Z")) {
+    context.compressed = await prepareCompressed(context.site);
   }
 
   const onSignal = async () => {

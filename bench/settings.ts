@@ -17,7 +17,7 @@ export const HELP = `Usage: deno task bench [options]
   --warmup TIME        wrk run before each measured keep-alive/close run (default 1s; --smoke: 0s)
   --workers N          salut's pool size (default 4)
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
-  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S
+  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S,Z,Z_first
   --servers LIST       Only these servers besides Deno.serve: salut,bare,floor,nginx
   --compare DIR        Also run the salut checkout in DIR (its main.ts, as its deno.json's start
                        task runs it, with the same options) as "salut@before", in the same rounds,

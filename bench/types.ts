@@ -53,4 +53,14 @@ export type WorkloadKind =
   | "sleep_probe"
   | "idle"
   | "listing"
-  | "startup";
+  | "startup"
+  | "encoded"
+  | "first_request";
+
+/**
+ * The content codings a checked answer may carry, in the order of their numbers: the metric
+ * `coding` of workload Z is an index into this list (0: identity, none sent).
+ */
+export const CODINGS = ["identity", "gzip", "deflate", "br", "zstd"] as const;
+/** A content coding of {@linkcode CODINGS}. */
+export type Coding = typeof CODINGS[number];

@@ -1,12 +1,20 @@
 /**
- * The workloads, (A) to (E) plus the listing (L) and start-up (S), and which servers run each.
+ * The workloads, (A) to (E) plus the listing (L), start-up (S) and compression (Z), and which
+ * servers run each.
  * A workload measures one freshly started server and reports numbers (`metrics`) and anything
  * answered wrongly (`problems`).
  *
  * @module
  */
 
-import { checkFile, checkPage, checkWrk } from "./checks.ts";
+import { checkEncoded, checkFile, checkPage, checkWrk } from "./checks.ts";
+import {
+  ACCEPT_ENCODING,
+  codingIndex,
+  type CompressedSite,
+  type FirstRequestSizes,
+  measureFirstRequests,
+} from "./compression_workload.ts";
 import { measureIdleConnections } from "./idle_connections.ts";
 import { type ListingDirectory, type ListingSizes, measureListing } from "./listing_workload.ts";
 import { MemorySampler } from "./memory.ts";
@@ -15,13 +23,14 @@ import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
 import { measureStartup, type StartupSizes } from "./startup.ts";
 import type { Measurement, ServerKind, ServerSpec, WorkloadKind } from "./types.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
+import { get, RawClient } from "../tests/support/http.ts";
 
 /** One workload. */
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** Its letter (L: the listing workload; S: start-up). */
-  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S";
+  /** Its letter (L: the listing workload; S: start-up; Z: compression). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -45,6 +54,8 @@ export interface WorkloadContext {
   file: { path: string; bytes: number; digest: string };
   /** The large directory of workload L, in `site` (0 entries when L does not run). */
   listing: ListingDirectory;
+  /** The files of workload Z, in `site` (only when Z runs). */
+  compressed?: CompressedSite;
   /** wrk's duration, in seconds. */
   seconds: number;
   /** A wrk run before the measured one, in seconds (0: none). */
@@ -59,6 +70,7 @@ export interface WorkloadSizes {
   idleConnections: number;
   listing: ListingSizes;
   startup: StartupSizes;
+  firstRequests: FirstRequestSizes;
 }
 
 /** The sizes of the full run. */
@@ -69,6 +81,7 @@ export const FULL_SIZES: WorkloadSizes = {
   idleConnections: 1000,
   listing: { entries: 20_000, requests: 5, pauseMs: 1100 },
   startup: { launches: 3, workers: [1, 2, 4, 8] },
+  firstRequests: { requests: 5 },
 };
 
 /** Small sizes that still exercise every part of the harness. */
@@ -79,6 +92,7 @@ export const SMOKE_SIZES: WorkloadSizes = {
   idleConnections: 50,
   listing: { entries: 200, requests: 2, pauseMs: 0 },
   startup: { launches: 1, workers: [1] },
+  firstRequests: { requests: 1 },
 };
 
 const MIB = 1024 * 1024;
@@ -95,7 +109,8 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
     sweep: true,
     measure: (server, context) => measureThroughput(server, context, { connections }),
   });
-  const { fileBytes, sleepWall, sleepProbe, idleConnections, listing, startup } = sizes;
+  const { fileBytes, sleepWall, sleepProbe, idleConnections, listing, startup, firstRequests } =
+    sizes;
   return [
     keepAlive(50),
     ...(smoke ? [] : [keepAlive(256)]),
@@ -174,21 +189,86 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       measure: () => Promise.reject(new TypeError("S launches its servers itself")),
       launch: (spec, context) => measureStartup(spec, context.site, context.page, startup),
     },
+    {
+      id: "Z",
+      letter: "Z",
+      title: "Z keep-alive GET of a 100 KB page, Accept-Encoding, 50 conns",
+      kind: "encoded",
+      servers: ["salut", "deno_serve", "nginx"],
+      sweep: false,
+      measure: measureEncoded,
+    },
+    {
+      id: "Z_first",
+      letter: "Z",
+      title: "Z first request of an uncached 1 MiB script, per coding",
+      kind: "first_request",
+      // The others have nothing to compress: Deno.serve and nginx send what is on disk.
+      servers: ["salut"],
+      sweep: false,
+      measure: (server, context) =>
+        measureFirstRequests(server.port, compressedSite(context), firstRequests),
+    },
   ];
 }
 
+function compressedSite(context: WorkloadContext): CompressedSite {
+  if (!context.compressed) throw new TypeError("Z's files were not prepared: run.ts makes them");
+  return context.compressed;
+}
+
 /**
- * Runs wrk against `GET /` (or the large file), sampling the server's RSS every 50 ms, with a
- * body check before and after. The file run is warmed up by one checked download, so its RSS
+ * Workload Z: wrk with the `Accept-Encoding` of a browser against the 100 KB page (nginx: the
+ * copy with sidecars). One checked request first says which coding the server chose and how
+ * many bytes it sent (`coding`, an index into `CODINGS`, and `wireBytes`); identity answers
+ * pass too, as long as the decoded body is the page.
+ */
+async function measureEncoded(
+  server: ServerProcess,
+  context: WorkloadContext,
+): Promise<Measurement> {
+  const site = compressedSite(context);
+  const path = server.spec.kind === "nginx" ? site.precompressedPath : site.path;
+  const accepted = ACCEPT_ENCODING.split(",").map((coding) => coding.trim());
+  const check = async () => {
+    using client = await RawClient.connect(server.port);
+    const response = await client.request(get(path, `Accept-Encoding: ${ACCEPT_ENCODING}`));
+    return checkEncoded(response, site.page, `GET ${path}`, accepted);
+  };
+  const first = await check();
+  const measurement = await measureThroughput(server, context, {
+    connections: 50,
+    headers: [`Accept-Encoding: ${ACCEPT_ENCODING}`],
+    path,
+    check: async () => (await check()).problems,
+  });
+  measurement.problems.unshift(...first.problems);
+  measurement.metrics.wireBytes = first.bytes;
+  measurement.metrics.coding = codingIndex(first.coding);
+  measurement.metrics.pageBytes = site.page.length;
+  return measurement;
+}
+
+/**
+ * Runs wrk against `GET /` (or the large file, or `path`), sampling the server's RSS every 50 ms,
+ * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run is warmed up by one checked download, so its RSS
  * growth is memory that streaming holds, not first-use costs.
  */
 async function measureThroughput(
   server: ServerProcess,
   context: WorkloadContext,
-  options: { connections: number; headers?: string[]; file?: boolean },
+  options: {
+    connections: number;
+    headers?: string[];
+    file?: boolean;
+    path?: string;
+    check?: () => Promise<string[]>;
+  },
 ): Promise<Measurement> {
-  const problems = await checkPage(server.port, context.page);
-  const url = `http://127.0.0.1:${server.port}${options.file ? context.file.path : "/"}`;
+  const checkBody = options.check ?? (() => checkPage(server.port, context.page));
+  const problems = await checkBody();
+  const path = options.file ? context.file.path : options.path ?? "/";
+  const url = `http://127.0.0.1:${server.port}${path}`;
   const wrkOptions = {
     connections: options.connections,
     seconds: context.seconds,
@@ -221,7 +301,7 @@ async function measureThroughput(
     problems.push(
       ...options.file
         ? await checkFile(server.port, context.file.path, context.file.digest)
-        : await checkPage(server.port, context.page),
+        : await checkBody(),
     );
   }
   return {

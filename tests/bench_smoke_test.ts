@@ -25,6 +25,10 @@ import {
   parseThreadStat,
 } from "../bench/experiments/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
+import { checkEncoded } from "../bench/checks.ts";
+import { FIRST_CODINGS, generatePage, generateScript } from "../bench/compression_workload.ts";
+import { CODINGS } from "../bench/types.ts";
+import { brotliCompressSync, gzipSync, zstdCompressSync } from "node:zlib";
 
 const REPO = join(import.meta.dirname!, "..");
 const wrk = await hasWrk();
@@ -95,6 +99,43 @@ Deno.test("parseWrk() rejects output without a request rate", () => {
   ok(error instanceof SyntaxError);
 });
 
+Deno.test("checkEncoded() decodes br, zstd and gzip, takes identity, and catches wrong bodies", () => {
+  const page = generatePage(4096);
+  const accepted = ["gzip", "deflate", "br", "zstd"];
+  const answer = (coding: string | undefined, body: Uint8Array, status = 200) => ({
+    status,
+    body,
+    headers: new Map(coding ? [["content-encoding", coding]] : []),
+  });
+  for (
+    const [coding, body] of [
+      ["br", brotliCompressSync(page)],
+      ["zstd", zstdCompressSync(page)],
+      ["gzip", gzipSync(page)],
+      [undefined, page],
+    ] as const
+  ) {
+    const result = checkEncoded(answer(coding, body), page, "GET /page.html", accepted);
+    deepEqual(result, { coding: coding ?? "identity", bytes: body.length, problems: [] });
+  }
+  const script = generateScript(4096, 2);
+  match(
+    checkEncoded(answer("br", brotliCompressSync(script)), page, "GET /p", accepted).problems[0]!,
+    /^GET \/p answered 4096 bytes \(br, decoded\) that differ/,
+  );
+  match(
+    checkEncoded(answer("gzip", page), page, "GET /p", accepted).problems[0]!,
+    /^GET \/p: its gzip body does not decode/,
+  );
+  match(
+    checkEncoded(answer("zstd", zstdCompressSync(page)), page, "GET /p", ["br"]).problems[0]!,
+    /Content-Encoding: zstd, which it did not accept/,
+  );
+  deepEqual(checkEncoded(answer(undefined, page, 404), page, "GET /p", accepted).problems, [
+    "GET /p answered 404, not 200",
+  ]);
+});
+
 Deno.test({
   name: wrk
     ? "bench/run.ts --smoke measures every server under every workload and writes its results"
@@ -112,7 +153,7 @@ Deno.test({
       deepEqual(report.problems, []);
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S"],
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first"],
       );
       const floors = ["floor_node", "floor_web"];
       const servers = ["salut", "deno_serve", "bare", ...floors, ...(nginx ? ["nginx"] : [])];
@@ -125,8 +166,9 @@ Deno.test({
       deepEqual(report.skipped.map((skip) => skip.server), nginx ? [] : ["nginx"]);
       for (const workload of report.workloads) {
         ok(workload.servers.includes("salut"), `${workload.id} runs salut`);
-        // Deno.serve (like the bare loop) lists no directories, so L compares salut with nginx.
-        const baseline = workload.id !== "L";
+        // Deno.serve (like the bare loop) lists no directories, so L compares salut with nginx;
+        // it compresses nothing, so Z_first times salut alone.
+        const baseline = workload.id !== "L" && workload.id !== "Z_first";
         equal(workload.servers.includes("deno_serve"), baseline, `${workload.id} and Deno.serve`);
         for (const server of workload.servers) {
           const summary = report.summary.find((s) =>
@@ -138,6 +180,24 @@ Deno.test({
           ok(values.length > 0 && values.every(Number.isFinite), `${server} in ${workload.id}`);
         }
       }
+      // Z: each server's checked answer decoded to the page, in the coding it chose.
+      const z = (server: string) =>
+        report.summary.find((s) => s.workload === "Z" && s.server === server)!.median;
+      deepEqual(
+        report.workloads.find((workload) => workload.id === "Z")!.servers,
+        ["salut", "deno_serve", ...(nginx ? ["nginx"] : [])],
+      );
+      equal(CODINGS[z("deno_serve").coding!], "br");
+      if (nginx) equal(CODINGS[z("nginx").coding!], "gzip");
+      const salutCoding = CODINGS[z("salut").coding!];
+      ok(salutCoding !== undefined && salutCoding !== "deflate", `salut sent ${salutCoding}`);
+      ok(z("deno_serve").wireBytes! < z("deno_serve").pageBytes! / 2);
+      equal(z("salut").wireBytes! === z("salut").pageBytes!, salutCoding === "identity");
+      const first = report.summary.find((s) => s.workload === "Z_first")!.median;
+      for (const coding of FIRST_CODINGS) {
+        ok(first[`${coding}Ms`]! > 0, `Z_first ${coding}: ${first[`${coding}Ms`]}`);
+        ok(first[`${coding}Bytes`]! > 0, `Z_first ${coding}: ${first[`${coding}Bytes`]}`);
+      }
       match(report.machine.deno, /^deno \d+\.\d+\.\d+/);
       match(report.command, /--smoke/);
 
@@ -146,6 +206,10 @@ Deno.test({
       ok(files.some((name) => /^\d{4}-\d{2}-\d{2}T[\d-]+Z\.json$/.test(name)), files.join(", "));
       const markdown = await Deno.readTextFile(join(out, "latest.md"));
       match(markdown, /^\| Workload \| Server \|/m);
+      match(
+        markdown,
+        /\| Z keep-alive GET of a 100 KB page.* \| Deno\.serve \| .* br, [\d.]+ KiB of/,
+      );
       match(
         markdown,
         /\| A keep-alive GET \/, 50 conns \| salut \(4 workers\) \| [\d,]+ req\/s \|/,
@@ -253,7 +317,7 @@ Deno.test({
       );
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S"],
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first"],
       );
       for (const workload of report.workloads) {
         const pairs = [["salut", "salut@before"]];
@@ -274,7 +338,9 @@ Deno.test({
             else ok(toBefore! > 0 && Number.isFinite(toBefore), `${server}: ${toBefore}`);
           }
         }
-        if (workload.id !== "L") ok(workload.servers.includes("deno_serve"), workload.id);
+        if (workload.id !== "L" && workload.id !== "Z_first") {
+          ok(workload.servers.includes("deno_serve"), workload.id);
+        }
       }
       const markdown = await Deno.readTextFile(join(out, "latest.md"));
       match(markdown, /^\| Workload \| Server \| Result \| × Deno\.serve \| × before \|/m);
