@@ -253,7 +253,7 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         ms(m.p99Ms!),
         ratio("p99Ms"),
         `peak ${mib(m.rssPeakMiB!)}`,
-        note(`${wire(m)} a response`),
+        note(`${pageWire(m)} a response`),
       ];
     case "first_request":
       return [
@@ -276,20 +276,26 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
   }
 }
 
-/** `br, 21.4 KiB of 100.0 KiB`: the coding an answer used and its bytes, from Z's metrics. */
-function wire(m: Record<string, number>, prefix = ""): string {
-  const bytes = m[`${prefix}${prefix ? "Bytes" : "wireBytes"}`];
-  const index = m[`${prefix}${prefix ? "Coding" : "coding"}`];
-  const coding = index === undefined ? "?" : CODINGS[index] ?? "unknown coding";
-  const whole = m[prefix ? "scriptBytes" : "pageBytes"];
-  return `${coding}, ${kib(bytes)} of ${kib(whole)}`;
+/** `br, 21.4 KiB of 100.0 KiB`: the coding an answer used (an index into `CODINGS`), its bytes. */
+function wire(coding: number | undefined, bytes: number | undefined, whole: number | undefined) {
+  const name = coding === undefined ? "?" : CODINGS[coding] ?? "unknown coding";
+  return `${name}, ${kib(bytes)} of ${kib(whole)}`;
 }
 
-/** Z_first's time and bytes for each coding asked for. */
+/** Z's coding and bytes on the wire per response. */
+function pageWire(m: Record<string, number>): string {
+  return wire(m.coding, m.wireBytes, m.pageBytes);
+}
+
+/** Z_first's time, coding and bytes for each coding asked for. */
 function firstRequests(m: Record<string, number>): string {
   return ["br", "zstd", "gzip", "identity"]
     .filter((coding) => m[`${coding}Ms`] !== undefined)
-    .map((coding) => `${coding}: ${ms(m[`${coding}Ms`]!)} (${wire(m, coding)})`)
+    .map((coding) =>
+      `${coding}: ${ms(m[`${coding}Ms`]!)} (${
+        wire(m[`${coding}Coding`], m[`${coding}Bytes`], m.scriptBytes)
+      })`
+    )
     .join("; ");
 }
 
@@ -319,7 +325,7 @@ export function headerLines(report: BenchReport): string[] {
     `Command: ${report.command}`,
     `Rounds: ${settings.rounds}, wrk -t1 for ${settings.seconds} s per run` +
     (Number(settings.warmupSeconds) > 0
-      ? ` after a ${settings.warmupSeconds} s warm-up (A and B; C after one checked download)`
+      ? ` after a ${settings.warmupSeconds} s warm-up (A, B and Z; C after one checked download)`
       : ""),
     ...before ? [`Compared with: salut@before, the checkout in ${before}`] : [],
   ];
@@ -394,7 +400,7 @@ export function describeRun(run: RunRecord, kind: WorkloadKind): string {
       return [`first 200 ${ms(m.firstMs!)}, listening line ${ms(m.readyMs!)}`, ...poolSizes(m)]
         .join("; ");
     case "encoded":
-      return `${int(m.requestsPerSecond!)} req/s, p99 ${ms(m.p99Ms!)}, ${wire(m)} a response`;
+      return `${int(m.requestsPerSecond!)} req/s, p99 ${ms(m.p99Ms!)}, ${pageWire(m)} a response`;
     case "first_request":
       return firstRequests(m);
     case "listing":

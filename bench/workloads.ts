@@ -7,7 +7,7 @@
  * @module
  */
 
-import { checkEncoded, checkFile, checkPage, checkWrk } from "./checks.ts";
+import { checkEncoded, checkFile, checkPage, checkWrk, type EncodedAnswer } from "./checks.ts";
 import {
   ACCEPT_ENCODING,
   codingIndex,
@@ -230,19 +230,21 @@ async function measureEncoded(
   const site = compressedSite(context);
   const path = server.spec.kind === "nginx" ? site.precompressedPath : site.path;
   const accepted = ACCEPT_ENCODING.split(",").map((coding) => coding.trim());
+  let first: EncodedAnswer | undefined;
   const check = async () => {
     using client = await RawClient.connect(server.port);
     const response = await client.request(get(path, `Accept-Encoding: ${ACCEPT_ENCODING}`));
-    return checkEncoded(response, site.page, `GET ${path}`, accepted);
+    const answer = checkEncoded(response, site.page, `GET ${path}`, accepted);
+    first ??= answer;
+    return answer.problems;
   };
-  const first = await check();
   const measurement = await measureThroughput(server, context, {
     connections: 50,
     headers: [`Accept-Encoding: ${ACCEPT_ENCODING}`],
     path,
-    check: async () => (await check()).problems,
+    check,
   });
-  measurement.problems.unshift(...first.problems);
+  if (!first) throw new Error(`GET ${path} was never checked`);
   measurement.metrics.wireBytes = first.bytes;
   measurement.metrics.coding = codingIndex(first.coding);
   measurement.metrics.pageBytes = site.page.length;
