@@ -253,7 +253,7 @@ export const FLAGS = {
     kind: "boolean",
     group: "Site",
     default: true,
-    help: "Compress text, JS, JSON, SVG, wasm… of 1 KiB to 2 MiB with brotli, zstd or gzip",
+    help: "Compress text, JS, JSON, SVG, wasm of 1KiB-2MiB: brotli, zstd or gzip",
     set: (config, on) => (config.compress = on),
   }),
   "compress-cache": flag({

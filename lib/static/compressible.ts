@@ -10,8 +10,8 @@ export const MIN_COMPRESS_SIZE = 1024;
 /**
  * Files up to this size are read whole by the worker, compressed and cached; larger ones are
  * sent identity, streamed by the connection. 2 MiB covers the bundles and search indexes of
- * documentation sites while brotli at level 5 stays near 20 ms for the first request, and keeps
- * a single file from taking most of the compressed cache.
+ * documentation sites while the first request of the largest costs about 60 ms of brotli (level
+ * 5, docs/http.md), and keeps one file from taking most of a worker's compressed cache.
  */
 export const MAX_COMPRESS_SIZE = 2 * 1024 * 1024;
 
