@@ -3,8 +3,8 @@
  * pipeline of stages, and serialize the answer.
  *
  * The stages, in order: the Host check (`--allowed-hosts`), the CORS preflight (`--cors`), the
- * methods (OPTIONS, 405, 501), the book's `/sleep` (`--sleep`), salut's own `/_salut/`
- * endpoints, and the site. After them, every answer (errors and unparseable requests too) gets
+ * methods (OPTIONS, 405, 501), the book's `/sleep` (`--sleep`), compression (around what follows),
+ * salut's own `/_salut/` endpoints, and the site. After them, every answer (errors and unparseable requests too) gets
  * `nosniff`, the CORS grant and the `--header` fields. {@linkcode App.handle} takes the bytes of
  * a request head and returns the bytes of the response, with no threads or sockets involved, so
  * most behaviour is tested by calling it.
