@@ -12,6 +12,7 @@ import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from "node:zlib"
 import fc from "npm:fast-check@4.10.2";
 import { App, type AppOptions } from "../lib/app/app.ts";
 import { compressStage } from "../lib/app/compress.ts";
+import { CompressCache } from "../lib/app/compress_cache.ts";
 import type { ContentCoding } from "../lib/http/content_coding.ts";
 import type { RequestHead } from "../lib/http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../lib/http/response.ts";
@@ -366,4 +367,20 @@ Deno.test("property: the decoded body is the file, for every coding and size cla
     }),
     { numRuns: 40 },
   );
+});
+
+Deno.test("CompressCache: least recently used out, a use refreshes, too large is not kept", () => {
+  const cache = new CompressCache(10);
+  cache.set("a", new Uint8Array(4));
+  cache.set("b", new Uint8Array(4));
+  ok(cache.get("a"));
+  cache.set("c", new Uint8Array(4)); // b, the least recently used, goes
+  equal(cache.get("b"), undefined);
+  ok(cache.get("a") && cache.get("c"));
+  equal(cache.bytes, 8);
+  cache.set("big", new Uint8Array(11));
+  equal(cache.get("big"), undefined);
+  equal(cache.bytes, 8);
+  cache.set("a", new Uint8Array(6)); // replacing counts the new size only
+  equal(cache.bytes, 10);
 });
