@@ -18,6 +18,7 @@ import type { RequestHead } from "../lib/http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../lib/http/response.ts";
 import { MAX_COMPRESS_SIZE, MIN_COMPRESS_SIZE } from "../lib/static/compressible.ts";
 import { INLINE_LIMIT } from "../lib/static/site.ts";
+import { SharedStats } from "../lib/stats.ts";
 import { FIXTURE_MTIME, makeSite, type TempSite } from "./support/site.ts";
 
 const encoder = new TextEncoder();
@@ -383,4 +384,16 @@ Deno.test("CompressCache: least recently used out, a use refreshes, too large is
   equal(cache.bytes, 8);
   cache.set("a", new Uint8Array(6)); // replacing counts the new size only
   equal(cache.bytes, 10);
+});
+
+Deno.test("the status page is compressed for clients that accept it", async () => {
+  const stats = SharedStats.create(1);
+  await using t = await appOn({}, { stats: stats.buffer, status: true, workerId: 1 });
+  const plain = read(t.app.handle(request("/_salut/status")));
+  const coded = read(t.app.handle(request("/_salut/status", "Accept-Encoding: br\r\n")));
+  equal(coded.status, 200);
+  equal(one(coded, "content-encoding"), "br");
+  equal(one(coded, "vary"), "Accept-Encoding");
+  equal(one(plain, "content-encoding"), undefined);
+  deepEqual(decode(coded.body, "br"), plain.body);
 });
