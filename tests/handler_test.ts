@@ -299,7 +299,7 @@ Deno.test("the stages' order: Host, methods, /sleep, /_salut/, site", async () =
   };
   deepEqual(
     appStages(options, new StaticSite(options), () => {}).map((stage) => stage.name),
-    ["host", "nosniff", "cors", "headers", "methods", "sleep", "internal", "site"],
+    ["host", "nosniff", "cors", "headers", "methods", "sleep", "compress", "internal", "site"],
   );
   await using t = await appOn({ allowedHosts: ["example.org"], sleep: true });
   // The Host check comes before the methods...

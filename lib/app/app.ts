@@ -3,8 +3,8 @@
  * pipeline of stages, and serialize the answer.
  *
  * The stages, in order: the Host check (`--allowed-hosts`), the CORS preflight (`--cors`), the
- * methods (OPTIONS, 405, 501), the book's `/sleep` (`--sleep`), salut's own `/_salut/`
- * endpoints, and the site. After them, every answer (errors and unparseable requests too) gets
+ * methods (OPTIONS, 405, 501), the book's `/sleep` (`--sleep`), compression (around what follows),
+ * salut's own `/_salut/` endpoints, and the site. After them, every answer (errors and unparseable requests too) gets
  * `nosniff`, the CORS grant and the `--header` fields. {@linkcode App.handle} takes the bytes of
  * a request head and returns the bytes of the response, with no threads or sockets involved, so
  * most behaviour is tested by calling it.
@@ -18,6 +18,7 @@ import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../http/response.ts";
 import { serializeResponse } from "../http/serialize.ts";
 import { StaticSite, type StaticSiteOptions } from "../static/site.ts";
+import { AVAILABLE_CODINGS, compressStage } from "./compress.ts";
 import { corsStage } from "./cors.ts";
 import { HeadCache, type Parsed } from "./head_cache.ts";
 import { extraHeadersStage, nosniffStage } from "./headers.ts";
@@ -63,6 +64,18 @@ export interface AppOptions extends StaticSiteOptions {
    * for subdomains) are answered, any other Host gets 421. @default undefined (any Host)
    */
   allowedHosts?: string[];
+  /**
+   * Compress compressible answers on the fly for clients that accept it (brotli, zstd, gzip).
+   * @default true
+   */
+  compress?: boolean;
+  /** Bytes of compressed files each thread keeps. @default DEFAULT_COMPRESS_CACHE (16 MiB) */
+  compressCache?: number;
+}
+
+/** The site's options for the app's: it compresses on the fly in the codings the app can make. */
+export function siteOptions(options: AppOptions): StaticSiteOptions {
+  return { ...options, compressCodings: options.compress === false ? 0 : AVAILABLE_CODINGS };
 }
 
 /**
@@ -75,7 +88,7 @@ export interface AppOptions extends StaticSiteOptions {
  * import { StaticSite } from "../static/site.ts";
  * const options = { root: "./static", cors: true };
  * appStages(options, new StaticSite(options), console.error).map((stage) => stage.name);
- * // ["nosniff", "cors", "methods", "internal", "site"]
+ * // ["nosniff", "cors", "methods", "compress", "internal", "site"]
  * ```
  */
 export function appStages(
@@ -91,6 +104,8 @@ export function appStages(
   if (options.headers?.length) stages.push(extraHeadersStage(options.headers));
   stages.push(methodsStage);
   if (options.sleep) stages.push(sleepStage({ maxSleep: options.maxSleep }));
+  // Around the site and /_salut/: it codes their answers on the way back.
+  if (options.compress !== false) stages.push(compressStage({ cacheBytes: options.compressCache }));
   stages.push(
     internalStage({
       stats: options.stats,
@@ -122,6 +137,8 @@ export class App {
   #heads = new HeadCache();
   #replies = new ReplyCache();
   #keepAliveSeconds: number;
+  /** Whether answers depend on Accept-Encoding, so the reply cache keys on it. */
+  #codes: boolean;
   #onError: (message: string) => void;
 
   /**
@@ -130,7 +147,8 @@ export class App {
    * and one for each Host the Host check refuses, the first time.
    */
   constructor(options: AppOptions, onError: (message: string) => void = console.error) {
-    const stages = appStages(options, new StaticSite(options, onError), onError);
+    const stages = appStages(options, new StaticSite(siteOptions(options), onError), onError);
+    this.#codes = options.compress !== false || options.precompressed !== false;
     this.#pipeline = compose(stages.flatMap((stage) => stage.handle ? [stage.handle] : []));
     this.#finishers = stages.flatMap((stage) => stage.finish ? [stage.finish] : []);
     this.#blockingPaths = Object.freeze(stages.flatMap((stage) => stage.blocks ?? []));
@@ -192,9 +210,9 @@ export class App {
     const request = parsed.request;
     // A remembered head carries its cache key, so a repeated request costs one lookup.
     const key = mustClose
-      ? replyKey(request, true)
+      ? replyKey(request, true, this.#codes)
       : parsed.replyKey === undefined
-      ? parsed.replyKey = replyKey(request, false)
+      ? parsed.replyKey = replyKey(request, false, this.#codes)
       : parsed.replyKey;
     const cached = key === null ? undefined : this.#replies.get(key);
     if (cached) return cached;

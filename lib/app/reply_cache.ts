@@ -5,6 +5,7 @@
  * @module
  */
 
+import { acceptedCodings } from "../http/content_coding.ts";
 import { httpDate } from "../http/date.ts";
 import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../http/response.ts";
@@ -35,7 +36,9 @@ interface CachedReply {
  * The key of the reply to `request`, or `null` when such replies are never cached (methods
  * other than GET and HEAD, conditional and range requests). The path decides the file; the
  * method, whether it closes and the version decide the bytes (body, `Connection`, and `Keep-Alive` for an
- * HTTP/1.0 client kept open); the Host decides whether the Host check lets it through.
+ * HTTP/1.0 client kept open); the Host decides whether the Host check lets it through; with
+ * `codes`, the codings `Accept-Encoding` accepts decide the coding (a br reply never reaches a
+ * client that did not accept br).
  *
  * @example
  * ```ts
@@ -45,14 +48,20 @@ interface CachedReply {
  *   headers: new Map([["host", "localhost"]]), keepAlive: true,
  * };
  * replyKey(request, false); // "GET keep / localhost"
+ * replyKey(request, false, true); // "GET keep / localhost 0"
  * ```
  */
-export function replyKey(request: RequestHead, mustClose: boolean): string | null {
+export function replyKey(
+  request: RequestHead,
+  mustClose: boolean,
+  codes = false,
+): string | null {
   if (request.method !== "GET" && request.method !== "HEAD") return null;
   for (const field of CONDITIONAL_FIELDS) if (request.headers.has(field)) return null;
   const close = mustClose || !request.keepAlive;
   const mode = close ? "close" : request.version === "HTTP/1.0" ? "keep-1.0" : "keep";
-  return `${request.method} ${mode} ${request.path} ${request.headers.get("host") ?? ""}`;
+  const key = `${request.method} ${mode} ${request.path} ${request.headers.get("host") ?? ""}`;
+  return codes ? `${key} ${acceptedCodings(request.headers.get("accept-encoding"))}` : key;
 }
 
 /**

@@ -32,6 +32,12 @@ export interface Config {
   headers: [string, string][];
   /** `Cache-Control` max-age in seconds; `undefined` for `no-cache`. */
   cache: number | undefined;
+  /** Compress compressible answers on the fly. */
+  compress: boolean;
+  /** Bytes of compressed files each worker keeps. */
+  compressCache: number;
+  /** Serve `.br`, `.zst` and `.gz` files beside the originals. */
+  precompressed: boolean;
   sleep: boolean;
   limits: FrameLimits;
   timeouts: Timeouts;
@@ -242,6 +248,30 @@ export const FLAGS = {
     help: "Cache-Control max-age for files (1h, 30m, 1d; a bare number is seconds)",
     // max-age is whole seconds (RFC 9111 §1.2.2).
     set: (config, ms) => (config.cache = ms === undefined ? undefined : Math.floor(ms / SECOND)),
+  }),
+  compress: flag({
+    kind: "boolean",
+    group: "Site",
+    default: true,
+    help: "Compress text, JS, JSON, SVG, wasm of 1KiB-2MiB: brotli, zstd or gzip",
+    set: (config, on) => (config.compress = on),
+  }),
+  "compress-cache": flag({
+    kind: "size",
+    group: "Site",
+    placeholder: "BYTES",
+    default: 16 << 20,
+    min: 0,
+    max: 2 ** 32,
+    help: "Compressed files each worker keeps, least recently used out",
+    set: (config, bytes) => (config.compressCache = bytes),
+  }),
+  precompressed: flag({
+    kind: "boolean",
+    group: "Site",
+    default: true,
+    help: "Serve app.js.br, .zst or .gz beside app.js when accepted and not older",
+    set: (config, on) => (config.precompressed = on),
   }),
   sleep: flag({
     kind: "boolean",

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ContentCoding } from "./content_coding.ts";
+
 /** Header fields in the order they are sent, names spelled as they should appear. */
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
@@ -51,6 +53,22 @@ export interface HttpResponse {
    * method and the file's validators, so its bytes may be reused while they hold.
    */
   cacheable?: { path: string; mtime: number; size: number };
+  /**
+   * Set when the answer is a file in a content coding to be made from its bytes (the site
+   * decides the representation and its headers; the compress stage makes the bytes and sets
+   * `body`, or `contentLength` for HEAD).
+   */
+  encode?: EncodeRequest;
+}
+
+/** A file's bytes to send in a content coding. */
+export interface EncodeRequest {
+  /** The coding to apply. */
+  coding: ContentCoding;
+  /** What the coded bytes are remembered by: the file's path and validators, and the coding. */
+  key: string;
+  /** Reads the file's identity bytes. */
+  read: () => Uint8Array;
 }
 
 /** A response serialized for one connection: the bytes to write, and what follows them. */

@@ -12,6 +12,13 @@
  */
 
 import { evaluatePreconditions, fileValidators, ifRangeAllows } from "../http/conditional.ts";
+import {
+  acceptedCodings,
+  chooseCoding,
+  CODING_BIT,
+  CODINGS,
+  type ContentCoding,
+} from "../http/content_coding.ts";
 import { formatHttpDate } from "../http/date.ts";
 import { HttpError } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
@@ -20,6 +27,7 @@ import type { BodyPart, FileRange, HttpResponse } from "../http/response.ts";
 import { encodeListingHtml, readListing, renderListingJson } from "./listing.ts";
 import { denoFs, type FileStat, type SiteFs } from "./fs.ts";
 import { contentType } from "./media_types.ts";
+import { isCompressible, MAX_COMPRESS_SIZE, MIN_COMPRESS_SIZE } from "./compressible.ts";
 import { FirstSeen, refusedSymlinkLine } from "./notices.ts";
 import {
   encodeSitePath,
@@ -53,6 +61,32 @@ export interface StaticSiteOptions {
   refusedSeen?: SharedArrayBuffer;
   /** The file system to serve from. @default denoFs (Deno's synchronous calls) */
   fs?: SiteFs;
+  /**
+   * The codings (a mask, `lib/http/content_coding.ts`) the app compresses files in on the fly;
+   * 0 sends compressible files identity unless a precompressed file is beside them. @default 0
+   */
+  compressCodings?: number;
+  /** Serve `app.js.br`, `.zst` or `.gz` beside `app.js` to clients that accept it. @default true */
+  precompressed?: boolean;
+}
+
+/** The file name suffix of a precompressed sidecar in each coding. */
+export const SIDECAR_SUFFIX: Readonly<Record<ContentCoding, string>> = {
+  br: ".br",
+  zstd: ".zst",
+  gzip: ".gz",
+};
+
+/** The bytes a file request is answered with: the file, a sidecar, or the file coded on the fly. */
+interface Representation {
+  coding: ContentCoding | "identity";
+  /** The file whose bytes (coded or not) are sent, and its stat. */
+  path: string;
+  info: FileStat;
+  /** Whether the coding is applied on the fly (else the bytes are sent as they are). */
+  onTheFly: boolean;
+  /** Whether another request could have had another coding (`Vary: Accept-Encoding`). */
+  varies: boolean;
 }
 
 /** Files up to this size are read whole and answered in one message. */
@@ -107,7 +141,11 @@ interface CachedFile {
  */
 export class StaticSite {
   #root: string;
-  #options: Required<Omit<StaticSiteOptions, "cacheSeconds" | "refusedSeen">>;
+  #options: Required<
+    Omit<StaticSiteOptions, "cacheSeconds" | "refusedSeen" | "compressCodings" | "precompressed">
+  >;
+  #compressCodings: number;
+  #precompressed: boolean;
   #fs: SiteFs;
   #cacheControl: string;
   #refusedSeen: FirstSeen;
@@ -122,8 +160,11 @@ export class StaticSite {
    * the first time each path is refused because a symlink leads outside the root.
    */
   constructor(options: StaticSiteOptions, log: (line: string) => void = console.error) {
-    const { refusedSeen, fs = denoFs, ...rest } = options;
+    const { refusedSeen, fs = denoFs, compressCodings = 0, precompressed = true, ...rest } =
+      options;
     this.#fs = fs;
+    this.#compressCodings = compressCodings;
+    this.#precompressed = precompressed;
     this.#root = fs.realPath(options.root);
     if (!fs.stat(this.#root).isDirectory) {
       throw new TypeError(`The root ${options.root} is not a directory`);
@@ -255,7 +296,8 @@ export class StaticSite {
       ["Cache-Control", "no-cache"],
     ];
     const custom = page?.info.isFile === true && page.info.size <= INLINE_LIMIT;
-    if (request.method === "HEAD") {
+    // Without compression HEAD reads nothing; with it, the compress stage must see GET's body.
+    if (request.method === "HEAD" && this.#compressCodings === 0) {
       const contentLength = custom ? page.info.size : BUILT_IN_404_BYTES.length;
       return { status: 404, headers, contentLength };
     }
@@ -263,14 +305,21 @@ export class StaticSite {
     return { status: 404, headers, body };
   }
 
-  #file(request: RequestHead, { path, info, name, vary }: FoundFile): HttpResponse {
+  #file(request: RequestHead, found: FoundFile): HttpResponse {
+    const type = contentType(found.name);
+    const chosen = this.#representation(request, found, type);
+    const { path, info, coding } = chosen;
     const mtime = info.mtime?.getTime() ?? 0;
     const size = info.size;
     const validators = fileValidators({ size, mtime });
+    // Strong validators differ between representations (RFC 9110 §8.8.3).
+    if (coding !== "identity") validators.etag = `${validators.etag.slice(0, -1)}-${coding}"`;
     // RFC 9110 §8.8.2.1: Last-Modified is never later than the response's Date; an mtime in the
     // future is replaced by now (this also keeps the date within IMF-fixdate's four-digit years).
     validators.lastModified = Math.max(0, Math.min(validators.lastModified, Date.now()));
-    const type = contentType(name);
+    const vary = chosen.varies
+      ? (found.vary ? `${found.vary}, Accept-Encoding` : "Accept-Encoding")
+      : found.vary;
     const cacheHeaders: [string, string][] = [
       ["ETag", validators.etag],
       ["Last-Modified", formatHttpDate(validators.lastModified)],
@@ -287,6 +336,7 @@ export class StaticSite {
       ...cacheHeaders,
       ["Accept-Ranges", "bytes"],
     ];
+    if (coding !== "identity") headers.push(["Content-Encoding", coding]);
     const head = request.method === "HEAD";
     const rangeHeader = request.headers.get("range");
     // RFC 9110 §14.2: range handling is defined for GET only.
@@ -300,6 +350,7 @@ export class StaticSite {
             ["Content-Type", "text/plain; charset=utf-8"],
             ["Content-Range", `bytes */${size}`],
             ["Accept-Ranges", "bytes"],
+            ...(vary ? [["Vary", vary] as [string, string]] : []),
           ],
           body: ENCODER.encode("416 Range Not Satisfiable\n"),
         };
@@ -308,7 +359,13 @@ export class StaticSite {
         return this.#ranges(path, info, type, headers, range.ranges);
       }
     }
-    const cacheable = vary ? undefined : { path, mtime, size };
+    const cacheable = found.vary ? undefined : { path, mtime, size };
+    if (chosen.onTheFly) {
+      const key = `${coding} ${size} ${mtime} ${path}`;
+      const read = () => size <= INLINE_LIMIT ? this.#read(path, info) : this.#fs.readFile(path);
+      const encode = { coding: coding as ContentCoding, key, read };
+      return { status: 200, headers, encode, ...(cacheable && { cacheable }) };
+    }
     if (head) return { status: 200, headers, contentLength: size, ...(cacheable && { cacheable }) };
     if (size <= INLINE_LIMIT) {
       const body = this.#read(path, info);
@@ -320,6 +377,63 @@ export class StaticSite {
       stream: [{ file: chunk(path, { size, mtime }, 0, size) }],
       contentLength: size,
     };
+  }
+
+  /**
+   * The representation to send: a compressible file's sidecar or on-the-fly coding that the
+   * client accepts (the most preferred coding wins, a sidecar over compressing the same coding),
+   * else the file itself. Range requests get identity, whose ranges are the file's.
+   */
+  #representation(request: RequestHead, found: FoundFile, type: string): Representation {
+    const { path, info } = found;
+    const identity: Representation = {
+      coding: "identity",
+      path,
+      info,
+      onTheFly: false,
+      varies: false,
+    };
+    if (!isCompressible(type)) return identity;
+    const sidecars = this.#precompressed ? this.#sidecars(path, info) : undefined;
+    const fly = info.size >= MIN_COMPRESS_SIZE && info.size <= MAX_COMPRESS_SIZE
+      ? this.#compressCodings
+      : 0;
+    let available = fly;
+    if (sidecars) {
+      for (const coding of CODINGS) if (sidecars[coding]) available |= CODING_BIT[coding];
+    }
+    if (available === 0) return identity;
+    identity.varies = true;
+    if (request.method !== "HEAD" && request.headers.has("range")) return identity;
+    const coding = chooseCoding(acceptedCodings(request.headers.get("accept-encoding")), available);
+    if (coding === "identity") return identity;
+    const sidecar = sidecars?.[coding];
+    if (sidecar) return { coding, ...sidecar, onTheFly: false, varies: true };
+    return { coding, path, info, onTheFly: true, varies: true };
+  }
+
+  /**
+   * The precompressed files beside `path` that are regular files (not symlinks) and no older
+   * than it: a stale build must not win.
+   */
+  #sidecars(
+    path: string,
+    info: FileStat,
+  ): Partial<Record<ContentCoding, { path: string; info: FileStat }>> | undefined {
+    const mtime = info.mtime?.getTime() ?? 0;
+    let found: Partial<Record<ContentCoding, { path: string; info: FileStat }>> | undefined;
+    for (const coding of CODINGS) {
+      const sidecarPath = path + SIDECAR_SUFFIX[coding];
+      let sidecar: FileStat;
+      try {
+        sidecar = this.#fs.lstat(sidecarPath);
+      } catch {
+        continue;
+      }
+      if (!sidecar.isFile || (sidecar.mtime?.getTime() ?? 0) < mtime) continue;
+      (found ??= {})[coding] = { path: sidecarPath, info: sidecar };
+    }
+    return found;
   }
 
   #ranges(
