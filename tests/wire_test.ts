@@ -6,6 +6,7 @@ import {
   encodeJobs,
   encodeResults,
   type Job,
+  LARGE_COPY_INLINE,
   LARGE_DATA,
   type PoolResult,
   type Result,
@@ -40,12 +41,12 @@ Deno.test("jobs are packed into the buffer handed back when it is large enough",
   equal(decodeJobs(message)[0]!.bytes.length, job.bytes.length);
 });
 
-Deno.test("results keep their fields; large bytes travel as their own buffers", () => {
+Deno.test("results keep their fields; large bytes given up travel as their own buffers", () => {
   const small = encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
   const large = new Uint8Array(LARGE_DATA + 5).fill(42);
   const made: Result[] = [
     { bytes: small, flags: 0, code: 200, amount: 2 },
-    { bytes: large, flags: 1, code: 206, amount: 9, meta: [{ text: "--b\r\n" }] },
+    { bytes: large, flags: 1, code: 206, amount: 9, meta: [{ text: "--b\r\n" }], transfer: true },
   ];
   const jobBuffer = new ArrayBuffer(16);
   const message = encodeResults([1, 2], made, { done: true, spare: jobBuffer, took: 0.25 });
@@ -91,6 +92,20 @@ Deno.test("large result bytes are transferred only when the result says nobody k
     const message = encodeResults([1], [result(given, true)]);
     equal(transferList(message).includes(given.buffer as ArrayBuffer), size >= LARGE_DATA);
     deepEqual(results(post(message))[0]![1].bytes, kept);
+  }
+});
+
+Deno.test("large bytes the sender keeps are copied into the batch up to LARGE_COPY_INLINE", () => {
+  for (
+    const size of [LARGE_DATA, LARGE_COPY_INLINE - 1, LARGE_COPY_INLINE, LARGE_COPY_INLINE + 1]
+  ) {
+    const kept = new Uint8Array(size).map((_, i) => i % 253);
+    const message = encodeResults([5], [{ bytes: kept, flags: 0, code: 200, amount: size }]);
+    equal(message.large.length, size >= LARGE_COPY_INLINE ? 1 : 0, `${size} bytes`);
+    ok(!transferList(message).includes(kept.buffer as ArrayBuffer));
+    const decoded = results(post(message));
+    equal(kept.length, size, "the sender's bytes stay usable");
+    deepEqual(decoded[0]![1].bytes, kept);
   }
 });
 

@@ -4,13 +4,13 @@
  *
  * A job is bytes and a few flags; a result is bytes, a few flags, a 16-bit code, a number and an
  * optional small JSON `meta`. The app gives them meaning. Each batch is one `ArrayBuffer`
- * (transferred) with a record per job or result; data of {@linkcode LARGE_DATA} and more travels
- * as its own transferred buffer instead of being copied into it.
+ * (transferred) with a record per job or result; data of {@linkcode LARGE_DATA} and more that its
+ * sender gives up travels as its own transferred buffer instead of being copied into it.
  *
  * Ownership: transferring a buffer detaches it on the sending side, so a buffer is transferred
  * only when nobody there keeps it. Job bytes are never transferred (the caller may keep them); a
- * result's bytes are transferred only when it says `transfer: true`. Other large data is copied
- * into a buffer of its own, which is then transferred.
+ * result's bytes are transferred only when it says `transfer: true`. Other data is copied into
+ * the batch buffer, up to {@linkcode LARGE_COPY_INLINE}; beyond, into a buffer of its own.
  *
  * Record layout (little endian): `u32 id, u8 flags, u8 wireFlags, u16 code, f64 amount,
  * u32 metaLength, u32 dataLength`, then `metaLength` bytes of JSON and `dataLength` bytes of data
@@ -110,6 +110,11 @@ const LARGE = 1;
 const RECORD_HEADER = 24;
 /** Data this large or larger is transferred as its own buffer rather than copied. */
 export const LARGE_DATA = 16 * 1024;
+/**
+ * Large data its sender keeps (a cached answer), up to this size, is copied into the batch buffer,
+ * which is reused, rather than into a buffer of its own, which is not.
+ */
+export const LARGE_COPY_INLINE = 256 * 1024;
 /** Batch buffers are allocated in steps of this size, so that they can be reused. */
 const BUFFER_STEP = 64 * 1024;
 
@@ -129,7 +134,9 @@ const decoder = new TextDecoder();
  */
 export function encodeJobs(jobs: ReadonlyArray<Job>, into?: ArrayBuffer): BatchMessage {
   let size = 4;
-  for (let i = 0; i < jobs.length; i++) size += RECORD_HEADER + inlineLength(jobs[i]!.bytes);
+  for (let i = 0; i < jobs.length; i++) {
+    size += RECORD_HEADER + inlineLength(jobs[i]!.bytes, false);
+  }
   const packer = new Packer(jobs.length, size, into);
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
@@ -148,8 +155,9 @@ export function decodeJobs(message: BatchMessage): Job[] {
 
 /**
  * Packs results into one message: `results[i]` answers job `ids[i]`. Bytes of
- * {@linkcode LARGE_DATA} or more travel as a buffer of their own: the result's own buffer when it
- * says `transfer: true` (it is detached here then), else a copy.
+ * {@linkcode LARGE_DATA} or more travel as a buffer of their own when the result says
+ * `transfer: true` (its own buffer, detached here then); kept bytes are copied into the batch,
+ * or into a buffer of their own from {@linkcode LARGE_COPY_INLINE}.
  *
  * @example
  * ```ts
@@ -174,7 +182,7 @@ export function encodeResults(
       metas ??= new Array(count);
       size += (metas[i] = encoder.encode(JSON.stringify(result.meta))).length;
     }
-    size += RECORD_HEADER + inlineLength(result.bytes);
+    size += RECORD_HEADER + inlineLength(result.bytes, result.transfer === true);
   }
   const packer = new Packer(count, size, into);
   for (let i = 0; i < count; i++) {
@@ -216,9 +224,17 @@ export function transferList(message: BatchMessage): ArrayBuffer[] {
   return list;
 }
 
-/** Bytes that `data` takes inside the batch buffer (large data travels on its own). */
-function inlineLength(data: Uint8Array): number {
-  return data.length < LARGE_DATA ? data.length : 0;
+/**
+ * Whether `data` travels as a buffer of its own: large data its sender gives up (`owned`), so it
+ * is transferred, not copied, and data too large to copy into a reusable batch buffer.
+ */
+function travelsAlone(data: Uint8Array, owned: boolean): boolean {
+  return data.length >= (owned ? LARGE_DATA : LARGE_COPY_INLINE);
+}
+
+/** Bytes that `data` takes inside the batch buffer. */
+function inlineLength(data: Uint8Array, owned: boolean): number {
+  return travelsAlone(data, owned) ? 0 : data.length;
 }
 
 /** Writes records into one batch buffer, field by field (no object per record). */
@@ -251,7 +267,7 @@ class Packer {
   ): void {
     const view = this.#view;
     const offset = this.#offset;
-    const isLarge = data.length >= LARGE_DATA;
+    const isLarge = travelsAlone(data, owned);
     const metaLength = meta?.length ?? 0;
     const large = this.message.large;
     view.setUint32(offset, id, true);
