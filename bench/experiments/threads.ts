@@ -9,7 +9,7 @@
  * client CPU per request) requests a second.
  *
  *     deno task bench:threads [--server salut|deno_serve|bare] [--workers 1] [--connections 50]
- *                             [--duration 4s] [--close]
+ *                             [--duration 4s] [--close] [--header "Accept-Encoding: br"]
  *
  * Threads are keyed by thread id, never by name: Deno names several threads `deno`. The main
  * thread is the one whose id is the process id. Linux counts CPU time in clock ticks (10 ms), so
@@ -155,6 +155,7 @@ const HELP = `Usage: deno task bench:threads [options]
   --connections N      wrk's connections (default 50)
   --duration TIME      the measured wrk run, e.g. 4s (default 4s; 1 s of warm-up comes first)
   --close              Send \`Connection: close\` (workload B) instead of keep-alive
+  --header LINE        A request header field, e.g. "Accept-Encoding: br" (repeatable)
   -h, --help           Show this help
 `;
 
@@ -167,6 +168,7 @@ async function main(args: string[]): Promise<number> {
       connections: { type: "string", default: "50" },
       duration: { type: "string", default: "4s" },
       close: { type: "boolean", default: false },
+      header: { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -181,7 +183,7 @@ async function main(args: string[]): Promise<number> {
   const workers = integerOption(values.workers, "--workers", 1);
   const connections = integerOption(values.connections, "--connections", 1);
   const seconds = durationOption(values.duration, "--duration", 1);
-  const headers = values.close ? ["Connection: close"] : [];
+  const headers = [...(values.close ? ["Connection: close"] : []), ...values.header];
 
   const site = await Deno.makeTempDir({ prefix: "salut_threads_site_" });
   const spec: ServerSpec = { id: kind, kind, label: kind, workers };
