@@ -191,16 +191,17 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
   const isBase = summary.server === BASELINE;
   const ratio = (name: string) => isBase ? "base" : times(summary.ratio[name]);
   const note = (text: string) => [text, problemNote(summary)].filter(Boolean).join("; ");
+  const throughput = (text: string) => [
+    `${int(m.requestsPerSecond!)} req/s`,
+    ratio("requestsPerSecond"),
+    ms(m.p99Ms!),
+    ratio("p99Ms"),
+    `peak ${mib(m.rssPeakMiB!)}`,
+    note(text),
+  ];
   switch (kind) {
     case "throughput":
-      return [
-        `${int(m.requestsPerSecond!)} req/s`,
-        ratio("requestsPerSecond"),
-        ms(m.p99Ms!),
-        ratio("p99Ms"),
-        `peak ${mib(m.rssPeakMiB!)}`,
-        note(""),
-      ];
+      return throughput("");
     case "file":
       return [
         `${int(m.mibPerSecond!)} MiB/s`,
@@ -247,14 +248,7 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
         note(`first ${ms(m.firstMs!)}, back to back ${ms(m.warmMs!)}, ${mib(m.bytes! / 2 ** 20)}`),
       ];
     case "encoded":
-      return [
-        `${int(m.requestsPerSecond!)} req/s`,
-        ratio("requestsPerSecond"),
-        ms(m.p99Ms!),
-        ratio("p99Ms"),
-        `peak ${mib(m.rssPeakMiB!)}`,
-        note(`${pageWire(m)} a response`),
-      ];
+      return throughput(`${pageWire(m)} a response`);
     case "first_request":
       return [
         `br ${ms(m.brMs!)}`,

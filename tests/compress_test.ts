@@ -86,6 +86,19 @@ async function appOn(
 
 const IDENTITY_ETAG = `"${SCRIPT.length.toString(16)}-${FIXTURE_MTIME.getTime().toString(16)}"`;
 
+/** A parsed `GET /` with these header fields (lower-case names). */
+function getRoot(fields: [string, string][]): RequestHead {
+  return {
+    method: "GET",
+    target: "/",
+    path: "/",
+    query: "",
+    version: "HTTP/1.1",
+    keepAlive: true,
+    headers: new Map(fields),
+  };
+}
+
 Deno.test("each Accept-Encoding gets its coding, a per-coding ETag, Vary, and the file's bytes", async () => {
   await using t = await appOn({ "app.js": SCRIPT });
   const cases: [string, string | undefined][] = [
@@ -215,15 +228,7 @@ Deno.test("listings and 404 pages are compressed, with Vary", async () => {
 Deno.test("a response that has a Content-Encoding already is left alone", () => {
   const body = text(4000);
   const stage = compressStage();
-  const head = {
-    method: "GET",
-    target: "/",
-    path: "/",
-    query: "",
-    version: "HTTP/1.1",
-    keepAlive: true,
-    headers: new Map([["accept-encoding", "br"]]),
-  } satisfies RequestHead;
+  const head = getRoot([["accept-encoding", "br"]]);
   const response: HttpResponse = {
     status: 200,
     headers: [["Content-Type", "text/plain"], ["Content-Encoding", "gzip"]],
@@ -237,15 +242,7 @@ Deno.test("a response that has a Content-Encoding already is left alone", () => 
 Deno.test("the compressed cache stays within its bound under many distinct files", () => {
   const bound = 64 * 1024;
   const stage = compressStage({ cacheBytes: bound });
-  const head = {
-    method: "GET",
-    target: "/",
-    path: "/",
-    query: "",
-    version: "HTTP/1.1",
-    keepAlive: true,
-    headers: new Map<string, string>(),
-  } satisfies RequestHead;
+  const head = getRoot([]);
   let reads = 0;
   const fileResponse = (i: number, coding: ContentCoding): HttpResponse => ({
     status: 200,

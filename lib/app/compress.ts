@@ -15,6 +15,7 @@ import {
   CODING_BIT,
   type ContentCoding,
 } from "../http/content_coding.ts";
+import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { isCompressible, MIN_COMPRESS_SIZE } from "../static/compressible.ts";
 import { INLINE_LIMIT } from "../static/site.ts";
@@ -93,8 +94,7 @@ export function compressStage(options: CompressOptions = {}): Stage & { cache: C
         encodeFile(response, request.method === "HEAD", cache);
         return response;
       }
-      const accepted = acceptedCodings(request.headers.get("accept-encoding"));
-      encodePage(response, accepted, pages);
+      encodePage(response, request, pages);
       return response;
     },
   };
@@ -122,7 +122,7 @@ function encodeFile(response: HttpResponse, headOnly: boolean, cache: CompressCa
  */
 function encodePage(
   response: HttpResponse,
-  accepted: number,
+  request: RequestHead,
   pages: WeakMap<Uint8Array, Partial<Record<ContentCoding, Uint8Array>>>,
 ): void {
   const body = response.body;
@@ -136,6 +136,7 @@ function encodePage(
   }
   if (type === undefined || !isCompressible(type)) return;
   response.headers.push(["Vary", "Accept-Encoding"]);
+  const accepted = acceptedCodings(request.headers.get("accept-encoding"));
   const coding = chooseCoding(accepted, AVAILABLE_CODINGS);
   if (coding === "identity") return;
   let codings = pages.get(body);
