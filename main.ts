@@ -60,6 +60,9 @@ export async function main(args: string[]): Promise<number> {
 
   // 3. The banner.
   log.info(`salut listening on ${server.url} (${pool.size} worker${pool.size === 1 ? "" : "s"})`);
+  for (const note of salut.https?.notes ?? []) {
+    (note.startsWith("Warning") ? log.error : log.info).call(log, note);
+  }
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const info = {
     version: VERSION,
@@ -70,15 +73,45 @@ export async function main(args: string[]): Promise<number> {
     ready: pool.readyCount,
     bundled: config.root === undefined,
     status: config.status,
+    secure: server.secure,
+    ...(salut.redirect ? { redirectPort: salut.redirect.addr.port } : {}),
   };
   for (const line of bannerLines(info, { color, interfaces: interfaceAddresses() })) {
     log.info(line);
   }
 
-  // 4. Until a signal: then the ordered shutdown.
+  // 4. Until a signal: SIGHUP reloads, SIGINT/SIGTERM shut down in order.
+  const reloads: Reload[] = [];
+  if (salut.https?.files) {
+    reloads.push(async () => {
+      const { ok, line } = await salut.reloadCertificate();
+      (ok ? log.info : log.error).call(log, line);
+    });
+  }
+  const stopReloading = reloadOnSignal(reloads);
   const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
+  stopReloading();
   await log.flushed();
   return code;
+}
+
+/** Something SIGHUP re-reads; it logs its own outcome and never rejects. */
+export type Reload = () => Promise<void>;
+
+/**
+ * Calls each of `reloads` on SIGHUP, one SIGHUP at a time (one arriving meanwhile runs them again
+ * after). Returns the function that stops listening. Does nothing on Windows, which has no SIGHUP.
+ */
+function reloadOnSignal(reloads: Reload[]): () => void {
+  if (Deno.build.os === "windows" || reloads.length === 0) return () => {};
+  let running: Promise<void> = Promise.resolve();
+  const listener = () => {
+    running = running.then(async () => {
+      for (const reload of reloads) await reload();
+    });
+  };
+  Deno.addSignalListener("SIGHUP", listener);
+  return () => Deno.removeSignalListener("SIGHUP", listener);
 }
 
 /**

@@ -13,9 +13,11 @@ import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
+import { RedirectServer } from "./net/redirect.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
+import { httpsHeaders, type HttpsSetup, httpsSetup, reloadPair } from "./tls/https.ts";
 
 /**
  * The bundled site, served when no root is given. Resolved from this module's URL, so the path
@@ -43,6 +45,15 @@ export interface Salut {
   readonly pool: Pool;
   readonly server: Server;
   readonly stats: SharedStats;
+  /** The HTTPS certificate it started with; `undefined` for plain HTTP. */
+  readonly https?: HttpsSetup;
+  /** The `--redirect-http` listener. */
+  readonly redirect?: RedirectServer;
+  /**
+   * Re-reads the certificate and key (SIGHUP): new connections get the new pair, open ones
+   * finish on the old. Resolves with the line to log; a bad new pair keeps the old one.
+   */
+  reloadCertificate(): Promise<{ ok: boolean; line: string }>;
   /**
    * Shuts down in order: the server stops accepting and finishes the requests it has, then the pool
    * finishes its jobs and closes its threads. Past `deadline` ms, connections are cut (then
@@ -57,13 +68,15 @@ export interface Salut {
  */
 export async function startSalut(config: Config, options: StartOptions): Promise<Salut> {
   const { log } = options;
+  // The certificate is checked before any thread starts or any port is bound.
+  const https = await httpsSetup(config);
   const stats = SharedStats.create(config.workers);
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats),
+    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats, https !== undefined),
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
@@ -82,12 +95,47 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       timeouts: config.timeouts,
       log,
       stats,
+      ...(https ? { tls: https.pair } : {}),
     });
   } catch (error) {
     await pool.close();
     throw listenError(error, config);
   }
+  let redirect: RedirectServer | undefined;
+  if (https && config.redirectHttp !== undefined) {
+    try {
+      redirect = RedirectServer.listen({
+        hostname: config.host,
+        port: config.redirectHttp,
+        httpsPort: server.addr.port,
+        names: knownNames(config, https),
+        fallbackHost: isWildcard(config.host) ? "localhost" : config.host,
+        limits: config.limits,
+        headerTimeout: config.timeouts.header,
+        maxConnections: config.maxConnections,
+        log,
+      });
+    } catch (error) {
+      await server.shutdown(0);
+      await pool.close();
+      throw listenError(error, { ...config, port: config.redirectHttp }, "--redirect-http");
+    }
+  }
+  const reloadCertificate = async () => {
+    if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
+    try {
+      const { pair, warning } = await reloadPair(https);
+      server.replaceCertificate(pair);
+      https.pair = pair;
+      const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
+      return { ok: true, line: warning ? `${line}. ${warning}` : line };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ok: false, line: `Kept the old TLS certificate: ${reason}` };
+    }
+  };
   const shutdown = async (deadline: number, onDeadline?: (cut: number) => void) => {
+    await redirect?.close();
     const { forced, cut } = await server.shutdown(deadline);
     if (forced) {
       onDeadline?.(cut);
@@ -98,11 +146,28 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     }
     return { forced, cut };
   };
-  return { pool, server, stats, shutdown };
+  return {
+    pool,
+    server,
+    stats,
+    ...(https ? { https } : {}),
+    ...(redirect ? { redirect } : {}),
+    reloadCertificate,
+    shutdown,
+  };
 }
 
-/** What every thread needs to know to answer requests. */
-export function appOptions(config: Config, root: string, stats?: SharedStats): AppOptions {
+/**
+ * What every thread needs to know to answer requests. Over HTTPS (`secure`), answers get the
+ * HTTPS-only fields too.
+ */
+export function appOptions(
+  config: Config,
+  root: string,
+  stats?: SharedStats,
+  secure = false,
+): AppOptions {
+  const headers = secure ? [...httpsHeaders(config), ...config.headers] : config.headers;
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
@@ -121,16 +186,30 @@ export function appOptions(config: Config, root: string, stats?: SharedStats): A
     precompressed: config.precompressed,
     sleep: config.sleep,
     cors: config.cors,
-    headers: config.headers,
+    headers,
     idleTimeout: config.timeouts.idle,
   };
 }
 
+/** The host names a redirect's Location may carry (see `lib/net/redirect.ts`). */
+function knownNames(config: Config, https: HttpsSetup): string[] {
+  const names = new Set(["localhost", ...https.pair.names]);
+  if (!isWildcard(config.host)) names.add(config.host.replace(/^\[|\]$/g, "").toLowerCase());
+  for (const host of config.allowedHosts ?? []) {
+    if (host !== "all" && !host.startsWith(".")) names.add(host.toLowerCase());
+  }
+  return [...names];
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
 /** The error to show when the server cannot listen: what is wrong and which flag to change. */
-function listenError(error: unknown, config: Config): Error {
+function listenError(error: unknown, config: Config, portFlag = "--port"): Error {
   if (error instanceof Deno.errors.AddrInUse) {
     return new ConfigError(
-      `Port ${config.port} on ${config.host} is in use; stop the other server or pick another port with --port`,
+      `Port ${config.port} on ${config.host} is in use; stop the other server or pick another port with ${portFlag}`,
     );
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {

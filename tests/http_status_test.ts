@@ -16,6 +16,7 @@ Deno.test("STATUS_TEXT has the status codes salut sends", () => {
     206,
     301,
     304,
+    308,
     400,
     403,
     404,

@@ -19,6 +19,18 @@ export interface Config {
   /** `--allowed-hosts`: names besides loopback ones and IPs; `["all"]` turns the check off. */
   allowedHosts: string[] | undefined;
   workers: number;
+  /** `--tls-cert`: the PEM certificate chain file; HTTPS when set (with `tlsKey`). */
+  tlsCert: string | undefined;
+  /** `--tls-key`: the PEM private key file. */
+  tlsKey: string | undefined;
+  /** Serve HTTPS with a certificate made at start for local names. */
+  tlsSelfSigned: boolean;
+  /** Where the self-signed certificate is kept between starts. */
+  tlsDir: string | undefined;
+  /** A plain HTTP port that redirects to the HTTPS one. */
+  redirectHttp: number | undefined;
+  /** `Strict-Transport-Security` max-age in seconds for HTTPS answers; `undefined`: none. */
+  hsts: number | undefined;
   /** The directory to serve; `undefined` for the bundled site. */
   root: string | undefined;
   listing: boolean;
@@ -176,6 +188,59 @@ export const FLAGS = {
     max: 256,
     help: "Worker threads in the pool",
     set: (config, workers) => (config.workers = workers),
+  }),
+  "tls-cert": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "FILE",
+    default: undefined,
+    shown: "none (plain HTTP)",
+    help: "Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP re-reads both",
+    set: (config, file) => (config.tlsCert = file),
+  }),
+  "tls-key": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "FILE",
+    default: undefined,
+    help: "The PEM private key of --tls-cert",
+    set: (config, file) => (config.tlsKey = file),
+  }),
+  "tls-self-signed": flag({
+    kind: "boolean",
+    group: "Server",
+    default: false,
+    help: "Serve HTTPS with a certificate made at start for localhost and this machine",
+    set: (config, on) => (config.tlsSelfSigned = on),
+  }),
+  "tls-dir": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "DIR",
+    default: undefined,
+    help: "Keep the --tls-self-signed certificate here and reuse it while valid",
+    set: (config, dir) => (config.tlsDir = dir),
+  }),
+  "redirect-http": flag({
+    kind: "integer",
+    group: "Server",
+    placeholder: "PORT",
+    default: undefined,
+    min: 0,
+    max: 65535,
+    help: "Also listen for plain HTTP on PORT and redirect it (308) to HTTPS",
+    set: (config, port) => (config.redirectHttp = port),
+  }),
+  hsts: flag({
+    kind: "integer",
+    group: "Server",
+    placeholder: "SECONDS",
+    default: undefined,
+    shown: "off",
+    min: 0,
+    max: 2 * 365 * 24 * 60 * 60,
+    help: "Send Strict-Transport-Security: max-age=SECONDS over HTTPS",
+    set: (config, seconds) => (config.hsts = seconds),
   }),
   root: flag({
     kind: "string",

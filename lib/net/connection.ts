@@ -78,7 +78,7 @@ const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
  * A client connection and its request loop.
  */
 export class Connection {
-  /** The socket. */
+  /** The socket: TCP, or TLS (whose handshake happens on the first read). */
   readonly conn: Deno.Conn;
   /** What the connection is waiting for. */
   phase: Phase = Phase.Idle;
@@ -454,9 +454,13 @@ function errorReply(httpError: HttpError): DeliveredResponse {
   };
 }
 
-/** Whether an error means the peer went away (reset, broken pipe, closed by us). */
+/**
+ * Whether an error means the peer went away (reset, broken pipe, closed by us) or, over TLS,
+ * failed its handshake or sent what is not TLS (`InvalidData`).
+ */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.InvalidData ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||
