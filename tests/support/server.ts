@@ -7,7 +7,7 @@
 import { parseConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import type { Pool } from "../../lib/pool/pool.ts";
-import { startSalut } from "../../lib/salut.ts";
+import { type Salut, startSalut } from "../../lib/salut.ts";
 import type { Server } from "../../lib/net/server.ts";
 
 /** Collects what the server logs. */
@@ -26,6 +26,8 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   pool: Pool;
   server: Server;
+  /** The running salut, for what a signal would do (`reloadCertificate()`). */
+  salut: Salut;
   stdout: MemorySink;
   stderr: MemorySink;
   /** Shuts down gracefully, as on SIGTERM. */
@@ -70,6 +72,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url: server.url,
     pool,
     server,
+    salut,
     stdout,
     stderr,
     close,
