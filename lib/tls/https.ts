@@ -8,8 +8,7 @@
 
 import { ConfigError } from "../config/errors.ts";
 import type { Config } from "../config/flags.ts";
-import { expiryWarning, type KeyPair, loadKeyPair } from "./certificate.ts";
-import { selfSignedPair } from "./self_signed.ts";
+import type { KeyPair } from "./certificate.ts";
 
 /** The certificate salut starts with, and where it came from. */
 export interface HttpsSetup {
@@ -58,11 +57,14 @@ export async function httpsSetup(config: Config): Promise<HttpsSetup | undefined
   if (tlsDir !== undefined && !tlsSelfSigned) {
     throw new ConfigError("--tls-dir keeps the --tls-self-signed certificate; add that flag");
   }
+  // Loaded only for HTTPS: node:crypto costs a plain HTTP start about 5 MiB and 30 ms.
+  const { expiryWarning, loadKeyPair } = await import("./certificate.ts");
   if (tlsCert !== undefined) {
     const pair = await loadKeyPair(tlsCert, tlsKey!);
     const warning = expiryWarning(pair);
     return { pair, files: { cert: tlsCert, key: tlsKey! }, notes: warning ? [warning] : [] };
   }
+  const { selfSignedPair } = await import("./self_signed.ts");
   const { pair, reused } = await selfSignedPair(tlsDir === undefined ? {} : { dir: tlsDir });
   const made = reused ? `Reusing the self-signed certificate in ${tlsDir}` : (
     tlsDir === undefined
@@ -88,6 +90,7 @@ export async function reloadPair(
   if (!setup.files) {
     throw new ConfigError("a self-signed certificate has no files to re-read");
   }
+  const { expiryWarning, loadKeyPair } = await import("./certificate.ts");
   const pair = await loadKeyPair(setup.files.cert, setup.files.key);
   const warning = expiryWarning(pair);
   return warning ? { pair, warning } : { pair };

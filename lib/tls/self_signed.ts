@@ -8,7 +8,6 @@
  */
 
 import { join } from "node:path";
-import selfsigned from "selfsigned";
 import { ConfigError } from "../config/errors.ts";
 import { checkKeyPair, EXPIRY_WARNING, type KeyPair, type PairSource } from "./certificate.ts";
 
@@ -57,6 +56,8 @@ export async function generateSelfSigned(
 ): Promise<KeyPair> {
   const notBeforeDate = new Date(now.getTime() - 60_000);
   const notAfterDate = new Date(now.getTime() + SELF_SIGNED_DAYS * 24 * 60 * 60 * 1000);
+  // Loaded only when asked for: plain HTTP and --tls-cert starts never pay for it.
+  const { default: selfsigned } = await import("selfsigned");
   const pems = await selfsigned.generate([{ name: "commonName", value: names[0]! }], {
     keyType: "ec",
     curve: "P-256",
