@@ -60,9 +60,8 @@ export async function main(args: string[]): Promise<number> {
 
   // 3. The banner.
   log.info(`salut listening on ${server.url} (${pool.size} worker${pool.size === 1 ? "" : "s"})`);
-  for (const note of salut.https?.notes ?? []) {
-    (note.startsWith("Warning") ? log.error : log.info).call(log, note);
-  }
+  for (const note of salut.https?.notes ?? []) log.info(note);
+  for (const warning of salut.https?.warnings ?? []) log.error(warning);
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const info = {
     version: VERSION,

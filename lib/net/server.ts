@@ -201,6 +201,7 @@ export class Server {
         conn = await listener.accept();
       } catch (error) {
         if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
+        if (listener !== this.#listener) return; // replaced by a listener with a new certificate
         if (classifyAcceptError(error) === "connection") {
           // That client is gone (reset while it waited); the next one is not.
           this.#dropped++;

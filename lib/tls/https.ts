@@ -15,8 +15,10 @@ export interface HttpsSetup {
   pair: KeyPair;
   /** The files to re-read on SIGHUP; `undefined` for a self-signed pair. */
   files?: { cert: string; key: string };
-  /** Lines to print once listening: a self-signed pair's fingerprint, an expiry warning. */
+  /** Lines to print once listening: a self-signed pair's fingerprint. */
   notes: string[];
+  /** Warnings to print once listening: a certificate that expires soon. */
+  warnings: string[];
 }
 
 /**
@@ -62,7 +64,8 @@ export async function httpsSetup(config: Config): Promise<HttpsSetup | undefined
   if (tlsCert !== undefined) {
     const pair = await loadKeyPair(tlsCert, tlsKey!);
     const warning = expiryWarning(pair);
-    return { pair, files: { cert: tlsCert, key: tlsKey! }, notes: warning ? [warning] : [] };
+    const files = { cert: tlsCert, key: tlsKey! };
+    return { pair, files, notes: [], warnings: warning ? [warning] : [] };
   }
   const { selfSignedPair } = await import("./self_signed.ts");
   const { pair, reused } = await selfSignedPair(tlsDir === undefined ? {} : { dir: tlsDir });
@@ -73,9 +76,8 @@ export async function httpsSetup(config: Config): Promise<HttpsSetup | undefined
   );
   return {
     pair,
-    notes: [
-      `${made} for ${pair.names.join(", ")}; SHA-256 fingerprint ${pair.fingerprint}`,
-    ],
+    notes: [`${made} for ${pair.names.join(", ")}; SHA-256 fingerprint ${pair.fingerprint}`],
+    warnings: [],
   };
 }
 

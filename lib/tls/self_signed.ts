@@ -11,6 +11,13 @@ import { join } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { checkKeyPair, EXPIRY_WARNING, type KeyPair, type PairSource } from "./certificate.ts";
 
+/**
+ * The module that holds the package, imported by URL when needed: plain HTTP and `--tls-cert`
+ * starts never load or fetch it.
+ */
+const SELFSIGNED_PACKAGE = new URL("./selfsigned_package.ts", import.meta.url).href;
+type SelfsignedPackage = typeof import("./selfsigned_package.ts");
+
 /** How long a generated certificate is valid, in days. */
 export const SELF_SIGNED_DAYS = 90;
 
@@ -56,8 +63,7 @@ export async function generateSelfSigned(
 ): Promise<KeyPair> {
   const notBeforeDate = new Date(now.getTime() - 60_000);
   const notAfterDate = new Date(now.getTime() + SELF_SIGNED_DAYS * 24 * 60 * 60 * 1000);
-  // Loaded only when asked for: plain HTTP and --tls-cert starts never pay for it.
-  const { default: selfsigned } = await import("selfsigned");
+  const { selfsigned } = await import(SELFSIGNED_PACKAGE) as SelfsignedPackage;
   const pems = await selfsigned.generate([{ name: "commonName", value: names[0]! }], {
     keyType: "ec",
     curve: "P-256",

@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import selfsigned from "selfsigned";
+import { selfsigned } from "../../lib/tls/selfsigned_package.ts";
 
 /** Why `openssl` cannot be used here, or `undefined` when it can. */
 export function opensslMissing(): string | undefined {
