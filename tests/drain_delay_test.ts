@@ -8,10 +8,10 @@ import { equal, ok } from "node:assert/strict";
 import { get, RawClient } from "./support/http.ts";
 import { startSalut } from "./support/process.ts";
 
-const DELAY = /^Health answers 503 now; serving on for 1500ms, then shutting down\.$/;
+const DELAY = /^Health answers 503 now; serving on for 3s, then shutting down\.$/;
 
 Deno.test("SIGTERM with --drain-delay: health 503 at once, requests still served, then the drain", async () => {
-  await using salut = await startSalut(["--workers", "1", "--quiet", "--drain-delay", "1500ms"]);
+  await using salut = await startSalut(["--workers", "1", "--quiet", "--drain-delay", "3s"]);
   await using kept = await RawClient.connect(salut.port);
   equal((await kept.request(get("/_salut/health"))).status, 200);
   salut.child.kill("SIGTERM");
@@ -34,6 +34,8 @@ Deno.test("SIGTERM with --drain-delay: health 503 at once, requests still served
   // After the delay, the usual drain: the idle keep-alive connection is closed.
   await salut.waitForLine(/^Shutting down\.$/);
   await kept.readToEnd();
+  // It exits by itself: another SIGTERM now would be a second signal.
+  await salut.child.status;
   const { code, stdout } = await salut.stop("SIGTERM");
   equal(code, 0);
   ok(stdout.includes("All workers stopped."), stdout.join("\n"));
@@ -41,7 +43,7 @@ Deno.test("SIGTERM with --drain-delay: health 503 at once, requests still served
 });
 
 Deno.test("a second signal during the drain delay forces the exit", async () => {
-  await using salut = await startSalut(["--workers", "1", "--quiet", "--drain-delay", "1500ms"]);
+  await using salut = await startSalut(["--workers", "1", "--quiet", "--drain-delay", "3s"]);
   salut.child.kill("SIGTERM");
   await salut.waitForLine(DELAY);
   const { code, stdout, stderr } = await salut.stop("SIGINT");
