@@ -15,6 +15,7 @@ import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { RedirectServer } from "./net/redirect.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
+import { TrustedProxies } from "./net/trust_proxy.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
 import { httpsHeaders, type HttpsSetup, httpsSetup, reloadPair } from "./tls/https.ts";
@@ -95,6 +96,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       timeouts: config.timeouts,
       log,
       stats,
+      ...(config.trustProxy ? { trustProxy: new TrustedProxies(config.trustProxy) } : {}),
       ...(https ? { tls: https.pair } : {}),
     });
   } catch (error) {
@@ -171,6 +173,7 @@ export function appOptions(
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
+    metrics: config.metrics,
     statusQueries: config.statusQueries,
     ...(allowedHosts(config) ? { allowedHosts: allowedHosts(config) } : {}),
     root,

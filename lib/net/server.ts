@@ -251,6 +251,7 @@ export class Server {
   #refuse(conn: Deno.Conn): void {
     this.#rejected++;
     const bytes = serializeResponse(errorResponse(TOO_MANY_CONNECTIONS), { close: true });
+    this.#options.stats?.countRejection(503, bytes.length);
     const close = () => {
       try {
         conn.close();
