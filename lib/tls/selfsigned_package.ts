@@ -7,5 +7,4 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix
 export { default as selfsigned } from "npm:selfsigned@5.5.0";
