@@ -13,9 +13,10 @@ import { helpText } from "./lib/config/help.ts";
 import { parseConfig } from "./lib/config/parse.ts";
 import { showDuration } from "./lib/config/values.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
+import { startFirstThread } from "./lib/first_thread.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
-import { BUNDLED_SITE, type Salut, startSalut } from "./lib/salut.ts";
+import type { Salut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
 
 /** The version, from deno.json. */
@@ -44,6 +45,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(`salut ${VERSION}`);
     return 0;
   }
+  // The first thread now: its creation blocks this thread, then it loads its modules while this
+  // one loads the rest of salut's (the pool, the server: imported here, not above, for that).
+  const started = startFirstThread(config);
+  const { BUNDLED_SITE, startSalut } = await import("./lib/salut.ts");
   const log = new Logger({
     format: config.logFormat,
     quiet: config.quiet,
@@ -57,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
 
   // 2. The pool and the server: listening as soon as the first thread is ready, the others
   // starting meanwhile and taking jobs as each becomes ready.
-  const salut = await startSalut(config, { root, log, start: "first" });
+  const salut = await startSalut(config, { root, log, start: "first", started });
   const { pool, server } = salut;
 
   // 3. The banner.

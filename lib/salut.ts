@@ -11,9 +11,11 @@ import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
+import { threadHeapLimit } from "./first_thread.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { RedirectServer } from "./net/redirect.ts";
+import type { StartedThread } from "./pool/worker.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
 import { TrustedProxies } from "./net/trust_proxy.ts";
 import { FirstSeen } from "./static/notices.ts";
@@ -39,6 +41,8 @@ export interface StartOptions {
   start?: "first" | "all";
   /** The module each thread runs; tests give another to inject faults. @default HTTP_THREAD */
   threadUrl?: URL;
+  /** The first thread, already started (see `first_thread.ts`); unset, the pool starts it. */
+  started?: StartedThread;
 }
 
 /** A running salut: its pool, its server, and the ordered shutdown. */
@@ -80,7 +84,8 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats, https !== undefined),
     stats,
     jobTimeout: config.jobTimeout,
-    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
+    heapLimit: threadHeapLimit(config),
+    ...(options.started ? { started: options.started } : {}),
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),
