@@ -216,3 +216,40 @@ Deno.test("--app: shutdown waits for a streamed answer in flight to finish", asy
   equal(text, "data: 3\n\ndata: 2\n\ndata: 1\n\n");
   await withDeadline(closing, 10_000, "the shutdown");
 });
+
+Deno.test("--app: a client that does not read slows the producer; memory stays bounded", async () => {
+  await using server = await startServer({ args: ["--app", APP, "--workers", "2"] });
+  await using client = await RawClient.connect(server.port);
+  await client.send(get("/firehose"));
+  const produced = async () => Number(await (await fetch(`${server.url}produced`)).text());
+  // Socket buffers and the credit window fill, then the producer waits for the client.
+  await withDeadline(
+    (async () => {
+      while (await produced() < 1024 * 1024) { /* poll */ }
+    })(),
+    10_000,
+    "the first MiB produced",
+  );
+  let most = 0;
+  for (let i = 0; i < 50; i++) most = Math.max(most, await produced());
+  ok(most < 32 * 1024 * 1024, `${most} bytes produced for a client that reads none`);
+  const response = await client.response({ chunked: true });
+  equal(response.body.length, 64 * 1024 * 1024);
+  equal(await produced(), 64 * 1024 * 1024);
+});
+
+Deno.test("--app: a worker that crashes fails only its own requests", async () => {
+  await using server = await startServer({ args: ["--app", APP, "--workers", "2"] });
+  await waitUntil(() => server.pool.readyCount === 2, 10_000, "both workers ready");
+  // Worker 1 blocks; the crash then goes to worker 2.
+  const blocked = fetch(`${server.url}block?ms=1000`).then((response) => response.json());
+  await waitUntil(() => server.pool.workers.some((worker) => worker.busy), 5000, "a busy worker");
+  const crashed = await fetch(`${server.url}crash`);
+  equal(crashed.status, 500);
+  await crashed.body?.cancel();
+  const survivor = await blocked;
+  ok(survivor.worker === 1 || survivor.worker === 2);
+  await waitUntil(() => server.pool.readyCount === 2, 10_000, "the crashed worker replaced");
+  ok(server.stderr.lines.some((line) => line.includes("the app crashed its worker")));
+  equal(await (await fetch(`${server.url}hello`)).text(), "hello from the app\n");
+});
