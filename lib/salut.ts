@@ -5,13 +5,14 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AppOptions } from "./app/app.ts";
 import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import { threadHeapLimit } from "./first_thread.ts";
+import { appModule } from "./invocation.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { RedirectServer } from "./net/redirect.ts";
@@ -43,6 +44,8 @@ export interface StartOptions {
   threadUrl?: URL;
   /** The first thread, already started (see `first_thread.ts`); unset, the pool starts it. */
   started?: StartedThread;
+  /** The absolute path of the app module (`--app`). @default config.app read against the cwd */
+  app?: string;
 }
 
 /** A running salut: its pool, its server, and the ordered shutdown. */
@@ -76,12 +79,24 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   // The certificate is checked before any thread starts or any port is bound.
   const https = await httpsSetup(config);
   const stats = SharedStats.create(config.workers);
+  const app = options.app ??
+    (config.app === undefined ? undefined : appModule(config.app, { env: {}, cwd: Deno.cwd() }));
+  const threadData = appOptions(config, options.root ?? BUNDLED_SITE, stats, https !== undefined);
+  if (app !== undefined) {
+    threadData.app = {
+      url: pathToFileURL(app).href,
+      file: config.app ?? app,
+      timeout: config.jobTimeout,
+      withRoot: config.root !== undefined,
+    };
+  }
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats, https !== undefined),
+    threadData,
+    streamCapacity: config.appConcurrency,
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: threadHeapLimit(config),
@@ -89,6 +104,12 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),
+  }).catch((error) => {
+    // A module that does not load fails every worker alike: its one line is the whole story.
+    if (app !== undefined && error instanceof Error) {
+      throw new ConfigError(error.message.replace(/^Worker \d+ failed to start: /, ""));
+    }
+    throw error;
   });
   let server: Server;
   try {
@@ -101,6 +122,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       timeouts: config.timeouts,
       log,
       stats,
+      app: app !== undefined,
       ...(config.trustProxy ? { trustProxy: new TrustedProxies(config.trustProxy) } : {}),
       ...(https ? { tls: https.pair } : {}),
     });
