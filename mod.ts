@@ -18,6 +18,7 @@
 
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ConfigError } from "./lib/config/errors.ts";
 import { configFromValues, type FlagValues } from "./lib/config/options.ts";
 import { Logger } from "./lib/log.ts";
 import type { ShutdownResult } from "./lib/net/server.ts";
@@ -154,11 +155,19 @@ function pathOf(place: URL | string): string {
   return resolve(place);
 }
 
-/** The app as the `app` setting takes it: a file URL as its path, any other URL as is. */
+/** The app as the `app` setting takes it: the absolute path of a file. */
 function moduleName(app: URL | string): string {
-  if (typeof app === "string" && !URL.canParse(app)) return resolve(app);
+  // A Windows path (`C:\app.ts`) parses as a URL of scheme `c:`.
+  if (typeof app === "string" && (!URL.canParse(app) || /^[a-z]:[\\/]/i.test(app))) {
+    return resolve(app);
+  }
   const url = new URL(app);
-  return url.protocol === "file:" ? fileURLToPath(url) : url.href;
+  if (url.protocol !== "file:") {
+    throw new ConfigError(
+      `Option app must be a file's URL or path, got ${url.href}; import it from a local module`,
+    );
+  }
+  return fileURLToPath(url);
 }
 
 /** `values` without its undefined entries, so they do not hide the `flags` given. */

@@ -110,4 +110,9 @@ Deno.test("serve() refuses a bad option before starting anything", async () => {
     name: "ConfigError",
     message: "Option port must be from 0 to 65535, got 70000",
   });
+  await rejects(serve({ app: new URL("https://example.test/app.ts") }), {
+    name: "ConfigError",
+    message:
+      "Option app must be a file's URL or path, got https://example.test/app.ts; import it from a local module",
+  });
 });
