@@ -50,6 +50,26 @@ export function resolveRoot(
 }
 
 /**
+ * The absolute path of the app module (`--app`, or the argument when it names a module),
+ * checked to be a file. Throws {@linkcode ConfigError} naming the file and the problem.
+ */
+export function appModule(
+  file: string,
+  options: { env: Record<string, string | undefined>; cwd: string },
+): string {
+  const path = resolveRoot(file, options);
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new ConfigError(`--app ${file}: ${path} does not exist; give the module to run`);
+  }
+  if (!info.isFile) throw new ConfigError(`--app ${file}: ${path} is not a file`);
+  return path;
+}
+
+/**
  * The directory to serve, from `--root` or the positional argument: {@linkcode resolveRoot}, then
  * checked to be a directory. Throws {@linkcode ConfigError} saying what to give instead.
  */

@@ -5,12 +5,13 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AppOptions } from "./app/app.ts";
 import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
+import { appModule } from "./invocation.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
@@ -36,6 +37,8 @@ export interface StartOptions {
   start?: "first" | "all";
   /** The module each thread runs; tests give another to inject faults. @default HTTP_THREAD */
   threadUrl?: URL;
+  /** The absolute path of the app module (`--app`). @default config.app read against the cwd */
+  app?: string;
 }
 
 /** A running salut: its pool, its server, and the ordered shutdown. */
@@ -58,18 +61,36 @@ export interface Salut {
 export async function startSalut(config: Config, options: StartOptions): Promise<Salut> {
   const { log } = options;
   const stats = SharedStats.create(config.workers);
+  const app = options.app ??
+    (config.app === undefined ? undefined : appModule(config.app, { env: {}, cwd: Deno.cwd() }));
+  const threadData = appOptions(config, options.root ?? BUNDLED_SITE, stats);
+  if (app !== undefined) {
+    threadData.app = {
+      url: pathToFileURL(app).href,
+      file: config.app ?? app,
+      timeout: config.jobTimeout,
+      withRoot: config.root !== undefined,
+    };
+  }
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats),
+    threadData,
+    streamCapacity: config.appConcurrency,
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),
+  }).catch((error) => {
+    // A module that does not load fails every worker alike: its one line is the whole story.
+    if (app !== undefined && error instanceof Error) {
+      throw new ConfigError(error.message.replace(/^Worker \d+ failed to start: /, ""));
+    }
+    throw error;
   });
   let server: Server;
   try {
@@ -82,6 +103,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       timeouts: config.timeouts,
       log,
       stats,
+      app: app !== undefined,
     });
   } catch (error) {
     await pool.close();

@@ -37,6 +37,8 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     allowedHosts: undefined,
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
     root: undefined,
+    app: undefined,
+    appConcurrency: 64,
     listing: true,
     dotfiles: false,
     followSymlinks: false,
@@ -92,6 +94,8 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   "allowed-hosts": ["A.test,.b.test", (c) => c.allowedHosts, ["a.test", ".b.test"]],
   workers: ["3", (c) => c.workers, 3],
   root: ["/srv", (c) => c.root, "/srv"],
+  app: ["app.ts", (c) => c.app, "app.ts"],
+  "app-concurrency": ["8", (c) => c.appConcurrency, 8],
   listing: ["off", (c) => c.listing, false],
   dotfiles: ["on", (c) => c.dotfiles, true],
   "follow-symlinks": ["yes", (c) => c.followSymlinks, true],
@@ -154,6 +158,12 @@ Deno.test("a flag wins over its variable, and SALUT_PORT over PORT", () => {
 const RANGES: [FlagName, [string, string, string, string], string, string][] = [
   ["port", ["-1", "0", "65535", "65536"], "from 0 to 65535, got -1", "from 0 to 65535, got 65536"],
   ["workers", ["0", "1", "256", "257"], "from 1 to 256, got 0", "from 1 to 256, got 257"],
+  [
+    "app-concurrency",
+    ["0", "1", "10000", "10001"],
+    "from 1 to 10000, got 0",
+    "from 1 to 10000, got 10001",
+  ],
   [
     "max-headers",
     ["0", "1", "10000", "10001"],

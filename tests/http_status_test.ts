@@ -1,6 +1,12 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { STATUS_CODES } from "node:http";
-import { isBodyless, isStatus, STATUS_TEXT } from "../lib/http/status.ts";
+import {
+  isBodyless,
+  isStatus,
+  OTHER_REASONS,
+  reasonPhrase,
+  STATUS_TEXT,
+} from "../lib/http/status.ts";
 
 for (const [code, reason] of Object.entries(STATUS_TEXT)) {
   Deno.test(`STATUS_TEXT[${code}] is node:http's reason phrase "${STATUS_CODES[code]}"`, () => {
@@ -47,4 +53,14 @@ Deno.test("isBodyless() is true for 1xx, 204 and 304 only (RFC 9110 §6.4.1)", (
   const bodyless = [];
   for (let code = 100; code < 600; code++) if (isBodyless(code)) bodyless.push(code);
   deepEqual(bodyless, [...Array.from({ length: 100 }, (_, i) => 100 + i), 204, 304]);
+});
+
+Deno.test("OTHER_REASONS are node:http's reason phrases, for codes salut itself does not send", () => {
+  for (const [code, reason] of Object.entries(OTHER_REASONS)) {
+    equal(reason, STATUS_CODES[code], `status ${code}`);
+    equal(isStatus(Number(code)), false, `status ${code} is in STATUS_TEXT too`);
+  }
+  equal(reasonPhrase(201), "Created");
+  equal(reasonPhrase(200), "OK");
+  equal(reasonPhrase(299), undefined);
 });

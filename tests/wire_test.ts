@@ -117,3 +117,23 @@ Deno.test("a job's bytes are never transferred, even ones that fill their buffer
   equal(bytes.length, LARGE_DATA + 4);
   deepEqual(decoded[0]!.bytes, bytes);
 });
+
+Deno.test("a job's stream id and meta, and a result's open flag, survive the batch codec", () => {
+  const bytes = new TextEncoder().encode("job");
+  const message = encodeJobs([
+    { bytes, flags: 2, stream: 41, meta: { hostname: "127.0.0.1", port: 5000 } },
+    { bytes, flags: 0 },
+  ]);
+  const [withStream, plain] = decodeJobs(message);
+  equal(withStream!.stream, 41);
+  deepEqual(withStream!.meta, { hostname: "127.0.0.1", port: 5000 });
+  equal(plain!.stream, 0);
+  equal(plain!.meta, undefined);
+  const results = encodeResults([0, 1], [
+    { bytes, flags: 0, code: 200, amount: 3, open: true },
+    { bytes, flags: 0, code: 200, amount: 3 },
+  ]);
+  const open: (boolean | undefined)[] = [];
+  decodeResults(results, 1, (id, result) => open[id] = result.open);
+  deepEqual(open, [true, undefined]);
+});

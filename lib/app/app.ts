@@ -18,6 +18,7 @@ import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse, SerializedResponse } from "../http/response.ts";
 import { serializeResponse } from "../http/serialize.ts";
 import { StaticSite, type StaticSiteOptions } from "../static/site.ts";
+import { appStage, TO_APP } from "./app_stage.ts";
 import { AVAILABLE_CODINGS, compressStage } from "./compress.ts";
 import { corsStage } from "./cors.ts";
 import { HeadCache, type Parsed } from "./head_cache.ts";
@@ -71,6 +72,20 @@ export interface AppOptions extends StaticSiteOptions {
   compress?: boolean;
   /** Bytes of compressed files each thread keeps. @default DEFAULT_COMPRESS_CACHE (16 MiB) */
   compressCache?: number;
+  /** The user's app (`--app`): requests the site does not answer go to it (`app_stage.ts`). */
+  app?: UserAppModule;
+}
+
+/** The user's app module, as every thread imports it. */
+export interface UserAppModule {
+  /** Its `file:` URL. */
+  url: string;
+  /** Its path as given, for log lines. */
+  file: string;
+  /** Milliseconds its handler may take to return a Response (`--job-timeout`). */
+  timeout: number;
+  /** Whether a root was given: the site answers first. */
+  withRoot: boolean;
 }
 
 /** The site's options for the app's: it compresses on the fly in the codings the app can make. */
@@ -102,6 +117,7 @@ export function appStages(
   stages.push(nosniffStage(options.headers));
   if (options.cors) stages.push(corsStage);
   if (options.headers?.length) stages.push(extraHeadersStage(options.headers));
+  if (options.app) stages.push(appStage({ withRoot: options.app.withRoot }));
   stages.push(methodsStage);
   if (options.sleep) stages.push(sleepStage({ maxSleep: options.maxSleep }));
   // Around the site and /_salut/: it codes their answers on the way back.
@@ -220,6 +236,7 @@ export class App {
     let close = mustClose || !request.keepAlive;
     try {
       response = this.#pipeline(request);
+      if (response === TO_APP) return APP_REPLY;
     } catch (error) {
       response = this.#errorResponse(error);
       // A stage's own failure leaves the connection's framing intact: only HttpErrors that say
@@ -260,6 +277,17 @@ export class App {
     return reply;
   }
 }
+
+/**
+ * What {@linkcode App.respond} returns for a request the user's app answers (`app_stage.ts`):
+ * the thread then runs the app instead of sending this.
+ */
+export const APP_REPLY: SerializedResponse = Object.freeze({
+  status: 0,
+  close: false,
+  bytes: new Uint8Array(0),
+  bodyLength: 0,
+});
 
 /** A plain 500 from fixed parts, for when building the real response failed. */
 export function internalError(close: boolean, headOnly: boolean): SerializedResponse {

@@ -7,19 +7,29 @@
  */
 
 import { describeError } from "../log.ts";
-import { App, type AppOptions, internalError } from "./app.ts";
+import type { RequestHead } from "../http/parse.ts";
+import { App, APP_REPLY, type AppOptions, internalError } from "./app.ts";
 import { type Runner, runThread } from "../pool/thread.ts";
 import type { Job } from "../pool/wire.ts";
 import { closesConnection, toResult } from "./jobs.ts";
+import { loadFetchModule, refuseWebSockets, UserApp } from "./user_app.ts";
 
 /** Longest path remembered by cost; longer ones are never known cheap. */
 const MAX_PATH = 256;
 const ENCODER = new TextEncoder();
 
-runThread(({ id, data, report }) => {
+runThread(({ id, data, report, streams }) => {
   const options = data as AppOptions;
   const app = new App({ ...options, workerId: id }, report);
-  return httpRunner(app, options.statusQueries === true, report);
+  const showQueries = options.statusQueries === true;
+  if (!options.app) return httpRunner(app, showQueries, report, undefined);
+  // Imported here only, never on the main thread: a module that fails fails the start.
+  const { url, file, timeout } = options.app;
+  return loadFetchModule(url, file).then((handler) => {
+    refuseWebSockets();
+    const userApp = new UserApp({ handler, file, workerId: id, timeout, streams, report });
+    return httpRunner(app, showQueries, report, userApp);
+  });
 });
 
 /** Runs request jobs through `app`; an answer that throws costs that request a 500. */
@@ -27,13 +37,19 @@ function httpRunner(
   app: App,
   showQueries: boolean,
   report: (line: string) => void,
+  userApp: UserApp | undefined,
 ): Runner {
   return {
     run(job, context) {
       const parsed = app.parse(job.bytes);
       // Blocking although its path did not say so (say, an encoded /sleep).
       if (app.blocks(parsed)) context.blocking();
-      return toResult(app.respond(parsed, closesConnection(job)));
+      const reply = app.respond(parsed, closesConnection(job));
+      if (reply === APP_REPLY && userApp) {
+        const request = (parsed as { request: RequestHead }).request;
+        return userApp.serve(request, job, closesConnection(job));
+      }
+      return toResult(reply);
     },
     failed(error) {
       report(`A request failed unexpectedly and was answered 500: ${describeError(error)}`);

@@ -21,6 +21,10 @@ export interface Config {
   workers: number;
   /** The directory to serve; `undefined` for the bundled site. */
   root: string | undefined;
+  /** `--app`: the module whose default export's `fetch` answers requests; `undefined` for none. */
+  app: string | undefined;
+  /** Requests one worker's app handles at once. */
+  appConcurrency: number;
   listing: boolean;
   dotfiles: boolean;
   /** Serve symlinks that lead outside the root. */
@@ -276,10 +280,30 @@ export const FLAGS = {
   sleep: flag({
     kind: "boolean",
     group: "Site",
-    default: (config) => config.root === undefined,
+    default: (config) => config.root === undefined && config.app === undefined,
     shown: "on for the bundled site",
     help: "Serve the book's /sleep?ms=N route, which blocks a worker",
     set: (config, on) => (config.sleep = on),
+  }),
+  app: flag({
+    kind: "string",
+    group: "Site",
+    placeholder: "FILE",
+    default: undefined,
+    shown: "none",
+    help:
+      "Answer with FILE's export default { fetch } (as deno serve); or give FILE.ts as the argument",
+    set: (config, file) => (config.app = file),
+  }),
+  "app-concurrency": flag({
+    kind: "integer",
+    group: "Site",
+    placeholder: "N",
+    default: 64,
+    min: 1,
+    max: 10_000,
+    help: "Requests one worker's app handles at once; more wait for a worker with room",
+    set: (config, count) => (config.appConcurrency = count),
   }),
   "max-request-line": flag({
     kind: "size",

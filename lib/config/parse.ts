@@ -161,6 +161,9 @@ function inRange(flag: Flag, value: number, source: string): number {
   return value;
 }
 
+/** A module file given as the argument: it is the app (`--app`), not the root. */
+const APP_MODULE = /\.(?:ts|tsx|js|mjs|jsx)$/;
+
 /** The flags given on the command line, by name, with the positional DIR as `root`. */
 function readArgs(
   args: string[],
@@ -198,7 +201,14 @@ function readArgs(
       }": give one directory to serve, not ${positionals.length}`,
     );
   }
-  if (positionals.length === 1) {
+  if (positionals.length === 1 && APP_MODULE.test(positionals[0]!)) {
+    if (values.app !== undefined) {
+      throw new ConfigError(
+        `Two apps to run, "${positionals[0]}" and --app ${values.app}; give one`,
+      );
+    }
+    values.app = positionals[0];
+  } else if (positionals.length === 1) {
     if (values.root !== undefined) {
       throw new ConfigError(
         `Two directories to serve, "${positionals[0]}" and --root ${values.root}; give one`,

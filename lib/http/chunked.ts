@@ -359,3 +359,29 @@ function missingCrlf(): HttpError {
 function badLine(what: string): HttpError {
   return new HttpError(400, `Malformed chunked body: ${what}`, { close: true });
 }
+
+const CHUNK_ENCODER = new TextEncoder();
+
+/** The last chunk of a chunked body, with no trailer (RFC 9112 §7.1). */
+export const LAST_CHUNK: Uint8Array = CHUNK_ENCODER.encode("0\r\n\r\n");
+
+/**
+ * One chunk of a chunked body (RFC 9112 §7.1): size in hex, CRLF, the data, CRLF. Empty data
+ * makes an empty array (an empty chunk would end the body).
+ *
+ * @example
+ * ```ts
+ * import { encodeChunk } from "./chunked.ts";
+ * new TextDecoder().decode(encodeChunk(new TextEncoder().encode("hello"))); // "5\r\nhello\r\n"
+ * ```
+ */
+export function encodeChunk(data: Uint8Array): Uint8Array {
+  if (data.length === 0) return new Uint8Array(0);
+  const size = `${data.length.toString(16)}\r\n`;
+  const out = new Uint8Array(size.length + data.length + 2);
+  CHUNK_ENCODER.encodeInto(size, out);
+  out.set(data, size.length);
+  out[out.length - 2] = CR;
+  out[out.length - 1] = LF;
+  return out;
+}

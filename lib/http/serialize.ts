@@ -8,7 +8,7 @@
 
 import type { HeaderList, HttpResponse } from "./response.ts";
 import { httpDate } from "./date.ts";
-import { isBodyless, STATUS_TEXT } from "./status.ts";
+import { isBodyless, reasonPhrase, STATUS_TEXT } from "./status.ts";
 import { FIELD_NAME, latin1 } from "./tokens.ts";
 
 /** What {@linkcode serializeResponse} turns into bytes: the status, fields and content. */
@@ -72,17 +72,7 @@ export function serializeResponse(
   const reason = STATUS_TEXT[status as keyof typeof STATUS_TEXT];
   if (reason === undefined) throw new TypeError(`Cannot serialize unknown status ${status}`);
   let head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${httpDate(options.now)}\r\n`;
-  for (const [name, value] of headers) {
-    if (!FIELD_NAME.test(name)) throw new TypeError(`Invalid header field name "${name}"`);
-    if (FRAMING_FIELDS.has(name.toLowerCase())) {
-      // A second Content-Length or Connection would let a client read the stream differently.
-      throw new TypeError(`Header field "${name}" is written by serializeResponse() itself`);
-    }
-    if (!FIELD_VALUE.test(value)) {
-      throw new TypeError(`Invalid value for header field "${name}": use visible ASCII only`);
-    }
-    head += `${name}: ${value}\r\n`;
-  }
+  head += fieldLines(headers);
   if (!isBodyless(status)) {
     const length = parts.contentLength ?? body?.length ?? 0;
     // RFC 9110 §8.6: 1*DIGIT. A wrong length desynchronises every later response on the connection.
@@ -103,6 +93,80 @@ export function serializeResponse(
   encoder.encodeInto(head, bytes);
   if (content) bytes.set(content, head.length);
   return bytes;
+}
+
+/** The given fields as lines; throws `TypeError` for one that would break the message. */
+function fieldLines(headers: HeaderList): string {
+  let lines = "";
+  for (const [name, value] of headers) {
+    if (!FIELD_NAME.test(name)) throw new TypeError(`Invalid header field name "${name}"`);
+    if (FRAMING_FIELDS.has(name.toLowerCase())) {
+      // A second Content-Length or Connection would let a client read the stream differently.
+      throw new TypeError(`Header field "${name}" is written by serializeResponse() itself`);
+    }
+    if (!FIELD_VALUE.test(value)) {
+      throw new TypeError(`Invalid value for header field "${name}": use visible ASCII only`);
+    }
+    lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
+}
+
+/** How the body after a head made by {@linkcode serializeHead} is delimited (RFC 9112 §6). */
+export type BodyFraming =
+  /** `Content-Length: length` (for HEAD: the length a GET would have). */
+  | { length: number }
+  /** `Transfer-Encoding: chunked`; the body follows in chunks (`encodeChunk()`). */
+  | { chunked: true }
+  /** No framing field: a bodyless status, a HEAD whose length is unknown, or close-delimited. */
+  | { none: true };
+
+/** Options for {@linkcode serializeHead}. */
+export interface HeadOptions extends Pick<SerializeOptions, "close" | "keepAlive" | "now"> {
+  framing: BodyFraming;
+  /** The reason phrase for a status salut does not know. @default "Unknown" */
+  reason?: string;
+}
+
+/**
+ * Serializes a response head alone, for a body sent after it (a stream): as
+ * {@linkcode serializeResponse}, with the framing given, and any status from 100 to 999 (an
+ * unknown one gets `reason`). Throws `TypeError` as it does.
+ *
+ * @example
+ * ```ts
+ * import { serializeHead } from "./serialize.ts";
+ * const head = serializeHead({ status: 200, headers: [] }, { framing: { chunked: true }, now: 0 });
+ * new TextDecoder().decode(head);
+ * // "HTTP/1.1 200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\nTransfer-Encoding: chunked\r\n\r\n"
+ * ```
+ */
+export function serializeHead(
+  parts: { status: number; headers: HeaderList },
+  options: HeadOptions,
+): Uint8Array {
+  const { status, headers } = parts;
+  if (!Number.isInteger(status) || status < 100 || status > 999) {
+    throw new TypeError(`Cannot serialize status ${status}`);
+  }
+  const known = reasonPhrase(status);
+  const reason = known ??
+    (FIELD_VALUE.test(options.reason ?? "") && options.reason ? options.reason : "Unknown");
+  let head = `HTTP/1.1 ${status} ${reason}\r\nDate: ${httpDate(options.now)}\r\n`;
+  head += fieldLines(headers);
+  const framing = options.framing;
+  if (!isBodyless(status)) {
+    if ("length" in framing) {
+      if (!Number.isSafeInteger(framing.length) || framing.length < 0) {
+        throw new TypeError(`Cannot serialize Content-Length ${framing.length}`);
+      }
+      head += `Content-Length: ${framing.length}\r\n`;
+    } else if ("chunked" in framing) {
+      head += "Transfer-Encoding: chunked\r\n";
+    }
+  }
+  head += connectionFields(options) + "\r\n";
+  return encoder.encode(head);
 }
 
 const CLOSE_FIELDS = "Connection: close\r\n";

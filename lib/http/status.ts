@@ -34,6 +34,67 @@ export const STATUS_TEXT = {
   505: "HTTP Version Not Supported",
 } as const;
 
+/**
+ * Reason phrases (Node's) for the other codes, which only a user's app (`--app`) sends; kept
+ * apart so that {@linkcode STATUS_TEXT} lists what salut itself sends.
+ */
+export const OTHER_REASONS: Readonly<Record<number, string>> = {
+  101: "Switching Protocols",
+  102: "Processing",
+  103: "Early Hints",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  205: "Reset Content",
+  207: "Multi-Status",
+  208: "Already Reported",
+  226: "IM Used",
+  300: "Multiple Choices",
+  302: "Found",
+  303: "See Other",
+  305: "Use Proxy",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  401: "Unauthorized",
+  402: "Payment Required",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  415: "Unsupported Media Type",
+  418: "I'm a Teapot",
+  422: "Unprocessable Entity",
+  423: "Locked",
+  424: "Failed Dependency",
+  425: "Too Early",
+  426: "Upgrade Required",
+  428: "Precondition Required",
+  429: "Too Many Requests",
+  451: "Unavailable For Legal Reasons",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+  506: "Variant Also Negotiates",
+  507: "Insufficient Storage",
+  508: "Loop Detected",
+  509: "Bandwidth Limit Exceeded",
+  510: "Not Extended",
+  511: "Network Authentication Required",
+};
+
+/**
+ * The reason phrase for `status`: salut's own, another known one, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { reasonPhrase } from "./status.ts";
+ * reasonPhrase(201); // "Created"
+ * ```
+ */
+export function reasonPhrase(status: number): string | undefined {
+  return (STATUS_TEXT as Record<number, string>)[status] ?? OTHER_REASONS[status];
+}
+
 /** A status code salut knows how to send. */
 export type Status = keyof typeof STATUS_TEXT;
 

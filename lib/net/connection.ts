@@ -11,6 +11,7 @@
  * @module
  */
 
+import { AnswerAbortedError, AppExchange } from "./app_exchange.ts";
 import { BodyStream, FileChangedError } from "./body_stream.ts";
 import { isOutOfDescriptors } from "../descriptors.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
@@ -19,9 +20,10 @@ import { INITIAL_READ_BUFFER, ReadEvent, RequestReader } from "../http/reader.ts
 import { closeConnection, serializeResponse } from "../http/serialize.ts";
 import { latin1 } from "../http/tokens.ts";
 import type { Logger } from "../log.ts";
-import { type DeliveredResponse, requestJob, toResponse } from "../app/jobs.ts";
+import { appJob, type DeliveredResponse, requestJob, toResponse } from "../app/jobs.ts";
 import { JobTimeoutError, PoolClosedError, QueueFullError } from "../pool/errors.ts";
 import type { Pool } from "../pool/pool.ts";
+import type { JobStream } from "../pool/streams.ts";
 import type { Job } from "../pool/wire.ts";
 import type { SharedStats } from "../stats.ts";
 
@@ -47,6 +49,25 @@ export interface ConnectionContext {
   stats?: SharedStats;
   /** Called once when a connection's {@linkcode Connection.run} ends. */
   onClosed?: (connection: Connection) => void;
+  /**
+   * A user's app runs in the workers (`--app`): every request goes with byte streams for its
+   * body and its answer's (see {@linkcode Connection.run}).
+   */
+  app?: boolean;
+}
+
+/** How an app request's body is going, shared by its pump and the answer's writer. */
+interface BodyState {
+  /** The handler asked for the body. */
+  started: boolean;
+  /** The whole body has been read. */
+  done: boolean;
+  /** The answer's head is written: too late for `100 Continue`. */
+  headWritten: boolean;
+  /** The client waits for `100 Continue` that never came: the connection must close. */
+  uninvited: boolean;
+  /** The body could not be read (too large, malformed, the client left). */
+  error: HttpError | undefined;
 }
 
 /** What a connection is waiting for; the sweeper applies a deadline to each but `Busy`. */
@@ -73,6 +94,8 @@ const spareBuffers: Uint8Array[] = [];
 const MAX_SPARE_BUFFERS = 64;
 const ENCODER = new TextEncoder();
 const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** Bytes of read buffer for an app's request body (the reader caps it at a head's limit). */
+const BODY_READ_BUFFER = 64 * 1024;
 
 /**
  * A client connection and its request loop.
@@ -151,13 +174,19 @@ export class Connection {
             head = reader.head;
           } else {
             head = reader.head.slice();
-            await this.#skipBody();
+            // An app reads the body as it runs; the site takes none.
+            if (!this.#context.app) await this.#skipBody();
           }
         } catch (error) {
           if (!(error instanceof HttpError)) throw error;
           // Closed here (a timeout's 408, or shutdown): the read it cut short needs no answer.
           if (this.phase === Phase.Closed) return;
           return await this.#writeError(error);
+        }
+
+        if (this.#context.app) {
+          if (!(await this.#serveApp(frame, head))) return;
+          continue;
         }
 
         // 2. Hand it to the pool and wait for a worker's reply.
@@ -276,6 +305,138 @@ export class Connection {
       duration: performance.now() - received,
       worker: reply.worker,
     });
+  }
+
+  /**
+   * Serves one request when an app runs in the workers: the job goes with streams; the body is
+   * forwarded as the handler reads it (with `100 Continue` when it starts); the answer is written
+   * as it comes. Returns whether to read the next request.
+   */
+  async #serveApp(frame: HeadFrame, head: Uint8Array): Promise<boolean> {
+    const { pool, log, stats } = this.#context;
+    const reader = this.#reader;
+    const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
+    const received = performance.now();
+    this.phase = Phase.Busy;
+    const hasBody = frame.bodyLength !== 0;
+    const exchange = new AppExchange();
+    const stream = pool.openStream(exchange);
+    const addr = this.conn.remoteAddr as Deno.NetAddr;
+    const job = appJob(head, {
+      mustClose: this.#draining && !(!hasBody && reader.hasNextHead()),
+      stream: stream.id,
+      hasBody,
+      remote: { hostname: addr.hostname, port: addr.port },
+    });
+    const body: BodyState = {
+      started: false,
+      done: !hasBody,
+      headWritten: false,
+      uninvited: false,
+      error: undefined,
+    };
+    const pumping = hasBody ? this.#pumpBody(exchange, stream, body) : undefined;
+    let reply: DeliveredResponse;
+    try {
+      reply = toResponse(await pool.execute(job));
+    } catch (error) {
+      reply = poolErrorReply(error);
+      pool.closeStream(stream);
+    }
+    if (!hasBody) reader.next(); // MessageEnd
+    if (!reply.open) exchange.finish();
+    if (body.error) {
+      // The body broke off (too large, malformed): that is the answer, and the thread's is not.
+      if (reply.open) stream.abort("the request body could not be read");
+      reply.release?.();
+      reply = errorReply(body.error);
+    }
+    body.uninvited = hasBody && !body.started && reader.expectsContinue;
+    body.headWritten = true;
+    const close = reply.close || body.uninvited || body.error !== undefined ||
+      (this.#draining && (hasBody || !reader.hasNextHead()));
+    let sent = reply.bodyLength;
+    try {
+      this.phase = Phase.Write;
+      this.deadline = Date.now() + this.#context.timeouts.write;
+      await this.#writeAll(close && !reply.close ? closeConnection(reply.bytes) : reply.bytes);
+      if (reply.open) sent += await this.#writeAnswer(exchange, stream);
+    } catch (error) {
+      stream.abort(isDisconnect(error) ? "the client went away" : describe(error));
+      if (error instanceof AnswerAbortedError || isDisconnect(error)) return false;
+      throw error;
+    } finally {
+      reply.release?.();
+      exchange.finish();
+    }
+    if (pumping) {
+      // The rest of a body the handler did not read is read and dropped, within the body timeout.
+      this.phase = Phase.Body;
+      this.deadline = Date.now() + this.#context.timeouts.body;
+      await pumping;
+    }
+    stats?.countRequest();
+    if (log.accessEnabled) this.#logAccess({ ...reply, bodyLength: sent }, requestLine, received);
+    if (close || body.uninvited || body.error) return false;
+    return this.#keepGoing(reply);
+  }
+
+  /** Writes an app's answer's body as the thread sends it; returns the bytes written. */
+  async #writeAnswer(exchange: AppExchange, stream: JobStream): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      // Waiting for the producer (an event stream may be quiet for long): no deadline.
+      this.phase = Phase.Busy;
+      const chunk = await exchange.nextOutput();
+      if (chunk === null) return sent;
+      this.phase = Phase.Write;
+      this.deadline = Date.now() + this.#context.timeouts.write;
+      await this.#writeAll(chunk);
+      sent += chunk.length;
+      stream.credit(chunk.length);
+    }
+  }
+
+  /**
+   * Forwards an app request's body to the thread as the handler reads it: nothing is read from
+   * the socket before the handler asks (then `100 Continue` goes out if awaited), nor while the
+   * thread's credit is spent. Once the answer is complete, the rest is read and dropped.
+   */
+  async #pumpBody(exchange: AppExchange, stream: JobStream, body: BodyState): Promise<void> {
+    const reader = this.#reader;
+    try {
+      const wanted = await exchange.waitCredit();
+      if (!wanted && reader.expectsContinue) return; // never invited: the connection closes
+      body.started = true;
+      if (wanted && reader.expectsContinue && !body.headWritten) await this.conn.write(CONTINUE);
+      reader.reserve(BODY_READ_BUFFER);
+      for (;;) {
+        switch (reader.next()) {
+          case ReadEvent.Body:
+            if (!exchange.closed) {
+              const chunk = reader.chunk;
+              stream.send(chunk.slice());
+              exchange.spend(chunk.length);
+              if (!exchange.hasCredit) await exchange.waitCredit();
+            }
+            continue;
+          case ReadEvent.MessageEnd:
+            body.done = true;
+            if (!exchange.closed) stream.end();
+            return;
+          case ReadEvent.NeedData:
+            await this.#read();
+            continue;
+          default:
+            throw reader.error;
+        }
+      }
+    } catch (error) {
+      body.error = error instanceof HttpError
+        ? error
+        : new HttpError(400, "The request body could not be read", { close: true });
+      stream.abort(body.error.message);
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ import {
   shouldTakeBack,
   TAKE_BACK_AFTER_MS,
 } from "./share.ts";
+import { type JobStream, type StreamHandlers, StreamRegistry } from "./streams.ts";
 import type { Job, PoolResult } from "./wire.ts";
 import { type Pending, Worker, type WorkerInfo } from "./worker.ts";
 import type { SharedStats } from "../stats.ts";
@@ -56,6 +57,11 @@ export interface PoolOptions {
   heapLimit?: number;
   /** Most jobs sent to one worker in one message. @default 256 */
   maxBatch?: number;
+  /**
+   * Most jobs with streams (`openStream`) one worker holds at once: they run concurrently in its
+   * thread, and a worker holding this many takes no job until one closes. @default 64
+   */
+  streamCapacity?: number;
   /** Receives the book's log lines ("Worker 2 got a job; executing."); unset for quiet. */
   log?: (line: string) => void;
   /** Receives errors that threads report (a job that threw, a thread that died). */
@@ -124,6 +130,8 @@ export class Pool {
   #jobCost = INITIAL_JOB_COST;
   /** Watches busy workers' current jobs; runs only while some worker is busy. */
   #watch: ReturnType<typeof setInterval> | undefined;
+  /** Open job streams, by id. */
+  #streams = new StreamRegistry();
 
   private constructor(options: PoolOptions) {
     this.#options = {
@@ -131,6 +139,7 @@ export class Pool {
       maxQueue: 4096,
       heapLimit: 512,
       maxBatch: 256,
+      streamCapacity: 64,
       start: "all",
       ...options,
     };
@@ -227,10 +236,31 @@ export class Pool {
     }
     if (this.#pendingSpawns > 0) this.#lastJob = performance.now();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ bytes: job.bytes, flags: job.flags, resolve, reject });
+      this.#queue.push({
+        bytes: job.bytes,
+        flags: job.flags,
+        stream: job.stream,
+        meta: job.meta,
+        resolve,
+        reject,
+      });
       if (this.#options.stats) this.#options.stats.queued = this.queued;
       this.#scheduleFlush();
     });
+  }
+
+  /**
+   * Opens byte streams for a job (see `streams.ts`): put the stream's `id` in the job given to
+   * {@linkcode Pool.execute}. The job then may run concurrently with others in its thread, and
+   * holds a place of its worker's `streamCapacity` until the thread closes its streams.
+   */
+  openStream(handlers: StreamHandlers): JobStream {
+    return this.#streams.open(handlers);
+  }
+
+  /** Forgets streams whose job was refused or failed: nothing more is sent or received. */
+  closeStream(stream: JobStream): void {
+    this.#streams.close(stream.id);
   }
 
   /**
@@ -243,7 +273,7 @@ export class Pool {
     this.#closing = true;
     this.#cancelSpawns();
     // 2. Finish the queued and running jobs.
-    if (this.queued > 0 || this.#workers.some((worker) => worker.busy)) {
+    if (this.queued > 0 || this.#workers.some((worker) => worker.active)) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
     this.#stopWatching();
@@ -280,6 +310,8 @@ export class Pool {
       heapLimit: this.#options.heapLimit,
       maxBatch: this.#options.maxBatch,
       stats: this.#options.stats,
+      streams: this.#streams,
+      capacity: this.#options.streamCapacity,
       restarts,
       jobsDone,
       onFree: (took, jobs) => {
@@ -287,6 +319,7 @@ export class Pool {
         this.#onWorkerFree();
       },
       onReturned: (pendings) => this.#requeue(pendings),
+      onRoom: () => this.#onWorkerFree(),
       onReady: () => {
         this.#startAttempts.delete(id);
         this.#checkStarted();
@@ -330,7 +363,8 @@ export class Pool {
     });
     for (const worker of free) {
       if (this.queued === 0) break;
-      const end = Math.min(this.#queue.length, this.#queueHead + share);
+      let end = Math.min(this.#queue.length, this.#queueHead + share);
+      if (this.#streams.size > 0) end = this.#withinRoom(worker.room, end);
       const batch = this.#queue.slice(this.#queueHead, end);
       this.#queueHead = end;
       this.#options.log?.(
@@ -346,6 +380,15 @@ export class Pool {
       this.#queueHead = 0;
     }
     if (this.#options.stats) this.#options.stats.queued = this.queued;
+  }
+
+  /** Where a batch ending at `end` stops so that it holds at most `room` jobs with streams. */
+  #withinRoom(room: number, end: number): number {
+    let index = this.#queueHead;
+    for (; index < end; index++) {
+      if (this.#queue[index]!.stream && room-- === 0) break;
+    }
+    return index;
   }
 
   #onWorkerFree(): void {
@@ -366,7 +409,7 @@ export class Pool {
   }
 
   #checkDrained(): void {
-    if (this.#drained && this.queued === 0 && !this.#workers.some((worker) => worker.busy)) {
+    if (this.#drained && this.queued === 0 && !this.#workers.some((worker) => worker.active)) {
       this.#drained();
       this.#drained = undefined;
     }
@@ -388,18 +431,25 @@ export class Pool {
    */
   #watchJobs(): void {
     const now = clockNow();
-    const busy = this.#workers.filter((worker) => worker.busy);
+    const busy = this.#workers.filter((worker) => worker.active);
     if (busy.length === 0) return this.#stopWatching();
     const anyFree = this.#workers.some((worker) => worker.free);
     for (const worker of busy) {
       const started = worker.jobStart;
-      if (started === 0) continue;
-      if (now - started > this.#options.jobTimeout) {
+      if (started !== 0 && now - started > this.#options.jobTimeout) {
         this.#replace(worker, new JobTimeoutError(worker.id, this.#options.jobTimeout));
-      } else if (worker.stuck(now, STUCK_AFTER_MS)) {
+      } else if (
+        started === 0 && worker.stuck(now, Math.max(STUCK_AFTER_MS, this.#options.jobTimeout))
+      ) {
+        // Jobs with streams run concurrently, and a long synchronous stretch of one (parsing a
+        // large body, say) is not a stuck thread: only one that overruns the job timeout is.
+        this.#replace(worker, new JobTimeoutError(worker.id, this.#options.jobTimeout));
+      } else if (started !== 0 && worker.stuck(now, STUCK_AFTER_MS)) {
         const reason =
           `its thread stopped while a job awaited (most likely at the heap limit of ${this.#options.heapLimit} MiB)`;
         this.#replace(worker, new WorkerCrashedError(worker.id, reason));
+      } else if (started === 0) {
+        continue;
       } else if (shouldTakeBack({ running: now - started, anyFree })) {
         this.#requeue(worker.takeBack());
       }

@@ -10,6 +10,8 @@
  * when a millisecond has passed since the last post, and before a slow or blocking job, which
  * also asks the pool to take back the rest of the batch. A job may return a promise: the loop
  * then awaits it (posting what is finished first) and goes on; a plain value costs no promise.
+ * A job with streams (`Job.stream`) that returns a promise is not awaited: it runs concurrently
+ * while the loop goes on, and its result is posted on its own when it settles (`detached`).
  *
  * A thread module calls {@linkcode runThread} once, at its top level.
  *
@@ -23,14 +25,18 @@ import {
   type BatchMessage,
   type ControlMessage,
   decodeJobs,
+  type DetachedMessage,
   encodeResults,
   type Job,
   type Progress,
   type Result,
+  type StreamMessage,
   type ThreadEvent,
   transferList,
 } from "./wire.ts";
 import { SharedStats } from "../stats.ts";
+import { wholeBuffer } from "./streams.ts";
+import { ThreadStreams } from "./thread_streams.ts";
 
 /** What the loop offers a job while it runs. */
 export interface JobContext {
@@ -70,6 +76,8 @@ export interface ThreadInit {
   data: unknown;
   /** Sends an error line to the pool's `logError`. */
   report(message: string): void;
+  /** The byte streams of this thread's jobs with streams, by `Job.stream`. */
+  streams: ThreadStreams;
 }
 
 /**
@@ -114,7 +122,7 @@ interface Planned {
  * }));
  * ```
  */
-export function runThread(setup: (init: ThreadInit) => Runner): void {
+export function runThread(setup: (init: ThreadInit) => Runner | Promise<Runner>): void {
   if (!parentPort) throw new Error("runThread() runs in a thread that the pool started");
   new JobLoop(parentPort, setup).listen();
 }
@@ -124,8 +132,11 @@ type Port = NonNullable<typeof parentPort>;
 /** The loop's state: one per thread. */
 class JobLoop {
   #port: Port;
-  #setup: (init: ThreadInit) => Runner;
+  #setup: (init: ThreadInit) => Runner | Promise<Runner>;
   #runner: Runner | undefined;
+  #streams = new ThreadStreams((message, transfer) => this.#port.postMessage(message, transfer));
+  /** Jobs with streams running concurrently (their promise not settled yet). */
+  #detached = 0;
   #claims: JobClaims | undefined;
   #stats: SharedStats | undefined;
   #id = 0;
@@ -138,7 +149,7 @@ class JobLoop {
   /** The one context handed to every job; it acts on the job running now. */
   #context: JobContext = { blocking: () => this.#blocking() };
 
-  constructor(port: Port, setup: (init: ThreadInit) => Runner) {
+  constructor(port: Port, setup: (init: ThreadInit) => Runner | Promise<Runner>) {
     this.#port = port;
     this.#setup = setup;
   }
@@ -158,6 +169,8 @@ class JobLoop {
     this.#watchHeap();
     this.#port.on("message", (message: BatchMessage | ControlMessage) => {
       switch (message.type) {
+        case "stream":
+          return this.#streams.receive(message as StreamMessage);
         case "init":
           return this.#init(message);
         case "batch":
@@ -185,12 +198,20 @@ class JobLoop {
     }, HEAP_CHECK_MS);
   }
 
-  #init(message: Extract<ControlMessage, { type: "init" }>): void {
+  async #init(message: Extract<ControlMessage, { type: "init" }>): Promise<void> {
     this.#id = message.id;
     this.#claims = new JobClaims(message.claims);
     this.#stats = message.stats ? new SharedStats(message.stats) : undefined;
     const report = (line: string) => this.#post({ type: "log", level: "error", message: line });
-    this.#runner = this.#setup({ id: message.id, data: message.data, report });
+    try {
+      const init = { id: message.id, data: message.data, report, streams: this.#streams };
+      const runner = this.#setup(init);
+      this.#runner = runner instanceof Promise ? await runner : runner;
+    } catch (error) {
+      // A setup that fails (a module that does not load) fails the same way every time: one line.
+      const text = error instanceof Error ? error.message : String(error);
+      return this.#crash(text.split("\n")[0]!);
+    }
     this.#post({ type: "ready" });
   }
 
@@ -243,7 +264,11 @@ class JobLoop {
       }
       run.group = planned.group;
       const result = this.#start(run, planned);
-      if (result instanceof Promise) return this.#await(run, planned, result);
+      if (result instanceof Promise) {
+        if (!planned.job.stream) return this.#await(run, planned, result);
+        this.#detach(run, planned, result);
+        continue;
+      }
       this.#finish(run, planned, result);
     }
     this.#endBatch(run);
@@ -277,10 +302,32 @@ class JobLoop {
     ).then(() => this.#continue(run, run.index + 1));
   }
 
+  /**
+   * Lets a job with streams run on concurrently: the batch goes on, and the result is posted on
+   * its own when it settles. While any runs, the pool watches the thread for a stuck event loop.
+   */
+  #detach(run: BatchRun, planned: Planned, pending: Promise<Result>): void {
+    const claims = this.#claims!;
+    claims.jobStart = 0;
+    run.now = performance.now();
+    if (this.#detached++ === 0) claims.awaitingSince = clockNow();
+    const runner = this.#runner!;
+    const id = planned.job.stream!;
+    const post = (result: Result) => {
+      if (--this.#detached === 0) claims.awaitingSince = 0;
+      const { bytes, transfer, ...plain } = result;
+      // A kept result's bytes are copied; a given-up one's buffer is transferred when whole.
+      const buffer = transfer ? wholeBuffer(bytes) : bytes.slice().buffer;
+      const message: DetachedMessage = { type: "detached", id, result: plain, buffer };
+      this.#port.postMessage(message, [buffer]);
+    };
+    pending.then(post, (error) => post(runner.failed(error, planned.job)));
+  }
+
   #finish(run: BatchRun, planned: Planned, result: Result): void {
     // No job runs until the next is claimed: its start must not count against this one's time.
     this.#claims!.jobStart = 0;
-    this.#claims!.awaitingSince = 0;
+    this.#claims!.awaitingSince = this.#detached > 0 ? clockNow() : 0;
     run.blocks = false;
     run.now = performance.now();
     const took = run.now - run.started;

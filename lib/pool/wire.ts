@@ -25,6 +25,13 @@ export interface Job {
   bytes: Uint8Array;
   /** Small flags (8 bits). */
   flags: number;
+  /**
+   * The id of the byte streams attached to the job (`Pool.openStream`), 0 or unset for none. A
+   * job with streams may run concurrently with others in its thread (see `thread.ts`).
+   */
+  stream?: number;
+  /** Rare extra data, sent as JSON (a job with streams carries its context here). */
+  meta?: unknown;
 }
 
 /** What a thread makes of a {@linkcode Job}. */
@@ -44,6 +51,11 @@ export interface Result {
    * (and so detached) rather than copied.
    */
   transfer?: boolean;
+  /**
+   * For a job with streams: its output stream goes on after this result (it ends with an `end`
+   * or `abort` stream message). Unset: the job's streams are closed with this result.
+   */
+  open?: boolean;
 }
 
 /** A {@linkcode Result} as the pool hands it out on the main thread. */
@@ -96,7 +108,36 @@ export type ControlMessage =
     /** The `SharedStats` buffer, for the status page's current job. */
     stats?: SharedArrayBuffer;
   }
-  | { type: "close" };
+  | { type: "close" }
+  | StreamMessage;
+
+/**
+ * A message about the byte streams of the job with streams `id`, either way. `data` carries
+ * bytes (transferred); `end` ends the sender's stream; `credit` lets the other side send `n` more
+ * bytes; `abort` stops both directions (from a thread, it also closes the job's streams).
+ */
+export interface StreamMessage {
+  type: "stream";
+  id: number;
+  op: "data" | "end" | "credit" | "abort";
+  /**
+   * The bytes of `data`, a whole buffer (transferred): Deno's `node:worker_threads` walks a
+   * message's typed arrays element by element looking for ports, but not a bare buffer.
+   */
+  buffer?: ArrayBuffer;
+  n?: number;
+  reason?: string;
+}
+
+/** From a thread: the result of a job with streams that ran concurrently, posted on its own. */
+export interface DetachedMessage {
+  type: "detached";
+  /** The job's stream id. */
+  id: number;
+  /** The result, its `bytes` as a whole buffer (see {@linkcode StreamMessage.buffer}). */
+  result: Omit<Result, "bytes" | "transfer">;
+  buffer: ArrayBuffer;
+}
 
 /** Messages from a thread to the pool, besides batches. */
 export type ThreadEvent =
@@ -104,9 +145,13 @@ export type ThreadEvent =
   | { type: "closed" }
   /** An uncaught error: the thread closes itself after sending this; the pool replaces it. */
   | { type: "crashed"; message: string }
-  | { type: "log"; level: "error" | "info"; message: string };
+  | { type: "log"; level: "error" | "info"; message: string }
+  | StreamMessage
+  | DetachedMessage;
 
 const LARGE = 1;
+/** Wire flag of a result: the job's output stream stays open (see {@linkcode Result.open}). */
+const OPEN = 2;
 const RECORD_HEADER = 24;
 /** Data this large or larger is transferred as its own buffer rather than copied. */
 export const LARGE_DATA = 16 * 1024;
@@ -134,13 +179,20 @@ const decoder = new TextDecoder();
  */
 export function encodeJobs(jobs: ReadonlyArray<Job>, into?: ArrayBuffer): BatchMessage {
   let size = 4;
+  let metas: (Uint8Array | undefined)[] | undefined;
   for (let i = 0; i < jobs.length; i++) {
-    size += RECORD_HEADER + inlineLength(jobs[i]!.bytes, false);
+    const job = jobs[i]!;
+    if (job.meta !== undefined) {
+      metas ??= new Array(jobs.length);
+      size += (metas[i] = encoder.encode(JSON.stringify(job.meta))).length;
+    }
+    size += RECORD_HEADER + inlineLength(job.bytes, false);
   }
   const packer = new Packer(jobs.length, size, into);
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
-    packer.add(i, job.flags, 0, 0, undefined, job.bytes, false);
+    // A job's stream id travels in the record's number, which jobs do not use otherwise.
+    packer.add(i, job.flags, 0, job.stream ?? 0, metas?.[i], job.bytes, false, 0);
   }
   return packer.message;
 }
@@ -149,7 +201,10 @@ export function encodeJobs(jobs: ReadonlyArray<Job>, into?: ArrayBuffer): BatchM
 export function decodeJobs(message: BatchMessage): Job[] {
   const reader = new Unpacker(message);
   const jobs: Job[] = new Array(reader.count);
-  while (reader.next()) jobs[reader.id] = { bytes: reader.data, flags: reader.flags };
+  while (reader.next()) {
+    const meta = reader.meta ? JSON.parse(decoder.decode(reader.meta)) : undefined;
+    jobs[reader.id] = { bytes: reader.data, flags: reader.flags, stream: reader.amount, meta };
+  }
   return jobs;
 }
 
@@ -186,8 +241,8 @@ export function encodeResults(
   }
   const packer = new Packer(count, size, into);
   for (let i = 0; i < count; i++) {
-    const { flags, code, amount, bytes, transfer } = results[i]!;
-    packer.add(ids[i]!, flags, code, amount, metas?.[i], bytes, transfer === true);
+    const { flags, code, amount, bytes, transfer, open } = results[i]!;
+    packer.add(ids[i]!, flags, code, amount, metas?.[i], bytes, transfer === true, open ? OPEN : 0);
   }
   return Object.assign(packer.message, progress);
 }
@@ -213,6 +268,7 @@ export function decodeResults(
       worker,
       release: undefined,
     };
+    if (reader.wireFlags & OPEN) result.open = true;
     each(reader.id, result);
   }
 }
@@ -264,6 +320,7 @@ class Packer {
     meta: Uint8Array | undefined,
     data: Uint8Array,
     owned: boolean,
+    extraFlags: number,
   ): void {
     const view = this.#view;
     const offset = this.#offset;
@@ -272,7 +329,7 @@ class Packer {
     const large = this.message.large;
     view.setUint32(offset, id, true);
     view.setUint8(offset + 4, flags);
-    view.setUint8(offset + 5, isLarge ? LARGE : 0);
+    view.setUint8(offset + 5, (isLarge ? LARGE : 0) | extraFlags);
     view.setUint16(offset + 6, code, true);
     view.setFloat64(offset + 8, amount, true);
     view.setUint32(offset + 16, metaLength, true);
@@ -298,6 +355,7 @@ class Unpacker {
   flags = 0;
   code = 0;
   amount = 0;
+  wireFlags = 0;
   meta: Uint8Array | undefined;
   data: Uint8Array = new Uint8Array(0);
   #message: BatchMessage;
@@ -321,7 +379,7 @@ class Unpacker {
     let offset = this.#offset;
     this.id = view.getUint32(offset, true);
     this.flags = view.getUint8(offset + 4);
-    const wireFlags = view.getUint8(offset + 5);
+    const wireFlags = this.wireFlags = view.getUint8(offset + 5);
     this.code = view.getUint16(offset + 6, true);
     this.amount = view.getFloat64(offset + 8, true);
     const metaLength = view.getUint32(offset + 16, true);

@@ -10,9 +10,11 @@
 
 import { Worker as Thread } from "node:worker_threads";
 import { JobClaims } from "./claims.ts";
+import type { StreamRegistry, StreamTarget } from "./streams.ts";
 import {
   type BatchMessage,
   decodeResults,
+  type DetachedMessage,
   encodeJobs,
   type Job,
   type PoolResult,
@@ -33,6 +35,8 @@ export interface WorkerInfo {
   id: number;
   /** Whether it has a batch it has not finished. */
   busy: boolean;
+  /** Jobs with streams it holds (running concurrently, or streaming their output). */
+  open: number;
   /** Jobs it has answered (across replacements). */
   jobsDone: number;
   /** How many times it was replaced after a crash or a timeout. */
@@ -51,6 +55,10 @@ export interface WorkerHooks {
   heapLimit: number;
   maxBatch: number;
   stats: SharedStats | undefined;
+  /** The pool's open job streams, for routing stream messages. */
+  streams: StreamRegistry;
+  /** Most jobs with streams the worker holds at once. */
+  capacity: number;
   restarts: number;
   jobsDone: number;
   /** The worker answered its whole batch, having spent `took` ms on the `jobs` jobs it ran. */
@@ -59,6 +67,8 @@ export interface WorkerHooks {
   onReturned: (pendings: Pending[]) => void;
   /** The thread has set up its runner and takes jobs from now on. */
   onReady: () => void;
+  /** A job with streams closed while the worker had no batch: it has room for one more. */
+  onRoom: () => void;
   onCrash: (worker: Worker, reason: string) => void;
   onLog: (event: Extract<ThreadEvent, { type: "log" }>) => void;
 }
@@ -98,6 +108,14 @@ export class Worker {
   #deliver = (id: number, result: PoolResult) => this.#deliverResult(id, result);
   /** The batch of results being delivered. */
   #delivering: HeldBuffer | undefined;
+  /** Stream ids of the jobs with streams it holds, from their sending to their close. */
+  #held = new Set<number>();
+  /** Jobs with streams whose batch finished before their result: by stream id. */
+  #detached = new Map<number, Pending>();
+  /** Posts the stream messages of its jobs to the thread. */
+  readonly #target: StreamTarget = {
+    post: (message, transfer) => this.#thread.postMessage(message, transfer),
+  };
 
   constructor(id: number, hooks: WorkerHooks) {
     this.id = id;
@@ -152,9 +170,19 @@ export class Worker {
     return this.#ready;
   }
 
-  /** Whether it is ready and has no batch: it can take jobs now. */
+  /** Whether it is ready, has no batch and has room for a job with streams: it can take jobs. */
   get free(): boolean {
-    return this.#ready && !this.#batchOpen;
+    return this.#ready && !this.#batchOpen && this.#held.size < this.#hooks.capacity;
+  }
+
+  /** How many more jobs with streams it may take now. */
+  get room(): number {
+    return this.#hooks.capacity - this.#held.size;
+  }
+
+  /** Whether it has a batch or holds jobs with streams. */
+  get active(): boolean {
+    return this.#batchOpen || this.#held.size > 0;
   }
 
   /** When (by `clockNow()`) the thread started the job it runs now; 0 when it runs none. */
@@ -172,6 +200,7 @@ export class Worker {
     return {
       id: this.id,
       busy: this.busy,
+      open: this.#held.size,
       jobsDone: this.#jobsDone,
       restarts: this.#hooks.restarts,
       ready: this.#ready,
@@ -192,6 +221,24 @@ export class Worker {
     const spare = this.#spares.pop();
     if (spare) message.spare = spare;
     this.#thread.postMessage(message, transferList(message));
+    if (this.#hooks.streams.size > 0) this.#attachStreams(batch);
+  }
+
+  /** Holds the batch's jobs with streams, whose waiting messages now follow the batch. */
+  #attachStreams(batch: Pending[]): void {
+    for (const pending of batch) {
+      if (!pending.stream) continue;
+      const stream = this.#hooks.streams.get(pending.stream);
+      if (!stream) continue;
+      this.#held.add(pending.stream);
+      stream.attach(this.#target);
+    }
+  }
+
+  /** A job with streams closed: the worker has room again. */
+  #release(id: number): void {
+    if (!this.#held.delete(id)) return;
+    if (!this.#batchOpen && this.#ready && !this.#failed && !this.#delivering) this.#hooks.onRoom();
   }
 
   /** Asks the thread to finish and waits until it says it has closed, then terminates it. */
@@ -220,6 +267,9 @@ export class Worker {
         inFlight[id] = undefined;
         this.#inFlightCount--;
         taken.push(pending);
+        if (pending.stream && this.#held.delete(pending.stream)) {
+          this.#hooks.streams.get(pending.stream)?.detach();
+        }
       }
     }
     return taken;
@@ -233,10 +283,15 @@ export class Worker {
     this.#hooks.stats?.setBusy(this.id, false);
     this.#hooks.stats?.setReady(this.id, false);
     const pendings = this.#inFlight.filter((pending) => pending !== undefined);
+    pendings.push(...this.#detached.values());
     this.#inFlight = [];
     this.#inFlightCount = 0;
+    this.#detached.clear();
     this.#batchOpen = false;
     for (const pending of pendings) pending.reject(error);
+    const held = [...this.#held];
+    this.#held.clear();
+    for (const id of held) this.#hooks.streams.fail(id, error.message);
     this.#stopped?.();
   }
 
@@ -252,6 +307,11 @@ export class Worker {
     switch (message.type) {
       case "batch":
         return this.#receiveBatch(message);
+      case "stream":
+        if (this.#hooks.streams.receive(message, this.#target)) this.#release(message.id);
+        return;
+      case "detached":
+        return this.#receiveDetached(message);
       case "closed":
         return this.#stopped?.();
       case "crashed":
@@ -279,6 +339,7 @@ export class Worker {
     this.#jobsDone += count;
     this.#hooks.stats?.addJobsDone(this.id, count);
     held.release();
+    if (message.done && this.#inFlightCount > 0) this.#detachRest();
     if (message.done && this.#inFlightCount > 0) {
       // Every job of a finished batch is answered; anything left is a bug in the thread.
       this.#hooks.onCrash(this, "it finished a batch without answering every job");
@@ -299,6 +360,49 @@ export class Worker {
       result.release = held.release;
     }
     pending.resolve(result);
+    if (pending.stream && !result.open) this.#closeStream(pending.stream);
+  }
+
+  /**
+   * The batch is done, and the jobs with streams not answered yet run on concurrently: their
+   * results come on their own (`detached`).
+   */
+  #detachRest(): void {
+    const inFlight = this.#inFlight;
+    for (let id = 0; id < inFlight.length; id++) {
+      const pending = inFlight[id];
+      if (!pending?.stream || !this.#held.has(pending.stream)) continue;
+      inFlight[id] = undefined;
+      this.#inFlightCount--;
+      this.#detached.set(pending.stream, pending);
+    }
+  }
+
+  #receiveDetached(message: DetachedMessage): void {
+    let pending = this.#detached.get(message.id);
+    if (pending) {
+      this.#detached.delete(message.id);
+    } else {
+      // Its batch is still running: the job is still one of the batch's.
+      const inFlight = this.#inFlight;
+      const index = inFlight.findIndex((p) => p?.stream === message.id);
+      if (index < 0) return;
+      pending = inFlight[index]!;
+      inFlight[index] = undefined;
+      this.#inFlightCount--;
+      this.#answered++;
+    }
+    const bytes = new Uint8Array(message.buffer);
+    const result: PoolResult = { ...message.result, bytes, worker: this.id, release: undefined };
+    this.#jobsDone++;
+    this.#hooks.stats?.addJobsDone(this.id, 1);
+    pending.resolve(result);
+    if (!result.open) this.#closeStream(message.id);
+  }
+
+  #closeStream(id: number): void {
+    this.#hooks.streams.close(id);
+    this.#release(id);
   }
 }
 
