@@ -24,13 +24,15 @@ import { Logger } from "./lib/log.ts";
 import type { ShutdownResult } from "./lib/net/server.ts";
 import { startSalut } from "./lib/salut.ts";
 
+export type { FetchHandler, ServeInfo } from "./lib/app/user_app.ts";
 export type { FlagValue, FlagValues } from "./lib/config/options.ts";
 export type { ShutdownResult } from "./lib/net/server.ts";
 
 /** Options for {@linkcode serve}; what is not given takes the default `salut --help` shows. */
 export interface ServeOptions {
   /**
-   * Your app: a module whose default export has `fetch(request, info)`, as for `deno serve`.
+   * Your app: a module whose default export has `fetch(request, info)`, as for `deno serve`
+   * (a {@linkcode FetchHandler}; `info` is a {@linkcode ServeInfo}).
    * Every worker imports it, so give its URL (`new URL("./app.ts", import.meta.url)`) rather
    * than the module itself. Without it, salut serves `root` only.
    */

@@ -6,7 +6,9 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { withDeadline } from "./support/deadline.ts";
+import { startServer } from "./support/server.ts";
 
 /** An example module: a `deno serve` default export. */
 interface AppModule {
@@ -50,7 +52,18 @@ const DENO_SERVE: Host = {
   },
 };
 
-const HOSTS: Host[] = [DENO_SERVE];
+/** salut with `--app FILE`, in this process (tests/support/server.ts). */
+const SALUT: Host = {
+  name: "salut --app",
+  async serve(file, options = {}) {
+    const server = await startServer({
+      args: ["--app", fileURLToPath(file), "--workers", String(options.workers ?? 2)],
+    });
+    return { url: server.url, salut: true, [Symbol.asyncDispose]: () => server.close() };
+  },
+};
+
+const HOSTS: Host[] = [DENO_SERVE, SALUT];
 
 /** Runs `check` against `file` served by each host, with an HTTP client closed afterwards. */
 function testExample(

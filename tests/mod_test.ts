@@ -116,3 +116,24 @@ Deno.test("serve() refuses a bad option before starting anything", async () => {
       "Option app must be a file's URL or path, got https://example.test/app.ts; import it from a local module",
   });
 });
+
+Deno.test("serve() runs the app in its workers, and the root's files before it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "salut-mod-app-" });
+  try {
+    await Deno.writeTextFile(join(root, "page.txt"), "a file\n");
+    await using server = await serve({
+      app: new URL("../examples/hello.ts", import.meta.url),
+      root,
+      port: 0,
+      workers: 1,
+      quiet: true,
+    });
+    using client = await RawClient.connect(server.addr.port);
+    const fromApp = await client.request(get("/api"));
+    equal(fromApp.status, 200);
+    equal(fromApp.text, "Hello, 127.0.0.1 from worker 1! You asked for /api\n");
+    equal((await client.request(get("/page.txt"))).text, "a file\n");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
