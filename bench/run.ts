@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: salut beside Deno.serve (the baseline), a bare `Deno.listen` loop (the
  * ceiling), that loop beside idle workers (the floor of memory at rest, workload E only) and nginx
- * (when installed), in interleaved rounds, under the workloads of docs/performance.md.
+ * (when installed), in interleaved rounds, under the workloads of docs/performance.md; for the
+ * app workloads (F, G), salut's `--app` beside Deno.serve and `deno serve --parallel` running the
+ * same module.
  * Prints a table of medians and ratios to Deno.serve and writes it as JSON, Markdown and an SVG
  * chart. Exits 1 when any request was answered wrongly. With `--compare DIR`, the salut checkout
  * in DIR runs too, as `salut@before`, beside this one in the same rounds: a before/after.
@@ -96,7 +98,7 @@ async function runOne(
   try {
     const limitMs = (context.warmupSeconds + context.seconds + 60) * 1000;
     if (!workload.launch) {
-      server = await ServerProcess.start(spec, context.site);
+      server = await ServerProcess.start(spec, context.site, { app: workload.app });
       await server.settled();
     }
     const measuring = server ? workload.measure(server, context) : workload.launch!(spec, context);

@@ -19,7 +19,8 @@ const READY_TIMEOUT_MS = 30_000;
 /** How long a server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
 const REPO = join(import.meta.dirname!, "..");
-const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+/** salut's and the baselines' line, and `deno serve`'s ("deno serve: Listening on …"). */
+const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)\//i;
 
 const live = new Set<ServerProcess>();
 
@@ -47,19 +48,20 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts `spec` serving the directory `site` (on `options.port`, else one it picks; not for
-   * nginx) and waits until it says it accepts connections.
+   * Starts `spec` serving the directory `site`, or with `options.app` the app module of that
+   * path (relative to the checkout), on `options.port` (else one it picks; not for nginx), and
+   * waits until it says it accepts connections.
    */
   static async start(
     spec: ServerSpec,
     site: string,
-    options: { port?: number } = {},
+    options: { port?: number; app?: string } = {},
   ): Promise<ServerProcess> {
     // nginx is given a port that was free a moment ago; if another process took it since,
     // nginx exits at once, and another port is tried.
     for (let attempt = 1;; attempt++) {
       try {
-        return await ServerProcess.#start(spec, site, options.port ?? 0);
+        return await ServerProcess.#start(spec, site, options.port ?? 0, options.app);
       } catch (error) {
         if (spec.kind !== "nginx" || attempt === 3 || !/Address already in use/.test(`${error}`)) {
           throw error;
@@ -68,10 +70,17 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
-  static async #start(spec: ServerSpec, site: string, port: number): Promise<ServerProcess> {
+  static async #start(
+    spec: ServerSpec,
+    site: string,
+    port: number,
+    app: string | undefined,
+  ): Promise<ServerProcess> {
     const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
     const salut = spec.kind === "salut" ? await startTask(spec.checkout ?? REPO) : undefined;
-    const args = nginx?.args ?? denoArgs(spec, site, port, salut?.flags ?? []);
+    // Absolute: salut reads a relative path from INIT_CWD, which `deno task bench` sets.
+    const appPath = app === undefined ? undefined : join(spec.checkout ?? REPO, app);
+    const args = nginx?.args ?? denoArgs(spec, { site, port, app: appPath }, salut?.flags ?? []);
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: spec.checkout ?? REPO,
@@ -81,6 +90,7 @@ export class ServerProcess implements AsyncDisposable {
       env: {
         ...inheritedEnv(),
         ...(salut?.env ?? (spec.kind === "floor" ? RUNTIME_ENV : {})),
+        ...(spec.kind === "deno_serve_parallel" ? { DENO_JOBS: String(spec.workers ?? 1) } : {}),
       },
       stdin: "null",
       stdout: "piped",
@@ -259,8 +269,15 @@ async function readStartTask(
   return { env, flags: words.slice(2, -1) };
 }
 
-/** The command of a Deno server; salut's with `salutFlags`, those of its `deno task start`. */
-function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: string[]): string[] {
+/**
+ * The command of a Deno server serving `site`, or the module `app` when given; salut's with
+ * `salutFlags`, those of its `deno task start`.
+ */
+function denoArgs(
+  spec: ServerSpec,
+  { site, port, app }: { site: string; port: number; app: string | undefined },
+  salutFlags: string[],
+): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {
     case "salut":
@@ -269,11 +286,25 @@ function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: stri
         "run",
         ...salutFlags,
         "main.ts",
-        ...["--port", String(port), "--quiet", "--sleep", "--root", site],
+        ...["--port", String(port), "--quiet"],
+        ...(app === undefined ? ["--sleep", "--root", site] : ["--app", app]),
         ...["--workers", String(spec.workers ?? 4)],
       ];
     case "deno_serve":
-      return [...deno, "bench/deno_serve.ts", "--port", String(port), "--root", site];
+      return app === undefined
+        ? [...deno, "bench/deno_serve.ts", "--port", String(port), "--root", site]
+        : [...deno, "bench/deno_serve_app.ts", "--port", String(port), "--app", app];
+    case "deno_serve_parallel":
+      // As many isolates as DENO_JOBS says (set where the process is started).
+      if (app === undefined) throw new TypeError("deno serve --parallel runs app workloads only");
+      return [
+        Deno.execPath(),
+        "serve",
+        "--allow-all",
+        "--parallel",
+        ...["--host", "127.0.0.1", "--port", String(port)],
+        app,
+      ];
     case "bare":
       return [...deno, "bench/bare.ts", "--port", String(port), "--root", site];
     case "floor":

@@ -1,13 +1,21 @@
 /**
- * The workloads, (A) to (E) plus the listing (L), start-up (S) and compression (Z), and which
- * servers run each.
+ * The workloads, (A) to (E) plus the listing (L), start-up (S), compression (Z) and the apps
+ * (F: a CPU-heavy handler, G: a trivial one), and which servers run each.
  * A workload measures one freshly started server and reports numbers (`metrics`) and anything
  * answered wrongly (`problems`).
  *
  * @module
  */
 
-import { checkEncoded, checkFile, checkPage, checkWrk, type EncodedAnswer } from "./checks.ts";
+import {
+  appAnswer,
+  checkApp,
+  checkEncoded,
+  checkFile,
+  checkPage,
+  checkWrk,
+  type EncodedAnswer,
+} from "./checks.ts";
 import {
   ACCEPT_ENCODING,
   codingIndex,
@@ -29,8 +37,8 @@ import { get, RawClient } from "../tests/support/http.ts";
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** Its letter (L: the listing workload; S: start-up; Z: compression). */
-  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z";
+  /** Its letter (L: the listing workload; S: start-up; Z: compression; F, G: apps). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z" | "F" | "G";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -38,6 +46,11 @@ export interface Workload {
   servers: readonly ServerKind[];
   /** Whether salut also runs it with the other pool sizes of `--sweep-workers`. */
   sweep: boolean;
+  /**
+   * The app module every server runs, relative to the checkout (salut with `--app`), instead of
+   * serving the site.
+   */
+  app?: string;
   /** Measures a server that was just started. */
   measure(server: ServerProcess, context: WorkloadContext): Promise<Measurement>;
   /** Instead of {@linkcode Workload.measure}: launches the server itself, as often as it needs. */
@@ -209,7 +222,44 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       measure: (server, context) =>
         measureFirstRequests(server.port, compressedSite(context), firstRequests),
     },
+    {
+      id: "F",
+      letter: "F",
+      title: "F CPU-heavy app (~1 ms of CPU a request), 16 conns",
+      kind: "throughput",
+      servers: ["salut", "deno_serve", "deno_serve_parallel"],
+      sweep: false,
+      app: "examples/cpu.ts",
+      measure: (server, context) => measureApp(server, context, "examples/cpu.ts", 16),
+    },
+    {
+      id: "G",
+      letter: "G",
+      title: 'G trivial app (new Response("hi")), 50 conns',
+      kind: "throughput",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      app: "bench/apps/hi.ts",
+      measure: (server, context) => measureApp(server, context, "bench/apps/hi.ts", 50),
+    },
   ];
+}
+
+/**
+ * Workloads F and G: wrk against `GET /` of the app `app`, checked before and after against what
+ * the module's own `fetch` answers in this process.
+ */
+async function measureApp(
+  server: ServerProcess,
+  context: WorkloadContext,
+  app: string,
+  connections: number,
+): Promise<Measurement> {
+  const expected = await appAnswer(app, "/");
+  return await measureThroughput(server, context, {
+    connections,
+    check: () => checkApp(server.port, "/", expected),
+  });
 }
 
 function compressedSite(context: WorkloadContext): CompressedSite {
@@ -253,8 +303,9 @@ async function measureEncoded(
 
 /**
  * Runs wrk against `GET /` (or the large file, or `path`), sampling the server's RSS every 50 ms,
- * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run is warmed up by one checked download, so its RSS
- * growth is memory that streaming holds, not first-use costs.
+ * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run
+ * is warmed up by one checked download, so its RSS growth is memory that streaming holds, not
+ * first-use costs.
  */
 async function measureThroughput(
   server: ServerProcess,
