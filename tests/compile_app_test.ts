@@ -11,6 +11,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { ROOT } from "../scripts/compile.ts";
+import { get, RawClient } from "./support/http.ts";
+import { startSalut } from "./support/process.ts";
 import { isEmbedded, parseEmbeddedFiles, readCompileMetadata } from "./support/embedded_files.ts";
 
 /** The command, as the README gives it, run in the project's directory. */
@@ -112,3 +114,26 @@ Deno.test("without its --include, the app or salut's thread module is left out o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test(
+  "the recipe's project runs with only the binary's permissions, and without salut's bundled site",
+  async () => {
+    const dir = await makeProject();
+    try {
+      // What the binary runs, from the same files; on the port the test gives.
+      const server = MY_SERVER.replace("port: 8080", "port: Number(Deno.args[1])");
+      await Deno.writeTextFile(join(dir, "my_server.ts"), server);
+      await using salut = await startSalut([], {
+        command: ["run", "--allow-net", "--allow-read", "my_server.ts"],
+        cwd: dir,
+      });
+      using client = await RawClient.connect(salut.port);
+      const response = await client.request(get("/from/the/app"));
+      equal(response.status, 200);
+      equal(response.text, "Hello, 127.0.0.1 from worker 1! You asked for /from/the/app\n");
+      equal((await client.request(get("/_salut/nothing-here"))).status, 404);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
