@@ -77,6 +77,18 @@ async function checkCheckout(dir: string): Promise<void> {
   await startTask(dir);
 }
 
+/** Whether the salut checkout in `dir` takes `--app` (its `--help` says so). */
+async function runsApps(dir: string): Promise<boolean> {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "main.ts", "--help"],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(stdout).includes("--app ");
+}
+
 /** Starts `spec`, measures `workload`, stops the server; never throws. */
 async function runOne(
   workload: Workload,
@@ -158,6 +170,8 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (settings.compare) await checkCheckout(settings.compare);
+  // A checkout from before --app runs no app workload.
+  const compareApps = settings.compare !== undefined && await runsApps(settings.compare);
   if (!await hasWrk()) {
     console.error(
       "bench: wrk is not installed; install it with `sudo apt-get install wrk` and run again.",
@@ -170,12 +184,15 @@ async function main(args: string[]): Promise<number> {
     .filter((workload) => !settings.only || settings.only.includes(workload.id));
   if (workloads.length === 0) throw new TypeError(`--only matches no workload`);
   // Only the servers some workload runs (with --only C, no bare and no other pool sizes).
-  const specs = serverSpecs(settings, nginx)
+  const specs = serverSpecs(settings, nginx, { compareApps })
     .filter((spec) => workloads.some((workload) => serversFor(workload, [spec]).length > 0));
   const skipped = nginx || settings.servers?.includes("nginx") === false ? [] : [{
     server: "nginx",
     reason: "nginx is not installed (sudo apt-get install nginx-light)",
   }];
+  if (settings.compare && !compareApps && workloads.some((workload) => workload.app)) {
+    skipped.push({ server: "salut@before --app", reason: "the compared checkout has no --app" });
+  }
   const unknown = settings.servers?.filter((kind) =>
     !(SERVER_KINDS as readonly string[]).includes(kind)
   );

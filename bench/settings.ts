@@ -113,10 +113,15 @@ export function durationOption(value: string, flag: string, min: number): number
 
 /**
  * salut (and its other pool sizes, then with `--app`, each followed by the `--compare`
- * checkout's), Deno.serve, `deno serve --parallel`, bare, the floors (with salut's pool size),
- * nginx: those asked for and available.
+ * checkout's; with `--app` only if `compareApps`, default true), Deno.serve,
+ * `deno serve --parallel`, bare, the floors (with salut's pool size), nginx: those asked for and
+ * available.
  */
-export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
+export function serverSpecs(
+  settings: Settings,
+  nginx: boolean,
+  options: { compareApps?: boolean } = {},
+): ServerSpec[] {
   const wanted = (kind: string) =>
     kind === "deno_serve" || !settings.servers || settings.servers.includes(kind);
   const plural = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
@@ -141,7 +146,7 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
     const workers = settings.appWorkers;
     const label = `salut --app (${plural(workers)})`;
     specs.push({ id: "salut_app", kind: "salut", label, workers, app: true });
-    if (settings.compare) {
+    if (settings.compare && options.compareApps !== false) {
       specs.push({
         id: beforeId("salut_app"),
         kind: "salut",
