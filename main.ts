@@ -1,6 +1,7 @@
 /**
  * salut: read the configuration, start the pool and the server, print the banner, and turn
- * SIGINT/SIGTERM into an ordered shutdown. Behaviour lives in `lib/`.
+ * SIGINT/SIGTERM into an ordered shutdown (after `--drain-delay` for SIGTERM). Behaviour lives
+ * in `lib/`.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { ConfigError } from "./lib/config/errors.ts";
 import { helpText } from "./lib/config/help.ts";
 import { parseConfig } from "./lib/config/parse.ts";
+import { showDuration } from "./lib/config/values.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
 import { Logger } from "./lib/log.ts";
@@ -76,17 +78,31 @@ export async function main(args: string[]): Promise<number> {
   }
 
   // 4. Until a signal: then the ordered shutdown.
-  const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
+  const code = await shutdownOnSignal(salut, log, {
+    deadline: config.shutdownTimeout,
+    drainDelay: config.drainDelay,
+  });
   await log.flushed();
   return code;
 }
 
+/** When and how fast to stop: `--shutdown-timeout` and `--drain-delay`, in ms. */
+interface StopTimes {
+  deadline: number;
+  drainDelay: number;
+}
+
 /**
- * Waits for SIGINT or SIGTERM, then shuts down in order (see {@linkcode Salut.shutdown}). A second
- * signal (not a repeat of the first within a second, see `lib/stop_signals.ts`), or the
- * deadline, forces the exit.
+ * Waits for SIGINT or SIGTERM, then shuts down in order (see {@linkcode Salut.shutdown}). On
+ * SIGTERM with a drain delay, health answers 503 first while requests are served as before, so
+ * that load balancers stop sending new ones. A second signal (not a repeat of the first within
+ * a second, see `lib/stop_signals.ts`), or the deadline, forces the exit.
  */
-function shutdownOnSignal(salut: Salut, log: Logger, deadline: number): Promise<number> {
+function shutdownOnSignal(
+  salut: Salut,
+  log: Logger,
+  { deadline, drainDelay }: StopTimes,
+): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stops = new StopSignals();
   return new Promise((resolve) => {
@@ -98,6 +114,13 @@ function shutdownOnSignal(salut: Salut, log: Logger, deadline: number): Promise<
         log.error("Second signal: exiting now.");
         await log.flushed();
         Deno.exit(1);
+      }
+      if (signal === "SIGTERM" && drainDelay > 0) {
+        salut.stats.shuttingDown = true;
+        log.info(
+          `Health answers 503 now; serving on for ${showDuration(drainDelay)}, then shutting down.`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, drainDelay));
       }
       log.info("Shutting down.");
       const { forced } = await salut.shutdown(deadline, (cut) => {

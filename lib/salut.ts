@@ -15,6 +15,7 @@ import { appModule } from "./invocation.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
+import { TrustedProxies } from "./net/trust_proxy.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
 
@@ -104,6 +105,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       log,
       stats,
       app: app !== undefined,
+      ...(config.trustProxy ? { trustProxy: new TrustedProxies(config.trustProxy) } : {}),
     });
   } catch (error) {
     await pool.close();
@@ -128,6 +130,7 @@ export function appOptions(config: Config, root: string, stats?: SharedStats): A
   return {
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
+    metrics: config.metrics,
     statusQueries: config.statusQueries,
     ...(allowedHosts(config) ? { allowedHosts: allowedHosts(config) } : {}),
     root,

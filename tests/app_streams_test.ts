@@ -253,3 +253,16 @@ Deno.test("--app: a worker that crashes fails only its own requests", async () =
   ok(server.stderr.lines.some((line) => line.includes("the app crashed its worker")));
   equal(await (await fetch(`${server.url}hello`)).text(), "hello from the app\n");
 });
+
+Deno.test("--app: a streamed answer to HTTP/1.0 is delimited by the close, not chunked", async () => {
+  await using server = await startServer({ args: ["--app", APP] });
+  await using client = await RawClient.connect(server.port);
+  await client.send("GET /countdown HTTP/1.0\r\nHost: localhost\r\n\r\n");
+  const text = decoder.decode(await client.readToEnd());
+  const [head, body] = text.split("\r\n\r\n", 2) as [string, string];
+  ok(head.startsWith("HTTP/1.1 200 OK\r\n"), head);
+  ok(!/transfer-encoding/i.test(head), head);
+  ok(/\r\nConnection: close$/.test(head), head);
+  equal(text.slice(head.length + 4), "data: 3\n\ndata: 2\n\ndata: 1\n\n");
+  ok(body.startsWith("data: 3"));
+});

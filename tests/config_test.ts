@@ -58,11 +58,14 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     jobTimeout: 30_000,
     workerHeap: 536870912,
     shutdownTimeout: 10_000,
+    drainDelay: 0,
     logFormat: "common",
     quiet: false,
     verbose: false,
     status: true,
     statusQueries: false,
+    metrics: true,
+    trustProxy: undefined,
     help: false,
     version: false,
   };
@@ -121,11 +124,14 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   "job-timeout": ["2", (c) => c.jobTimeout, 2000],
   "worker-heap": ["1GiB", (c) => c.workerHeap, 1073741824],
   "shutdown-timeout": ["0", (c) => c.shutdownTimeout, 0],
+  "drain-delay": ["5s", (c) => c.drainDelay, 5000],
   "log-format": ["json", (c) => c.logFormat, "json"],
   quiet: ["on", (c) => c.quiet, true],
   verbose: ["on", (c) => c.verbose, true],
   status: ["off", (c) => c.status, false],
   "status-queries": ["on", (c) => c.statusQueries, true],
+  metrics: ["off", (c) => c.metrics, false],
+  "trust-proxy": ["loopback 10.0.0.0/8", (c) => c.trustProxy, ["loopback", "10.0.0.0/8"]],
   help: ["1", (c) => c.help, true],
   version: ["1", (c) => c.version, true],
 };
@@ -224,6 +230,12 @@ const RANGES: [FlagName, [string, string, string, string], string, string][] = [
     "from 0s to 1h, got -1ms",
     "from 0s to 1h, got 3600001ms",
   ],
+  [
+    "drain-delay",
+    ["-1ms", "0", "1h", "3600001ms"],
+    "from 0s to 1h, got -1ms",
+    "from 0s to 1h, got 3600001ms",
+  ],
   ...(["header-timeout", "body-timeout", "idle-timeout", "write-timeout", "job-timeout"] as const)
     .map((name): [FlagName, [string, string, string, string], string, string] => [
       name,
@@ -272,7 +284,10 @@ Deno.test("bad values say which flag or variable and what it takes", () => {
     refusal([], { SALUT_LISTING: "maybe" }),
     'SALUT_LISTING must be true or false, got "maybe"',
   );
-  equal(refusal(["--log-format", "xml"]), '--log-format must be one of common, json, got "xml"');
+  equal(
+    refusal(["--log-format", "xml"]),
+    '--log-format must be one of common, combined, json, got "xml"',
+  );
   equal(refusal(["--host="]), "--host needs a value");
   equal(refusal(["--allowed-hosts="]), "--allowed-hosts needs a value");
   equal(refusal([], { SALUT_ROOT: "" }), "SALUT_ROOT needs a value");

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ConfigError } from "../lib/config/errors.ts";
 import { configFromValues } from "../lib/config/options.ts";
 import { parseConfig } from "../lib/config/parse.ts";
+import { LOG_FORMATS } from "../lib/log.ts";
 import { serve } from "../mod.ts";
 import { get, RawClient } from "./support/http.ts";
 
@@ -32,6 +33,7 @@ Deno.test("configFromValues() gives the configuration the same flags give, deriv
       ["--max-body", "10MiB", "--idle-timeout", "1500ms", "-H", "X-Frame-Options: DENY"],
     ],
     [{ "allowed-hosts": ["Example.test"], quiet: true }, ["--allowed-hosts", "example.test", "-q"]],
+    [{ "trust-proxy": ["10.0.0.0/8", "loopback"] }, ["--trust-proxy", "10.0.0.0/8,loopback"]],
   ];
   for (const [values, args] of cases) {
     deepEqual(configFromValues(values, noLimit), parseConfig(args, {}, noLimit), args.join(" "));
@@ -50,7 +52,7 @@ Deno.test("configFromValues() names the option that is unknown, of the wrong typ
     message: 'Option port must be an integer, got "80"',
   });
   throws(() => configFromValues({ "log-format": "xml" }), {
-    message: 'Option log-format must be one of common, json, got "xml"',
+    message: `Option log-format must be one of ${LOG_FORMATS.join(", ")}, got "xml"`,
   });
   throws(() => configFromValues({ header: [["bad name", "x"]] }), ConfigError);
 });

@@ -102,3 +102,45 @@ Deno.test("a job that awaits longer than the pool's patience for a stuck thread 
   ok(decoder.decode(waited.bytes).startsWith("waited "));
   equal(pool.workers[0]!.restarts, 0);
 });
+
+Deno.test("jobs with streams run concurrently in one thread, bytes flowing both ways by credit", async () => {
+  await using pool = await createPool({
+    threadUrl: new URL("./fixtures/stream_thread.ts", import.meta.url),
+    streamCapacity: 2,
+  });
+  /** A job with streams whose input is `text`, sent once the thread asks for it and `after`. */
+  const start = (text: string, after: Promise<unknown> = Promise.resolve()) => {
+    const output: string[] = [];
+    const ended = Promise.withResolvers<void>();
+    let sent = false;
+    const stream = pool.openStream({
+      credit() {
+        if (sent) return;
+        sent = true;
+        after.then(() => {
+          stream.send(encoder.encode(text));
+          stream.end();
+        });
+      },
+      data: (bytes) => output.push(decoder.decode(bytes)),
+      end: () => ended.resolve(),
+      abort: (reason) => ended.reject(new Error(reason)),
+    });
+    const result = pool.execute({ bytes: new Uint8Array(0), flags: 0, stream: stream.id });
+    return { result, ended: ended.promise, output, stream };
+  };
+  const second = Promise.withResolvers<unknown>();
+  // The first job's input comes only once the second has answered: had the thread awaited the
+  // first job before starting the second, neither would ever answer.
+  const a = start("first", second.promise);
+  const b = start("second one");
+  b.result.then(second.resolve);
+  const [ra, rb] = await withDeadline(Promise.all([a.result, b.result]), 5000, "both results");
+  equal(ra.amount, 5);
+  equal(rb.amount, 10);
+  equal(ra.open, true);
+  await withDeadline(Promise.all([a.ended, b.ended]), 5000, "both outputs");
+  equal(a.output.join(""), "FIRST");
+  equal(b.output.join(""), "SECOND ONE");
+  deepEqual(pool.workers.map((worker) => worker.open), [0]);
+});

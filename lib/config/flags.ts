@@ -51,6 +51,8 @@ export interface Config {
   /** Bytes of heap each worker may use. */
   workerHeap: number;
   shutdownTimeout: number;
+  /** On SIGTERM, time health answers 503 while requests are still served, before the drain. */
+  drainDelay: number;
   logFormat: LogFormat;
   quiet: boolean;
   verbose: boolean;
@@ -58,6 +60,10 @@ export interface Config {
   status: boolean;
   /** Show query strings on the status page. */
   statusQueries: boolean;
+  /** Serve `/_salut/metrics`. */
+  metrics: boolean;
+  /** `--trust-proxy`: addresses, CIDR blocks or `loopback`; `undefined` trusts no peer. */
+  trustProxy: string[] | undefined;
   help: boolean;
   version: boolean;
 }
@@ -75,6 +81,8 @@ export interface KindValues {
   headers: [string, string][];
   /** A comma-separated host list. */
   hosts: string[];
+  /** Comma-separated addresses, CIDR blocks or `loopback`. */
+  proxies: string[];
 }
 
 /** How a flag's text is read. */
@@ -437,13 +445,23 @@ export const FLAGS = {
     help: "Time to finish in-flight requests on SIGINT/SIGTERM",
     set: (config, ms) => (config.shutdownTimeout = ms),
   }),
+  "drain-delay": flag({
+    kind: "duration",
+    group: "Limits",
+    placeholder: "TIME",
+    default: 0,
+    min: 0,
+    max: HOUR,
+    help: "On SIGTERM, serve on this long with /_salut/health at 503, then shut down",
+    set: (config, ms) => (config.drainDelay = ms),
+  }),
   "log-format": flag({
     kind: "string",
     group: "Output",
     placeholder: "FORMAT",
     default: "common",
     choices: LOG_FORMATS,
-    help: "Access log format: common or json",
+    help: "Access log format: common, combined (Referer, User-Agent) or json",
     // One of LOG_FORMATS: the choices are checked before.
     set: (config, format) => (config.logFormat = format as LogFormat),
   }),
@@ -478,6 +496,24 @@ export const FLAGS = {
     default: false,
     help: "Show whole request lines, query strings too, on the status page",
     set: (config, on) => (config.statusQueries = on),
+  }),
+  metrics: flag({
+    kind: "boolean",
+    group: "Output",
+    // Like the status page: numbers about every client stay on this machine unless asked.
+    default: (config) => isLoopback(config.host),
+    shown: "on when listening on loopback",
+    help: "Serve Prometheus metrics at /_salut/metrics",
+    set: (config, on) => (config.metrics = on),
+  }),
+  "trust-proxy": flag({
+    kind: "proxies",
+    group: "Output",
+    placeholder: "CIDRS",
+    default: undefined,
+    shown: "none",
+    help: "Log the client from X-Forwarded-For/Forwarded of these peers (CIDRs, loopback)",
+    set: (config, cidrs) => (config.trustProxy = cidrs),
   }),
   help: flag({
     kind: "boolean",

@@ -19,7 +19,7 @@ import {
   showValue,
 } from "./flags.ts";
 import { type ParseOptions, suggestFlag } from "./parse.ts";
-import { parseAllowedHosts, parseHeader } from "./values.ts";
+import { parseAllowedHosts, parseHeader, parseTrustedProxies } from "./values.ts";
 
 /** A setting's value as a program gives it: a number in the flag's unit (ms, bytes) for numbers. */
 export type FlagValue = boolean | number | string | string[] | [string, string][];
@@ -88,6 +88,12 @@ function checked(name: string, flag: Flag, value: unknown): KindValues[FlagKind]
         throw wrong("an array of host names");
       }
       return parseAllowedHosts(value.join(","), `Option ${name}`);
+    case "proxies":
+      // Checked as --trust-proxy checks them.
+      if (!Array.isArray(value) || !value.every((proxy) => typeof proxy === "string")) {
+        throw wrong('an array of addresses or CIDR blocks, like ["10.0.0.0/8", "loopback"]');
+      }
+      return parseTrustedProxies(value.join(","), `Option ${name}`);
     case "headers":
       if (!Array.isArray(value) || !value.every(isPair)) {
         throw wrong('an array of [name, value] pairs, like [["x-frame-options", "DENY"]]');

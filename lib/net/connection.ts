@@ -25,7 +25,9 @@ import { JobTimeoutError, PoolClosedError, QueueFullError } from "../pool/errors
 import type { Pool } from "../pool/pool.ts";
 import type { JobStream } from "../pool/streams.ts";
 import type { Job } from "../pool/wire.ts";
-import type { SharedStats } from "../stats.ts";
+import { methodSlot, type SharedStats } from "../stats.ts";
+import { readRequestFields, type RequestFields } from "./request_fields.ts";
+import type { TrustedProxies } from "./trust_proxy.ts";
 
 /** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
 export interface Timeouts {
@@ -45,8 +47,10 @@ export interface ConnectionContext {
   limits: FrameLimits;
   timeouts: Timeouts;
   log: Logger;
-  /** Live statistics for the status page. */
+  /** Live statistics for the status page and the metrics. */
   stats?: SharedStats;
+  /** Peers whose `X-Forwarded-For`/`Forwarded` name the client in the access log. */
+  trustProxy?: TrustedProxies;
   /** Called once when a connection's {@linkcode Connection.run} ends. */
   onClosed?: (connection: Connection) => void;
   /**
@@ -191,7 +195,12 @@ export class Connection {
 
         // 2. Hand it to the pool and wait for a worker's reply.
         const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
-        const received = log.accessEnabled ? performance.now() : 0;
+        // Read only when the log format or --trust-proxy needs them: not on the default path.
+        const fields = log.accessEnabled && (log.headerFieldsEnabled || this.#context.trustProxy)
+          ? readRequestFields(head)
+          : undefined;
+        const method = methodSlot(head);
+        const received = performance.now();
         this.phase = Phase.Busy;
         // While draining, the last request received whole says the connection closes.
         const job = requestJob(
@@ -204,11 +213,14 @@ export class Connection {
         } catch (error) {
           reply = poolErrorReply(error);
         }
+        // Answered by the main thread (queue full, timeout): a rejection too.
+        if (reply.worker === 0) stats?.countRejection(reply.status);
         if (frame.bodyLength === 0) reader.next(); // MessageEnd: the head's bytes may be reused
         // A streamed body's files are opened before its head is sent (no read happens meanwhile,
         // so `head` is still intact if the job must be asked again).
         let body: BodyStream | undefined;
         if (reply.stream) [reply, body] = await openBody(reply, pool, job, log);
+        let sent = 0;
 
         // 3. Write the reply; most take one write that the socket accepts whole.
         try {
@@ -219,14 +231,19 @@ export class Connection {
           const bytes = last ? closeConnection(reply.bytes) : reply.bytes;
           const written = await this.conn.write(bytes);
           if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
-          if (body) await this.#writeStream(body);
+          sent = bytes.length;
+          if (body) {
+            await this.#writeStream(body);
+            sent += reply.bodyLength;
+          }
         } finally {
           body?.close();
           // Its bytes are written (or never will be): the batch buffer may go back to the worker.
           reply.release?.();
         }
-        stats?.countRequest();
-        if (log.accessEnabled) this.#logAccess(reply, requestLine, received);
+        const duration = performance.now() - received;
+        stats?.countResponse(method, reply.status, sent, duration);
+        if (log.accessEnabled) this.#logAccess(reply, requestLine, received, duration, fields);
         if (!this.#keepGoing(reply)) return;
       }
     } catch (error) {
@@ -295,16 +312,33 @@ export class Connection {
     return true;
   }
 
-  #logAccess(reply: DeliveredResponse, requestLine: string, received: number): void {
+  #logAccess(
+    reply: DeliveredResponse,
+    requestLine: string,
+    received: number,
+    duration: number,
+    fields: RequestFields | undefined,
+  ): void {
     this.#context.log.access({
       time: performance.timeOrigin + received,
-      remote: this.remote,
+      remote: fields ? this.#client(fields) : this.remote,
       requestLine,
       status: reply.status,
       bytes: reply.bodyLength,
-      duration: performance.now() - received,
+      duration,
       worker: reply.worker,
+      referer: fields?.referer,
+      userAgent: fields?.userAgent,
     });
+  }
+
+  /** The client as the log names it: the peer, or whom a trusted proxy says it forwards for. */
+  #client(fields: RequestFields): string {
+    const trust = this.#context.trustProxy;
+    if (!trust) return this.remote;
+    const peer = (this.conn.remoteAddr as Deno.NetAddr).hostname;
+    const client = trust.client(peer, fields);
+    return client === peer ? this.remote : client;
   }
 
   /**
@@ -316,6 +350,10 @@ export class Connection {
     const { pool, log, stats } = this.#context;
     const reader = this.#reader;
     const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
+    const fields = log.accessEnabled && (log.headerFieldsEnabled || this.#context.trustProxy)
+      ? readRequestFields(head)
+      : undefined;
+    const method = methodSlot(head);
     const received = performance.now();
     this.phase = Phase.Busy;
     const hasBody = frame.bodyLength !== 0;
@@ -344,6 +382,7 @@ export class Connection {
       pool.closeStream(stream);
     }
     if (!hasBody) reader.next(); // MessageEnd
+    if (reply.worker === 0) stats?.countRejection(reply.status);
     if (!reply.open) exchange.finish();
     if (body.error) {
       // The body broke off (too large, malformed): that is the answer, and the thread's is not.
@@ -356,11 +395,18 @@ export class Connection {
     const close = reply.close || body.uninvited || body.error !== undefined ||
       (this.#draining && (hasBody || !reader.hasNextHead()));
     let sent = reply.bodyLength;
+    let written = 0;
     try {
       this.phase = Phase.Write;
       this.deadline = Date.now() + this.#context.timeouts.write;
-      await this.#writeAll(close && !reply.close ? closeConnection(reply.bytes) : reply.bytes);
-      if (reply.open) sent += await this.#writeAnswer(exchange, stream);
+      const bytes = close && !reply.close ? closeConnection(reply.bytes) : reply.bytes;
+      await this.#writeAll(bytes);
+      written = bytes.length;
+      if (reply.open) {
+        const streamed = await this.#writeAnswer(exchange, stream);
+        sent += streamed;
+        written += streamed;
+      }
     } catch (error) {
       stream.abort(isDisconnect(error) ? "the client went away" : describe(error));
       if (error instanceof AnswerAbortedError || isDisconnect(error)) return false;
@@ -375,8 +421,11 @@ export class Connection {
       this.deadline = Date.now() + this.#context.timeouts.body;
       await pumping;
     }
-    stats?.countRequest();
-    if (log.accessEnabled) this.#logAccess({ ...reply, bodyLength: sent }, requestLine, received);
+    const duration = performance.now() - received;
+    stats?.countResponse(method, reply.status, written, duration);
+    if (log.accessEnabled) {
+      this.#logAccess({ ...reply, bodyLength: sent }, requestLine, received, duration, fields);
+    }
     if (close || body.uninvited || body.error) return false;
     return this.#keepGoing(reply);
   }
@@ -519,6 +568,7 @@ export class Connection {
   }
 
   #logError(status: number, bytes: number): void {
+    this.#context.stats?.countRejection(status, bytes);
     this.#context.log.access({
       time: Date.now(),
       remote: this.remote,

@@ -212,6 +212,7 @@ export class Server {
   #refuse(conn: Deno.Conn): void {
     this.#rejected++;
     const bytes = serializeResponse(errorResponse(TOO_MANY_CONNECTIONS), { close: true });
+    this.#options.stats?.countRejection(503, bytes.length);
     const refusal: Promise<void> = conn.write(bytes).then(() => {}, () => {}).finally(() => {
       try {
         conn.close();
