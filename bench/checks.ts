@@ -5,6 +5,8 @@
  * @module
  */
 
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import zlib from "node:zlib";
 import { get, RawClient, type RawResponse } from "../tests/support/http.ts";
 import type { WrkResult } from "./wrk.ts";
@@ -24,6 +26,39 @@ export async function checkFile(port: number, path: string, digest: string): Pro
   return got === digest
     ? []
     : [`GET ${path} sent ${response.body.length} bytes that differ from the file (SHA-256 ${got})`];
+}
+
+const REPO = join(import.meta.dirname!, "..");
+
+/**
+ * What the app module `app` (relative to the checkout) answers to `GET path` when its `fetch`
+ * is called in this process: the body every server running it must send.
+ */
+export async function appAnswer(app: string, path: string): Promise<Uint8Array> {
+  const module = await import(pathToFileURL(join(REPO, app)).href);
+  const { fetch } = module.default as Deno.ServeDefaultExport;
+  const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as const;
+  const response = await fetch(
+    new Request(`http://localhost${path}`),
+    info as Deno.ServeHandlerInfo,
+  );
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Fetches `GET path` of an app on a fresh connection and compares it with `expected`. */
+export async function checkApp(
+  port: number,
+  path: string,
+  expected: Uint8Array,
+): Promise<string[]> {
+  using client = await RawClient.connect(port);
+  const response = await client.request(get(path), { chunked: true });
+  if (response.status !== 200) return [`GET ${path} answered ${response.status}, not 200`];
+  if (!sameBytes(response.body, expected)) {
+    const got = new TextDecoder().decode(response.body.subarray(0, 80));
+    return [`GET ${path} answered ${JSON.stringify(got)}, not what the app's fetch answers`];
+  }
+  return [];
 }
 
 /** Problems with one response that should be `200` with `expected` as its body. */

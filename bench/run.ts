@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: salut beside Deno.serve (the baseline), a bare `Deno.listen` loop (the
  * ceiling), that loop beside idle workers (the floor of memory at rest, workload E only) and nginx
- * (when installed), in interleaved rounds, under the workloads of docs/performance.md.
+ * (when installed), in interleaved rounds, under the workloads of docs/performance.md; for the
+ * app workloads (F, G), salut's `--app` beside Deno.serve and `deno serve --parallel` running the
+ * same module.
  * Prints a table of medians and ratios to Deno.serve and writes it as JSON, Markdown and an SVG
  * chart. Exits 1 when any request was answered wrongly. With `--compare DIR`, the salut checkout
  * in DIR runs too, as `salut@before`, beside this one in the same rounds: a before/after.
@@ -75,6 +77,18 @@ async function checkCheckout(dir: string): Promise<void> {
   await startTask(dir);
 }
 
+/** Whether the salut checkout in `dir` takes `--app` (its `--help` says so). */
+async function runsApps(dir: string): Promise<boolean> {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "main.ts", "--help"],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(stdout).includes("--app ");
+}
+
 /** Starts `spec`, measures `workload`, stops the server; never throws. */
 async function runOne(
   workload: Workload,
@@ -96,7 +110,7 @@ async function runOne(
   try {
     const limitMs = (context.warmupSeconds + context.seconds + 60) * 1000;
     if (!workload.launch) {
-      server = await ServerProcess.start(spec, context.site);
+      server = await ServerProcess.start(spec, context.site, { app: workload.app });
       await server.settled();
     }
     const measuring = server ? workload.measure(server, context) : workload.launch!(spec, context);
@@ -156,6 +170,8 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (settings.compare) await checkCheckout(settings.compare);
+  // A checkout from before --app runs no app workload.
+  const compareApps = settings.compare !== undefined && await runsApps(settings.compare);
   if (!await hasWrk()) {
     console.error(
       "bench: wrk is not installed; install it with `sudo apt-get install wrk` and run again.",
@@ -168,12 +184,15 @@ async function main(args: string[]): Promise<number> {
     .filter((workload) => !settings.only || settings.only.includes(workload.id));
   if (workloads.length === 0) throw new TypeError(`--only matches no workload`);
   // Only the servers some workload runs (with --only C, no bare and no other pool sizes).
-  const specs = serverSpecs(settings, nginx)
+  const specs = serverSpecs(settings, nginx, { compareApps })
     .filter((spec) => workloads.some((workload) => serversFor(workload, [spec]).length > 0));
   const skipped = nginx || settings.servers?.includes("nginx") === false ? [] : [{
     server: "nginx",
     reason: "nginx is not installed (sudo apt-get install nginx-light)",
   }];
+  if (settings.compare && !compareApps && workloads.some((workload) => workload.app)) {
+    skipped.push({ server: "salut@before --app", reason: "the compared checkout has no --app" });
+  }
   const unknown = settings.servers?.filter((kind) =>
     !(SERVER_KINDS as readonly string[]).includes(kind)
   );

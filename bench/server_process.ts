@@ -19,7 +19,8 @@ const READY_TIMEOUT_MS = 30_000;
 /** How long a server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
 const REPO = join(import.meta.dirname!, "..");
-const LISTENING = /listening on https?:\/\/127\.0\.0\.1:(\d+)\//;
+/** salut's and the baselines' line, and `deno serve`'s ("deno serve: Listening on …"). */
+const LISTENING = /listening on https?:\/\/127\.0\.0\.1:(\d+)\//i;
 
 const live = new Set<ServerProcess>();
 
@@ -51,20 +52,21 @@ export class ServerProcess implements AsyncDisposable {
   }
 
   /**
-   * Starts `spec` serving the directory `site` (on `options.port`, else one it picks; not for
-   * nginx), over HTTPS with `options.tls` (salut and Deno.serve only), and waits until it says
-   * it accepts connections.
+   * Starts `spec` serving the directory `site`, or with `options.app` the app module of that
+   * path (relative to the checkout), on `options.port` (else one it picks; not for nginx), over
+   * HTTPS with `options.tls` (salut and Deno.serve only), and waits until it says it accepts
+   * connections.
    */
   static async start(
     spec: ServerSpec,
     site: string,
-    options: { port?: number; tls?: BenchTls } = {},
+    options: { port?: number; app?: string; tls?: BenchTls } = {},
   ): Promise<ServerProcess> {
     // nginx is given a port that was free a moment ago; if another process took it since,
     // nginx exits at once, and another port is tried.
     for (let attempt = 1;; attempt++) {
       try {
-        return await ServerProcess.#start(spec, site, options.port ?? 0, options.tls);
+        return await ServerProcess.#start(spec, site, options.port ?? 0, options.app, options.tls);
       } catch (error) {
         if (spec.kind !== "nginx" || attempt === 3 || !/Address already in use/.test(`${error}`)) {
           throw error;
@@ -77,12 +79,17 @@ export class ServerProcess implements AsyncDisposable {
     spec: ServerSpec,
     site: string,
     port: number,
+    app: string | undefined,
     tls: BenchTls | undefined,
   ): Promise<ServerProcess> {
     const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
     const salut = spec.kind === "salut" ? await startTask(spec.checkout ?? REPO) : undefined;
-    const args = nginx?.args ??
-      [...denoArgs(spec, site, port, salut?.flags ?? []), ...tlsArgs(spec, tls)];
+    // Absolute: salut reads a relative path from INIT_CWD, which `deno task bench` sets.
+    const appPath = app === undefined ? undefined : join(spec.checkout ?? REPO, app);
+    const args = nginx?.args ?? [
+      ...denoArgs(spec, { site, port, app: appPath }, salut?.flags ?? []),
+      ...tlsArgs(spec, tls),
+    ];
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: spec.checkout ?? REPO,
@@ -92,6 +99,7 @@ export class ServerProcess implements AsyncDisposable {
       env: {
         ...inheritedEnv(),
         ...(salut?.env ?? (spec.kind === "floor" ? RUNTIME_ENV : {})),
+        ...(spec.kind === "deno_serve_parallel" ? { DENO_JOBS: String(spec.workers ?? 1) } : {}),
       },
       stdin: "null",
       stdout: "piped",
@@ -123,8 +131,9 @@ export class ServerProcess implements AsyncDisposable {
     const url = `${scheme}://localhost:${this.#port}/_salut/status.json`;
     using client = Deno.createHttpClient(this.tls ? { caCerts: [this.tls.cert] } : {});
     for (;;) {
-      const response = await fetch(url, { client });
-      const status = await response.json() as { workers: { ready: boolean }[] };
+      const status = await (await fetch(url, { client })).json() as {
+        workers: { ready: boolean }[];
+      };
       if (status.workers.every((worker) => worker.ready)) return;
       if (performance.now() > deadline) {
         throw new Error(`salut's workers were not all ready within ${timeoutMs} ms`);
@@ -273,7 +282,6 @@ async function readStartTask(
   return { env, flags: words.slice(2, -1) };
 }
 
-/** The command of a Deno server; salut's with `salutFlags`, those of its `deno task start`. */
 /** A certificate for the HTTPS workloads: PEM files, and the certificate to trust. */
 export interface BenchTls {
   certFile: string;
@@ -294,7 +302,15 @@ function tlsArgs(spec: ServerSpec, tls: BenchTls | undefined): string[] {
   }
 }
 
-function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: string[]): string[] {
+/**
+ * The command of a Deno server serving `site`, or the module `app` when given; salut's with
+ * `salutFlags`, those of its `deno task start`.
+ */
+function denoArgs(
+  spec: ServerSpec,
+  { site, port, app }: { site: string; port: number; app: string | undefined },
+  salutFlags: string[],
+): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {
     case "salut":
@@ -303,11 +319,25 @@ function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: stri
         "run",
         ...salutFlags,
         "main.ts",
-        ...["--port", String(port), "--quiet", "--sleep", "--root", site],
+        ...["--port", String(port), "--quiet"],
+        ...(app === undefined ? ["--sleep", "--root", site] : ["--app", app]),
         ...["--workers", String(spec.workers ?? 4)],
       ];
     case "deno_serve":
-      return [...deno, "bench/deno_serve.ts", "--port", String(port), "--root", site];
+      return app === undefined
+        ? [...deno, "bench/deno_serve.ts", "--port", String(port), "--root", site]
+        : [...deno, "bench/deno_serve_app.ts", "--port", String(port), "--app", app];
+    case "deno_serve_parallel":
+      // As many isolates as DENO_JOBS says (set where the process is started).
+      if (app === undefined) throw new TypeError("deno serve --parallel runs app workloads only");
+      return [
+        Deno.execPath(),
+        "serve",
+        "--allow-all",
+        "--parallel",
+        ...["--host", "127.0.0.1", "--port", String(port)],
+        app,
+      ];
     case "bare":
       return [...deno, "bench/bare.ts", "--port", String(port), "--root", site];
     case "floor":

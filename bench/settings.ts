@@ -16,9 +16,12 @@ export const HELP = `Usage: deno task bench [options]
   --duration TIME      wrk's run per server and workload, e.g. 5s (default 5s; --smoke: 1s)
   --warmup TIME        wrk run before each measured keep-alive/close run (default 1s; --smoke: 0s)
   --workers N          salut's pool size (default 4)
+  --app-workers N      salut's pool size and deno serve --parallel's isolates in the app
+                       workloads F and G (default: the number of CPUs)
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
-  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S,Z,Z_first
-  --servers LIST       Only these servers besides Deno.serve: salut,bare,floor,nginx
+  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S,Z,Z_first,F,G
+  --servers LIST       Only these servers besides Deno.serve:
+                       salut,deno_serve_parallel,bare,floor,nginx
   --compare DIR        Also run the salut checkout in DIR (its main.ts, as its deno.json's start
                        task runs it, with the same options) as "salut@before", in the same rounds,
                        wherever salut runs; the table adds each salut's ratio to its "before"
@@ -33,6 +36,8 @@ export interface Settings {
   seconds: number;
   warmupSeconds: number;
   workers: number;
+  /** salut's pool size and `deno serve --parallel`'s isolates in the app workloads. */
+  appWorkers: number;
   sweepWorkers: number[];
   only: string[] | undefined;
   servers: string[] | undefined;
@@ -51,6 +56,7 @@ export function parseSettings(args: string[]): Settings | undefined {
       duration: { type: "string" },
       warmup: { type: "string" },
       workers: { type: "string", default: "4" },
+      "app-workers": { type: "string" },
       "sweep-workers": { type: "string" },
       only: { type: "string" },
       servers: { type: "string" },
@@ -70,6 +76,11 @@ export function parseSettings(args: string[]): Settings | undefined {
     seconds: durationOption(values.duration ?? (smoke ? "1s" : "5s"), "--duration", 1),
     warmupSeconds: durationOption(values.warmup ?? (smoke ? "0s" : "1s"), "--warmup", 0),
     workers,
+    appWorkers: integerOption(
+      values["app-workers"] ?? String(navigator.hardwareConcurrency || 1),
+      "--app-workers",
+      1,
+    ),
     sweepWorkers: (list(values["sweep-workers"] ?? (smoke ? "" : "1,2")) ?? [])
       .map((item) => integerOption(item, "--sweep-workers", 1))
       .filter((n) => n !== workers),
@@ -101,10 +112,16 @@ export function durationOption(value: string, flag: string, min: number): number
 }
 
 /**
- * salut (and its other pool sizes, each followed by the `--compare` checkout's), Deno.serve,
- * bare, the floors (with salut's pool size), nginx: those asked for and available.
+ * salut (and its other pool sizes, then with `--app`, each followed by the `--compare`
+ * checkout's; with `--app` only if `compareApps`, default true), Deno.serve,
+ * `deno serve --parallel`, bare, the floors (with salut's pool size), nginx: those asked for and
+ * available.
  */
-export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
+export function serverSpecs(
+  settings: Settings,
+  nginx: boolean,
+  options: { compareApps?: boolean } = {},
+): ServerSpec[] {
   const wanted = (kind: string) =>
     kind === "deno_serve" || !settings.servers || settings.servers.includes(kind);
   const plural = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
@@ -126,8 +143,26 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
         });
       }
     }
+    const workers = settings.appWorkers;
+    const label = `salut --app (${plural(workers)})`;
+    specs.push({ id: "salut_app", kind: "salut", label, workers, app: true });
+    if (settings.compare && options.compareApps !== false) {
+      specs.push({
+        id: beforeId("salut_app"),
+        kind: "salut",
+        label: label.replace("salut", "salut@before"),
+        workers,
+        app: true,
+        checkout: settings.compare,
+      });
+    }
   }
   specs.push({ id: "deno_serve", kind: "deno_serve", label: "Deno.serve" });
+  if (wanted("deno_serve_parallel")) {
+    const workers = settings.appWorkers;
+    const label = `deno serve --parallel (${workers} isolate${workers === 1 ? "" : "s"})`;
+    specs.push({ id: "deno_serve_parallel", kind: "deno_serve_parallel", label, workers });
+  }
   if (wanted("bare")) specs.push({ id: "bare", kind: "bare", label: "bare Deno.listen" });
   if (wanted("floor")) {
     const { workers } = settings;
@@ -144,9 +179,13 @@ export function serverSpecs(settings: Settings, nginx: boolean): ServerSpec[] {
   return specs;
 }
 
-/** The servers of `specs` that run `workload`, salut's other pool sizes only where it sweeps. */
+/**
+ * The servers of `specs` that run `workload`: salut's other pool sizes only where it sweeps, its
+ * `--app` specs only in the app workloads and the others only in the site workloads.
+ */
 export function serversFor(workload: Workload, specs: ServerSpec[]): ServerSpec[] {
   return specs.filter((spec) =>
-    workload.servers.includes(spec.kind) && (!spec.sweep || workload.sweep)
+    workload.servers.includes(spec.kind) && (!spec.sweep || workload.sweep) &&
+    (spec.kind !== "salut" || (spec.app === true) === (workload.app !== undefined))
   );
 }

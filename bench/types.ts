@@ -6,7 +6,14 @@
  */
 
 /** The kinds of server the benchmark knows how to start. */
-export const SERVER_KINDS = ["salut", "deno_serve", "bare", "floor", "nginx"] as const;
+export const SERVER_KINDS = [
+  "salut",
+  "deno_serve",
+  "deno_serve_parallel",
+  "bare",
+  "floor",
+  "nginx",
+] as const;
 /** A kind of server. */
 export type ServerKind = typeof SERVER_KINDS[number];
 
@@ -22,8 +29,13 @@ export interface ServerSpec {
   kind: ServerKind;
   /** Name in the table and the chart. */
   label: string;
-  /** salut's `--workers`, or the floor's idle workers. */
+  /** salut's `--workers`, the floor's idle workers, or `deno serve --parallel`'s isolates. */
   workers?: number;
+  /**
+   * salut only: runs the app workloads (F, G) with `--app`, rather than the site workloads.
+   * Deno.serve runs both, given the workload's app or not.
+   */
+  app?: boolean;
   /** The floor's kind of worker thread. */
   threads?: ThreadKind;
   /** salut only: one of the other pool sizes of `--sweep-workers`, run only where A sweeps. */

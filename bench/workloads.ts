@@ -1,13 +1,21 @@
 /**
- * The workloads, (A) to (E) plus the listing (L), start-up (S), compression (Z) and HTTPS (T),
- * and which servers run each.
+ * The workloads, (A) to (E) plus the listing (L), start-up (S), compression (Z), HTTPS (T) and
+ * the apps (F: a CPU-heavy handler, G: a trivial one), and which servers run each.
  * A workload measures one freshly started server and reports numbers (`metrics`) and anything
  * answered wrongly (`problems`).
  *
  * @module
  */
 
-import { checkEncoded, checkFile, checkPage, checkWrk, type EncodedAnswer } from "./checks.ts";
+import {
+  appAnswer,
+  checkApp,
+  checkEncoded,
+  checkFile,
+  checkPage,
+  checkWrk,
+  type EncodedAnswer,
+} from "./checks.ts";
 import {
   ACCEPT_ENCODING,
   codingIndex,
@@ -30,8 +38,8 @@ import { get, RawClient } from "../tests/support/http.ts";
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** Its letter (L: the listing workload; S: start-up; Z: compression; T: HTTPS). */
-  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z" | "T";
+  /** Its letter (L: the listing workload; S: start-up; Z: compression; T: HTTPS; F, G: apps). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z" | "T" | "F" | "G";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -39,6 +47,11 @@ export interface Workload {
   servers: readonly ServerKind[];
   /** Whether salut also runs it with the other pool sizes of `--sweep-workers`. */
   sweep: boolean;
+  /**
+   * The app module every server runs, relative to the checkout (salut with `--app`), instead of
+   * serving the site.
+   */
+  app?: string;
   /** Measures a server that was just started. */
   measure(server: ServerProcess, context: WorkloadContext): Promise<Measurement>;
   /** Instead of {@linkcode Workload.measure}: launches the server itself, as often as it needs. */
@@ -230,6 +243,26 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       measure: () => Promise.reject(new TypeError("T_close launches its servers itself")),
       launch: (spec, context) => measureHttps(spec, context, ["Connection: close"]),
     },
+    {
+      id: "F",
+      letter: "F",
+      title: "F CPU-heavy app (~1 ms of CPU a request), 16 conns",
+      kind: "throughput",
+      servers: ["salut", "deno_serve", "deno_serve_parallel"],
+      sweep: false,
+      app: "examples/cpu.ts",
+      measure: (server, context) => measureApp(server, context, "examples/cpu.ts", 16),
+    },
+    {
+      id: "G",
+      letter: "G",
+      title: 'G trivial app (new Response("hi")), 50 conns',
+      kind: "throughput",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      app: "bench/apps/hi.ts",
+      measure: (server, context) => measureApp(server, context, "bench/apps/hi.ts", 50),
+    },
   ];
 }
 
@@ -252,6 +285,23 @@ async function measureHttps(
     headers,
     scheme: "https",
     check: () => checkPageTls(server.port, context.page, tls),
+  });
+}
+
+/**
+ * Workloads F and G: wrk against `GET /` of the app `app`, checked before and after against what
+ * the module's own `fetch` answers in this process.
+ */
+async function measureApp(
+  server: ServerProcess,
+  context: WorkloadContext,
+  app: string,
+  connections: number,
+): Promise<Measurement> {
+  const expected = await appAnswer(app, "/");
+  return await measureThroughput(server, context, {
+    connections,
+    check: () => checkApp(server.port, "/", expected),
   });
 }
 
@@ -296,8 +346,9 @@ async function measureEncoded(
 
 /**
  * Runs wrk against `GET /` (or the large file, or `path`), sampling the server's RSS every 50 ms,
- * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run is warmed up by one checked download, so its RSS
- * growth is memory that streaming holds, not first-use costs.
+ * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run
+ * is warmed up by one checked download, so its RSS growth is memory that streaming holds, not
+ * first-use costs.
  */
 async function measureThroughput(
   server: ServerProcess,

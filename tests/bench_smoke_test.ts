@@ -153,10 +153,33 @@ Deno.test({
       deepEqual(report.problems, []);
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first", "T50", "T_close"],
+        [
+          "A50",
+          "B",
+          "C",
+          "D_wall",
+          "D_probe",
+          "E",
+          "L",
+          "S",
+          "Z",
+          "Z_first",
+          "T50",
+          "T_close",
+          "F",
+          "G",
+        ],
       );
       const floors = ["floor_node", "floor_web"];
-      const servers = ["salut", "deno_serve", "bare", ...floors, ...(nginx ? ["nginx"] : [])];
+      const servers = [
+        "salut",
+        "salut_app",
+        "deno_serve",
+        "deno_serve_parallel",
+        "bare",
+        ...floors,
+        ...(nginx ? ["nginx"] : []),
+      ];
       deepEqual(report.servers.map((server) => server.id), servers);
       // The floors (idle workers beside the bare loop) are measured at rest only.
       for (const workload of report.workloads) {
@@ -164,8 +187,17 @@ Deno.test({
         equal(hasFloors, workload.id === "E", `${workload.id}: ${workload.servers}`);
       }
       deepEqual(report.skipped.map((skip) => skip.server), nginx ? [] : ["nginx"]);
+      // The app workloads: salut with --app beside Deno.serve running the same module, and
+      // deno serve --parallel where handlers are CPU-heavy.
+      const apps = ["F", "G"];
+      deepEqual(
+        report.workloads.filter((workload) => apps.includes(workload.id))
+          .map((workload) => workload.servers),
+        [["salut_app", "deno_serve", "deno_serve_parallel"], ["salut_app", "deno_serve"]],
+      );
       for (const workload of report.workloads) {
-        ok(workload.servers.includes("salut"), `${workload.id} runs salut`);
+        const salut = apps.includes(workload.id) ? "salut_app" : "salut";
+        ok(workload.servers.includes(salut), `${workload.id} runs ${salut}`);
         // Deno.serve (like the bare loop) lists no directories, so L compares salut with nginx;
         // it compresses nothing, so Z_first times salut alone.
         const baseline = workload.id !== "L" && workload.id !== "Z_first";
@@ -228,6 +260,9 @@ Deno.test("--compare adds salut@before beside each salut, its sweep sizes only w
   const settings = parseSettings(["--compare", "bench/..", "--sweep-workers", "2", "--smoke"])!;
   equal(settings.compare, REPO);
   const specs = serverSpecs(settings, false);
+  const cpus = navigator.hardwareConcurrency || 1;
+  const appWorkers = `${cpus} worker${cpus === 1 ? "" : "s"}`;
+  const isolates = `${cpus} isolate${cpus === 1 ? "" : "s"}`;
   deepEqual(
     specs.map((spec) => [spec.id, spec.label, spec.checkout]),
     [
@@ -235,7 +270,10 @@ Deno.test("--compare adds salut@before beside each salut, its sweep sizes only w
       ["salut@before", "salut@before (4 workers)", REPO],
       ["salut_w2", "salut (2 workers)", undefined],
       ["salut@before_w2", "salut@before (2 workers)", REPO],
+      ["salut_app", `salut --app (${appWorkers})`, undefined],
+      ["salut@before_app", `salut@before --app (${appWorkers})`, REPO],
       ["deno_serve", "Deno.serve", undefined],
+      ["deno_serve_parallel", `deno serve --parallel (${isolates})`, undefined],
       ["bare", "bare Deno.listen", undefined],
       ["floor_node", "floor: bare + 4 idle node:worker_threads", undefined],
       ["floor_web", "floor: bare + 4 idle Web Workers", undefined],
@@ -244,6 +282,9 @@ Deno.test("--compare adds salut@before beside each salut, its sweep sizes only w
   for (const workload of planWorkloads(SMOKE_SIZES, true)) {
     const ids = serversFor(workload, specs).map((spec) => spec.id);
     equal(ids.includes("salut@before"), ids.includes("salut"), workload.id);
+    equal(ids.includes("salut@before_app"), ids.includes("salut_app"), workload.id);
+    equal(ids.includes("salut_app"), workload.app !== undefined, workload.id);
+    equal(ids.includes("salut"), workload.app === undefined, workload.id);
     equal(ids.includes("salut@before_w2"), workload.sweep, workload.id);
     equal(ids.includes("salut_w2"), workload.sweep, workload.id);
   }
@@ -312,15 +353,33 @@ Deno.test({
           ["salut@before", REPO],
           ["salut_w2", undefined],
           ["salut@before_w2", REPO],
+          ["salut_app", undefined],
+          ["salut@before_app", REPO],
           ["deno_serve", undefined],
         ],
       );
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first", "T50", "T_close"],
+        [
+          "A50",
+          "B",
+          "C",
+          "D_wall",
+          "D_probe",
+          "E",
+          "L",
+          "S",
+          "Z",
+          "Z_first",
+          "T50",
+          "T_close",
+          "F",
+          "G",
+        ],
       );
       for (const workload of report.workloads) {
-        const pairs = [["salut", "salut@before"]];
+        const app = workload.id === "F" || workload.id === "G";
+        const pairs = [app ? ["salut_app", "salut@before_app"] : ["salut", "salut@before"]];
         if (workload.id === "A50") pairs.push(["salut_w2", "salut@before_w2"]);
         for (const [current, before] of pairs) {
           for (const server of [current!, before!]) {

@@ -98,6 +98,7 @@ export function siteOptions(options: AppOptions): StaticSiteOptions {
 /**
  * The app's stages for `options`, in order: a stage's `handle` runs in this order as the
  * pipeline, its `finish` in this order after it. Stages for features that are off are left out.
+ * Without a `site` (an app without a root), a plain 404 ends the pipeline.
  *
  * @example
  * ```ts
@@ -110,7 +111,7 @@ export function siteOptions(options: AppOptions): StaticSiteOptions {
  */
 export function appStages(
   options: AppOptions,
-  site: StaticSite,
+  site: StaticSite | undefined,
   onError: (message: string) => void,
 ): Stage[] {
   const stages: Stage[] = [];
@@ -131,12 +132,14 @@ export function appStages(
       metrics: options.metrics,
       workerId: options.workerId,
       sleep: options.sleep,
-      notFound: (request) => site.notFound(request),
+      notFound: (request) => site ? site.notFound(request) : errorResponse(NOT_FOUND),
     }),
-    siteStage(site),
+    site ? siteStage(site) : { name: "not found", handle: () => errorResponse(NOT_FOUND) },
   );
   return stages;
 }
+
+const NOT_FOUND = new HttpError(404, "Not Found");
 
 /**
  * A thread's app: parses request heads and answers them as serialized responses.
@@ -166,7 +169,12 @@ export class App {
    * and one for each Host the Host check refuses, the first time.
    */
   constructor(options: AppOptions, onError: (message: string) => void = console.error) {
-    const stages = appStages(options, new StaticSite(siteOptions(options), onError), onError);
+    // An app without a root answers everything outside /_salut/: no site, so no root needs to
+    // exist (a binary built with mod.ts need not embed salut's bundled site).
+    const site = options.app && !options.app.withRoot
+      ? undefined
+      : new StaticSite(siteOptions(options), onError);
+    const stages = appStages(options, site, onError);
     this.#codes = options.compress !== false || options.precompressed !== false;
     this.#pipeline = compose(stages.flatMap((stage) => stage.handle ? [stage.handle] : []));
     this.#finishers = stages.flatMap((stage) => stage.finish ? [stage.finish] : []);
