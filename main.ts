@@ -9,10 +9,11 @@ import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { ConfigError } from "./lib/config/errors.ts";
 import { helpText } from "./lib/config/help.ts";
-import { parseConfig } from "./lib/config/parse.ts";
+import { loadConfig } from "./lib/config/parse.ts";
+import { configReload } from "./lib/config/reload.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
-import { Logger } from "./lib/log.ts";
+import { describeError, Logger } from "./lib/log.ts";
 import { BUNDLED_SITE, type Salut, startSalut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
 
@@ -30,10 +31,12 @@ export async function main(args: string[]): Promise<number> {
       `No permission to read the environment (--allow-env); start salut with ${PERMITTED_COMMANDS}`,
     );
   }
-  // 1. The configuration: flags, then environment variables, then defaults.
+  // 1. The configuration: flags, then environment variables, then the config file, then defaults.
   const env = Deno.env.toObject();
   const command = commandName({ env, standalone: Deno.build.standalone === true });
-  const config = parseConfig(args, env, { command });
+  const load = () => loadConfig(args, env, { command, cwd: Deno.cwd() });
+  const loaded = load();
+  const { config } = loaded;
   if (config.help) {
     console.log(helpText(VERSION, command));
     return 0;
@@ -55,7 +58,8 @@ export async function main(args: string[]): Promise<number> {
 
   // 2. The pool and the server: listening as soon as the first thread is ready, the others
   // starting meanwhile and taking jobs as each becomes ready.
-  const salut = await startSalut(config, { root, log, start: "first" });
+  const { rules, settings } = loaded;
+  const salut = await startSalut(config, { root, log, start: "first", rules, settings });
   const { pool, server } = salut;
 
   // 3. The banner.
@@ -75,10 +79,28 @@ export async function main(args: string[]): Promise<number> {
     log.info(line);
   }
 
-  // 4. Until a signal: then the ordered shutdown.
+  // 4. Until a signal: SIGHUP reloads, SIGINT/SIGTERM shut down in order.
+  const reloadConfig = configReload({ load, current: loaded, apply: salut.reconfigure, log });
+  const stopReloading = reloadOnSignal([reloadConfig], log);
   const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
+  stopReloading();
   await log.flushed();
   return code;
+}
+
+/**
+ * Calls every reload on SIGHUP (none on Windows, which has no SIGHUP), one listener for all of
+ * them; a reload that throws is logged. Returns the function that removes the listener.
+ */
+function reloadOnSignal(reloads: (() => Promise<unknown>)[], log: Logger): () => void {
+  if (Deno.build.os === "windows") return () => {};
+  const listener = () => {
+    for (const reload of reloads) {
+      reload().catch((error) => log.error(`salut: reload failed: ${describeError(error)}`));
+    }
+  };
+  Deno.addSignalListener("SIGHUP", listener);
+  return () => Deno.removeSignalListener("SIGHUP", listener);
 }
 
 /**

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { AppOptions } from "./app/app.ts";
 import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
+import type { RuleSet, Setting } from "./config/file.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import type { Logger } from "./log.ts";
@@ -36,6 +37,17 @@ export interface StartOptions {
   start?: "first" | "all";
   /** The module each thread runs; tests give another to inject faults. @default HTTP_THREAD */
   threadUrl?: URL;
+  /** The config file's rules. @default NO_RULES */
+  rules?: RuleSet;
+  /** Every setting and where it came from, for the status page. */
+  settings?: Setting[];
+}
+
+/** What a running salut can change without a restart: what its threads do. */
+export interface Reconfiguration {
+  config: Config;
+  rules?: RuleSet;
+  settings?: Setting[];
 }
 
 /** A running salut: its pool, its server, and the ordered shutdown. */
@@ -49,6 +61,12 @@ export interface Salut {
    * `onDeadline` is told how many) and the threads terminated.
    */
   shutdown(deadline: number, onDeadline?: (cut: number) => void): Promise<ShutdownResult>;
+  /**
+   * Gives every thread a new configuration (a reloaded config file): the settings threads use
+   * and the rules take effect for the batches after the one each runs; the others (port,
+   * workers, root, limits …) stay as they started. Resolves once every thread has it.
+   */
+  reconfigure(next: Reconfiguration): Promise<void>;
 }
 
 /**
@@ -58,12 +76,20 @@ export interface Salut {
 export async function startSalut(config: Config, options: StartOptions): Promise<Salut> {
   const { log } = options;
   const stats = SharedStats.create(config.workers);
+  const root = options.root ?? BUNDLED_SITE;
+  const refusedSeen = FirstSeen.createBuffer();
+  const threadData = (next: Reconfiguration) =>
+    appOptions(next.config, root, stats, {
+      refusedSeen,
+      rules: next.rules,
+      settings: next.settings,
+    });
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData: appOptions(config, options.root ?? BUNDLED_SITE, stats),
+    threadData: threadData({ config, rules: options.rules, settings: options.settings }),
     stats,
     jobTimeout: config.jobTimeout,
     heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
@@ -98,12 +124,28 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     }
     return { forced, cut };
   };
-  return { pool, server, stats, shutdown };
+  const reconfigure = (next: Reconfiguration) => pool.update(threadData(next));
+  return { pool, server, stats, shutdown, reconfigure };
+}
+
+/** What {@linkcode appOptions} takes besides the configuration. */
+export interface AppExtras {
+  /** The buffer of symlinks reported as refused, shared by the threads. @default a new one */
+  refusedSeen?: SharedArrayBuffer;
+  rules?: RuleSet;
+  settings?: Setting[];
 }
 
 /** What every thread needs to know to answer requests. */
-export function appOptions(config: Config, root: string, stats?: SharedStats): AppOptions {
+export function appOptions(
+  config: Config,
+  root: string,
+  stats?: SharedStats,
+  extras: AppExtras = {},
+): AppOptions {
   return {
+    ...(extras.rules ? { rules: extras.rules } : {}),
+    ...(extras.settings ? { settings: extras.settings } : {}),
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
     statusQueries: config.statusQueries,
@@ -112,7 +154,7 @@ export function appOptions(config: Config, root: string, stats?: SharedStats): A
     listing: config.listing,
     dotfiles: config.dotfiles,
     followSymlinks: config.followSymlinks,
-    refusedSeen: FirstSeen.createBuffer(),
+    refusedSeen: extras.refusedSeen ?? FirstSeen.createBuffer(),
     spa: config.spa,
     cleanUrls: config.cleanUrls,
     ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),

@@ -61,6 +61,7 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     verbose: false,
     status: true,
     statusQueries: false,
+    configFile: undefined,
     help: false,
     version: false,
   };
@@ -122,6 +123,7 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   verbose: ["on", (c) => c.verbose, true],
   status: ["off", (c) => c.status, false],
   "status-queries": ["on", (c) => c.statusQueries, true],
+  config: ["/srv/serve.json", (c) => c.configFile, "/srv/serve.json"],
   help: ["1", (c) => c.help, true],
   version: ["1", (c) => c.version, true],
 };

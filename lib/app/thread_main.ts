@@ -18,16 +18,21 @@ const ENCODER = new TextEncoder();
 
 runThread(({ id, data, report }) => {
   const options = data as AppOptions;
-  const app = new App({ ...options, workerId: id }, report);
-  return httpRunner(app, options.statusQueries === true, report);
+  const build = (options: AppOptions) => new App({ ...options, workerId: id }, report);
+  return httpRunner(build(options), build, options.statusQueries === true, report);
 });
 
-/** Runs request jobs through `app`; an answer that throws costs that request a 500. */
+/**
+ * Runs request jobs through the app; an answer that throws costs that request a 500. New options
+ * (a reloaded config file) build a new app, with empty caches, for the batches after this one.
+ */
 function httpRunner(
-  app: App,
+  first: App,
+  build: (options: AppOptions) => App,
   showQueries: boolean,
   report: (line: string) => void,
 ): Runner {
+  let app = first;
   return {
     run(job, context) {
       const parsed = app.parse(job.bytes);
@@ -44,6 +49,9 @@ function httpRunner(
     blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
     beginBatch: () => app.beginBatch(),
+    update(data) {
+      app = build(data as AppOptions);
+    },
   };
 }
 

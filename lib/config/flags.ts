@@ -54,6 +54,8 @@ export interface Config {
   status: boolean;
   /** Show query strings on the status page. */
   statusQueries: boolean;
+  /** `--config`: the config file named on the command line or in the environment. */
+  configFile: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -454,6 +456,15 @@ export const FLAGS = {
     default: false,
     help: "Show whole request lines, query strings too, on the status page",
     set: (config, on) => (config.statusQueries = on),
+  }),
+  config: flag({
+    kind: "string",
+    group: "Other",
+    placeholder: "FILE",
+    default: undefined,
+    shown: "serve.json in DIR when there",
+    help: "Config file: serve's serve.json keys, salut's own settings under \"salut\"",
+    set: (config, path) => (config.configFile = path),
   }),
   help: flag({
     kind: "boolean",

@@ -60,6 +60,11 @@ export interface Runner {
   label?(job: Job): Uint8Array;
   /** Called before each batch runs (to revalidate a per-batch cache, say). */
   beginBatch?(): void;
+  /**
+   * Takes new data from the pool (`Pool.update`), in place of the init data, for the jobs of the
+   * batches after this one. A throw is reported, and the runner keeps what it had.
+   */
+  update?(data: unknown): void;
 }
 
 /** What a thread module's setup gets from the pool. */
@@ -162,6 +167,8 @@ class JobLoop {
           return this.#init(message);
         case "batch":
           return this.#startBatch(message);
+        case "update":
+          return this.#update(message.data);
         case "close":
           this.#post({ type: "closed" });
           return close();
@@ -192,6 +199,16 @@ class JobLoop {
     const report = (line: string) => this.#post({ type: "log", level: "error", message: line });
     this.#runner = this.#setup({ id: message.id, data: message.data, report });
     this.#post({ type: "ready" });
+  }
+
+  #update(data: unknown): void {
+    try {
+      this.#runner?.update?.(data);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#post({ type: "log", level: "error", message: `could not take new data: ${reason}` });
+    }
+    this.#post({ type: "updated" });
   }
 
   #startBatch(message: BatchMessage): void {

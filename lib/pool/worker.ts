@@ -98,6 +98,8 @@ export class Worker {
   #deliver = (id: number, result: PoolResult) => this.#deliverResult(id, result);
   /** The batch of results being delivered. */
   #delivering: HeldBuffer | undefined;
+  /** Calls waiting for the thread to take the data of an update, oldest first. */
+  #updates: (() => void)[] = [];
 
   constructor(id: number, hooks: WorkerHooks) {
     this.id = id;
@@ -194,6 +196,18 @@ export class Worker {
     this.#thread.postMessage(message, transferList(message));
   }
 
+  /**
+   * Sends the thread new data in place of its init data (after the batch it runs, if any);
+   * resolves once it has taken it, or once the thread is gone.
+   */
+  update(data: unknown): Promise<void> {
+    if (this.#failed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#updates.push(resolve);
+    this.#thread.postMessage({ type: "update", data });
+    return promise;
+  }
+
   /** Asks the thread to finish and waits until it says it has closed, then terminates it. */
   async stop(): Promise<void> {
     if (this.#failed) return;
@@ -237,6 +251,7 @@ export class Worker {
     this.#inFlightCount = 0;
     this.#batchOpen = false;
     for (const pending of pendings) pending.reject(error);
+    this.#settleUpdates();
     this.#stopped?.();
   }
 
@@ -244,6 +259,11 @@ export class Worker {
   terminate(): void {
     this.#failed = true;
     this.#thread.terminate();
+    this.#settleUpdates();
+  }
+
+  #settleUpdates(): void {
+    for (const resolve of this.#updates.splice(0)) resolve();
   }
 
   #receive(message: BatchMessage | ThreadEvent): void {
@@ -253,7 +273,10 @@ export class Worker {
       case "batch":
         return this.#receiveBatch(message);
       case "closed":
+        this.#settleUpdates();
         return this.#stopped?.();
+      case "updated":
+        return this.#updates.shift()?.();
       case "crashed":
         return this.#hooks.onCrash(this, message.message);
       case "log":
