@@ -87,19 +87,20 @@ export function compileSource(text: string): Source {
     places.push(before ? index - segments.length : index);
     return "*";
   });
-  const glob = `/${globSegments.join("/")}`;
-  const regex = PICOMATCH.makeRe(glob);
-  if (regex.source === "$^") throw new PatternError(`"${text}" is not a glob salut can read`);
+  // Matched without the leading slash, where picomatch's `**/x` also matches `x` (as
+  // minimatch's `/**/x` matches `/x`).
+  const glob = globSegments.join("/");
   const scan = PICOMATCH.scan(glob);
-  const literal = params.length === 0 && !scan.isGlob ? glob : undefined;
-  const first = literal ?? scan.base;
-  const firstSegment = /^\/[^/]+/.exec(first)?.[0].slice(1);
+  const literal = params.length === 0 && !scan.isGlob ? `/${glob}` : undefined;
+  const regex = literal === undefined ? PICOMATCH.makeRe(glob) : undefined;
+  if (regex?.source === "$^") throw new PatternError(`"${text}" is not a glob salut can read`);
+  const firstSegment = (literal?.slice(1) ?? scan.base).split("/")[0];
   return {
     text: slashed,
     literal,
-    firstSegment: firstSegment === undefined || firstSegment === "" ? undefined : firstSegment,
+    firstSegment: firstSegment === "" ? undefined : firstSegment,
     params,
-    test: (path) => regex.test(path),
+    test: regex ? (path) => regex.test(path.slice(1)) : (path) => path === literal,
     paramsOf(path) {
       const values: Record<string, string> = {};
       if (params.length === 0) return values;
