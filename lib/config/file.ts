@@ -251,8 +251,9 @@ function unknownKey(
   const suggestion = suggestName(key, known);
   return fail(
     `${prefix}${key}`,
-    `unknown key` + (suggestion ? `; did you mean ${prefix}${suggestion}?` : "") +
-      (prefix === "" ? ` (salut reads ${known.join(", ")})` : ""),
+    suggestion
+      ? `unknown key; did you mean ${prefix}${suggestion}?`
+      : `unknown key${prefix === "" ? ` (salut reads ${known.join(", ")})` : ""}`,
   );
 }
 

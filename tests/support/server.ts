@@ -4,10 +4,10 @@
  * @module
  */
 
-import { parseConfig } from "../../lib/config/parse.ts";
+import { loadConfig } from "../../lib/config/parse.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import type { Pool } from "../../lib/pool/pool.ts";
-import { startSalut } from "../../lib/salut.ts";
+import { type Salut, startSalut } from "../../lib/salut.ts";
 import type { Server } from "../../lib/net/server.ts";
 
 /** Collects what the server logs. */
@@ -26,6 +26,8 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   pool: Pool;
   server: Server;
+  /** The running salut (to reconfigure it, say). */
+  salut: Salut;
   stdout: MemorySink;
   stderr: MemorySink;
   /** Shuts down gracefully, as on SIGTERM. */
@@ -40,9 +42,13 @@ export interface StartOptions {
   workerUrl?: URL;
 }
 
-/** Starts a server with `args` (e.g. `["--root", dir, "--workers", "2"]`). */
+/**
+ * Starts a server with `args` (e.g. `["--root", dir, "--workers", "2"]`), reading a config file
+ * as salut does (`serve.json` in the root, or `--config`).
+ */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
-  const config = parseConfig(["--port", "0", "--workers", "2", ...(options.args ?? [])], {});
+  const args = ["--port", "0", "--workers", "2", ...(options.args ?? [])];
+  const { config, rules, settings } = loadConfig(args, {}, { cwd: Deno.cwd() });
   const stdout = new MemorySink();
   const stderr = new MemorySink();
   const log = new Logger({
@@ -57,6 +63,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(config.root === undefined ? {} : { root: config.root }),
     log,
     ...(options.workerUrl ? { threadUrl: options.workerUrl } : {}),
+    rules,
+    settings,
   });
   const { pool, server } = salut;
   let closed: Promise<void> | undefined;
@@ -70,6 +78,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url: server.url,
     pool,
     server,
+    salut,
     stdout,
     stderr,
     close,
