@@ -5,7 +5,7 @@
  * (the reload called in-process, and SIGHUP to a process).
  */
 
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../lib/config/parse.ts";
 import { configReload } from "../lib/config/reload.ts";
