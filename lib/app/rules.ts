@@ -99,7 +99,8 @@ export function rulesStage(options: RulesStageOptions): Stage {
       if (redirect) return withHeaders(redirectTo(redirect, path, request.query), path);
       let served = path;
       let response: HttpResponse;
-      const rewritten = rewrites.size > 0 && !exists(request.path)
+      // A stat only for a path some rewrite matches.
+      const rewritten = rewrites.size > 0 && rewrites.first(path) && !exists(request.path)
         ? rewrite(rewrites, path)
         : undefined;
       if (rewritten !== undefined) {
@@ -187,6 +188,8 @@ class RuleIndex<R extends Compiled> {
   #byFirst = new Map<string, number[]>();
   /** The others. */
   #anywhere: number[] = [];
+  /** All of {@linkcode RuleIndex.#anywhere} as one regex, to skip them at once when none matches. */
+  #anywhereAny: RegExp | undefined;
 
   constructor(rules: R[]) {
     this.#rules = rules;
@@ -195,6 +198,10 @@ class RuleIndex<R extends Compiled> {
       if (literal !== undefined) push(this.#exact, literal, index);
       else if (firstSegment !== undefined) push(this.#byFirst, firstSegment, index);
       else this.#anywhere.push(index);
+    }
+    const globs = this.#anywhere.map((index) => rules[index]!.source.regex?.source);
+    if (globs.length > 1 && globs.every((source) => source !== undefined)) {
+      this.#anywhereAny = new RegExp(globs.map((source) => `(?:${source})`).join("|"));
     }
   }
 
@@ -227,7 +234,7 @@ class RuleIndex<R extends Compiled> {
     const slash = path.indexOf("/", 1);
     const first = path.length > 1 ? path.slice(1, slash < 0 ? path.length : slash) : "";
     const byFirst = this.#byFirst.get(first) ?? NONE;
-    const anywhere = this.#anywhere;
+    const anywhere = this.#anywhereAny?.test(path.slice(1)) === false ? NONE : this.#anywhere;
     let a = 0, b = 0, c = 0;
     while (a < exact.length || b < byFirst.length || c < anywhere.length) {
       const x = exact[a] ?? Infinity, y = byFirst[b] ?? Infinity, z = anywhere[c] ?? Infinity;

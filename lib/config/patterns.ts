@@ -40,6 +40,8 @@ export interface Source {
   readonly firstSegment: string | undefined;
   /** The parameter names, in order. */
   readonly params: readonly string[];
+  /** The regex a glob compiles to, matched against the path without its leading `/`. */
+  readonly regex: RegExp | undefined;
   /** Whether `path` (decoded, with a leading `/` and no trailing one) matches. */
   test(path: string): boolean;
   /** The parameters of a path that matched, by name (decoded segments). */
@@ -100,6 +102,7 @@ export function compileSource(text: string): Source {
     literal,
     firstSegment: firstSegment === "" ? undefined : firstSegment,
     params,
+    regex,
     test: regex ? (path) => regex.test(path.slice(1)) : (path) => path === literal,
     paramsOf(path) {
       const values: Record<string, string> = {};
