@@ -255,6 +255,10 @@ Deno.test("sleep: /sleep blocks for ?ms=, answers like / and is never cached", a
   const capped = performance.now();
   t.app.handle(request("/sleep?ms=100000"));
   ok(performance.now() - capped < DEFAULT_SLEEP_MS);
+  // Without ?ms=, the default sleep is capped the same way.
+  const defaulted = performance.now();
+  t.app.handle(request("/sleep"));
+  ok(performance.now() - defaulted < DEFAULT_SLEEP_MS);
   const bad = read(t.app.handle(request("/sleep?ms=soon")));
   equal(bad.body, "400 ms must be a whole number of milliseconds\n");
   equal(bad.reply.close, false);

@@ -21,7 +21,7 @@ export interface SleepStageOptions {
 
 /**
  * Answers `/sleep?ms=N` (GET or HEAD: after the methods stage) by blocking the thread N ms
- * ({@linkcode DEFAULT_SLEEP_MS} without `ms`, at most `maxSleep`), then passing on a request for
+ * ({@linkcode DEFAULT_SLEEP_MS} without `ms`; either way at most `maxSleep`), then passing on a request for
  * `/`. Its answer is never cached: every call must block again. It declares the path it blocks
  * on, so a thread can run such requests after quick ones.
  *
@@ -50,7 +50,7 @@ export function sleepStage(options: SleepStageOptions = {}): Stage {
 /** The `ms` of a `/sleep` request; a 400 for one that is not a whole number. */
 function sleepMs(request: RequestHead, maxSleep: number): number {
   const param = new URLSearchParams(request.query).get("ms");
-  if (param === null) return DEFAULT_SLEEP_MS;
+  if (param === null) return Math.min(DEFAULT_SLEEP_MS, maxSleep);
   if (!/^\d{1,9}$/.test(param)) {
     throw new HttpError(400, "ms must be a whole number of milliseconds");
   }
