@@ -9,7 +9,8 @@ import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { ConfigError } from "./lib/config/errors.ts";
 import { helpText } from "./lib/config/help.ts";
-import { loadConfig } from "./lib/config/parse.ts";
+import { configFileFound, loadConfig, type LoadedConfig } from "./lib/config/parse.ts";
+import { loadGlobs } from "./lib/config/patterns.ts";
 import { configReload } from "./lib/config/reload.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
@@ -34,8 +35,12 @@ export async function main(args: string[]): Promise<number> {
   // 1. The configuration: flags, then environment variables, then the config file, then defaults.
   const env = Deno.env.toObject();
   const command = commandName({ env, standalone: Deno.build.standalone === true });
-  const load = () => loadConfig(args, env, { command, cwd: Deno.cwd() });
-  const loaded = load();
+  const options = { command, cwd: Deno.cwd() };
+  const load = async () => {
+    if (configFileFound(args, env, options)) await loadGlobs();
+    return loadConfig(args, env, options);
+  };
+  const loaded = await load();
   const { config } = loaded;
   if (config.help) {
     console.log(helpText(VERSION, command));
@@ -59,7 +64,13 @@ export async function main(args: string[]): Promise<number> {
   // 2. The pool and the server: listening as soon as the first thread is ready, the others
   // starting meanwhile and taking jobs as each becomes ready.
   const { rules, settings } = loaded;
-  const salut = await startSalut(config, { root, log, start: "first", rules, settings });
+  const salut = await startSalut(config, {
+    root,
+    log,
+    start: "first",
+    settings,
+    ...(loaded.file ? { rules } : {}),
+  });
   const { pool, server } = salut;
 
   // 3. The banner.
@@ -80,7 +91,9 @@ export async function main(args: string[]): Promise<number> {
   }
 
   // 4. Until a signal: SIGHUP reloads, SIGINT/SIGTERM shut down in order.
-  const reloadConfig = configReload({ load, current: loaded, apply: salut.reconfigure, log });
+  const apply = (next: LoadedConfig) =>
+    salut.reconfigure(next.file ? next : { config: next.config, settings: next.settings });
+  const reloadConfig = configReload({ load, current: loaded, apply, log });
   const stopReloading = reloadOnSignal([reloadConfig], log);
   const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
   stopReloading();

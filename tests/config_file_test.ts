@@ -8,9 +8,15 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { ConfigError } from "../lib/config/errors.ts";
 import { NO_RULES, parseConfigFile } from "../lib/config/file.ts";
 import { loadConfig, type LoadOptions } from "../lib/config/parse.ts";
-import { compileDestination, compileSource, isLocalPath } from "../lib/config/patterns.ts";
+import {
+  compileDestination,
+  compileSource,
+  isLocalPath,
+  loadGlobs,
+} from "../lib/config/patterns.ts";
 
 const NO_LIMIT = { openFileLimit: () => undefined };
+await loadGlobs();
 
 /** loadConfig over an in-memory file system: `files` by absolute path. */
 function load(

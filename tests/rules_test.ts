@@ -7,11 +7,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { App } from "../lib/app/app.ts";
 import { NO_RULES, type RuleSet } from "../lib/config/file.ts";
-import { isLocalPath } from "../lib/config/patterns.ts";
+import { isLocalPath, loadGlobs } from "../lib/config/patterns.ts";
 import { httpDate } from "../lib/http/date.ts";
 import { makeSite, type TempSite } from "./support/site.ts";
 
 const decoder = new TextDecoder();
+await loadGlobs();
 
 /** The files of the site every case runs on. */
 const FILES: Record<string, string> = {

@@ -30,7 +30,7 @@ export interface InternalStageOptions {
   workerId?: number;
   /** Whether `/sleep` is served, so the status page may point to it. @default false */
   sleep?: boolean;
-  /** Every setting and where it came from, shown on the status page. @default [] */
+  /** Every setting and where it came from, shown on the status page (not its JSON). @default [] */
   settings?: Setting[];
   /** The site's 404, for any other path under the prefix. */
   notFound: (request: RequestHead) => HttpResponse;
@@ -63,9 +63,7 @@ export function internalStage(options: InternalStageOptions): Stage {
       return {
         status: 200,
         headers: [["Content-Type", "application/json; charset=utf-8"], noStore],
-        body: ENCODER.encode(
-          JSON.stringify({ ...status.snapshot(Date.now(), options.workerId), settings }),
-        ),
+        body: ENCODER.encode(JSON.stringify(status.snapshot(Date.now(), options.workerId))),
       };
     }
     if (status && name === "status") {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { loadGlobs } from "../config/patterns.ts";
 import { describeError } from "../log.ts";
 import { App, type AppOptions, internalError } from "./app.ts";
 import { type Runner, runThread } from "../pool/thread.ts";
@@ -19,7 +20,10 @@ const ENCODER = new TextEncoder();
 runThread(({ id, data, report }) => {
   const options = data as AppOptions;
   const build = (options: AppOptions) => new App({ ...options, workerId: id }, report);
-  return httpRunner(build(options), build, options.statusQueries === true, report);
+  const runner = () => httpRunner(build(options), build, options.statusQueries === true, report);
+  // A config file's globs need picomatch; without a file no npm package is loaded, and the
+  // thread is ready at once.
+  return options.rules ? loadGlobs().then(runner) : runner();
 });
 
 /**
@@ -49,8 +53,10 @@ function httpRunner(
     blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
     beginBatch: () => app.beginBatch(),
-    update(data) {
-      app = build(data as AppOptions);
+    async update(data) {
+      const options = data as AppOptions;
+      if (options.rules) await loadGlobs();
+      app = build(options);
     },
   };
 }

@@ -159,20 +159,54 @@ const RULE_KEYS = [
   "etag",
 ] as const satisfies readonly (keyof RuleSet)[];
 
-/** The config file: the one named, else `serve.json` in the root given, when it is there. */
-function readConfigFile(
+/**
+ * Whether salut will read a config file: one is named (`--config`, `SALUT_CONFIG`), or
+ * `serve.json` is in the directory to serve. Bad flags are left to {@linkcode loadConfig}.
+ */
+export function configFileFound(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): boolean {
+  let given: Partial<Record<string, Given>>;
+  try {
+    given = readArgs(args, options.command ?? "salut");
+  } catch {
+    return false;
+  }
+  const located = locateConfigFile(given, env, options);
+  if (!located || located.named) return located !== undefined;
+  try {
+    return (options.readTextFile ?? readTextFile)(located.path) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+/** Where the config file is: the one named, else `serve.json` in the root given. */
+function locateConfigFile(
   given: Partial<Record<string, Given>>,
   env: Record<string, string | undefined>,
   options: LoadOptions,
-): ConfigFile | undefined {
-  const where = { env, cwd: options.cwd };
+): { name: string; path: string; named: Given | undefined } | undefined {
   const named = given.config ?? fromEnv("config", FLAGS.config, env);
   const root = given.root ?? fromEnv("root", FLAGS.root, env);
   let name: string;
   if (named !== undefined) name = String(named.raw);
   else if (root !== undefined) name = join(String(root.raw), DEFAULT_FILE);
   else return undefined;
-  const path = resolveRoot(name, where);
+  return { name, path: resolveRoot(name, { env, cwd: options.cwd }), named };
+}
+
+/** The config file: the one named, else `serve.json` in the root given, when it is there. */
+function readConfigFile(
+  given: Partial<Record<string, Given>>,
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): ConfigFile | undefined {
+  const located = locateConfigFile(given, env, options);
+  if (!located) return undefined;
+  const { name, path, named } = located;
   const read = options.readTextFile ?? readTextFile;
   let text: string | undefined;
   try {

@@ -9,8 +9,6 @@
  * @module
  */
 
-import picomatch from "picomatch";
-
 /** A source or destination the file got wrong; the message says what, without the key path. */
 export class PatternError extends Error {
   /** Creates the error. */
@@ -26,7 +24,23 @@ interface Picomatch {
   scan(glob: string): { base: string; isGlob: boolean };
 }
 
-const PICOMATCH = picomatch as unknown as Picomatch;
+/** picomatch, once {@linkcode loadGlobs} has imported it. */
+let picomatch: Picomatch | undefined;
+
+/**
+ * Imports picomatch, which globs need (a source that names one path does not). Only a config
+ * file needs it, so salut without one starts with no npm package (and so offline on an empty
+ * Deno cache). Resolves at once when it is loaded already.
+ */
+export async function loadGlobs(): Promise<void> {
+  // By URL: a literal specifier would make Deno fetch the package whenever it loads this module.
+  picomatch ??= (await import(PICOMATCH_MODULE.href)).PICOMATCH as Picomatch;
+}
+
+const PICOMATCH_MODULE = new URL("./picomatch.ts", import.meta.url);
+
+/** Characters that make a source a glob rather than one path. */
+const GLOB_CHARS = /[*?[\]{}()!+@]/;
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 const PARAM_IN_TEXT = /:([A-Za-z_][A-Za-z0-9_]*)/g;
 
@@ -92,11 +106,14 @@ export function compileSource(text: string): Source {
   // Matched without the leading slash, where picomatch's `**/x` also matches `x` (as
   // minimatch's `/**/x` matches `/x`).
   const glob = globSegments.join("/");
-  const scan = PICOMATCH.scan(glob);
-  const literal = params.length === 0 && !scan.isGlob ? `/${glob}` : undefined;
-  const regex = literal === undefined ? PICOMATCH.makeRe(glob) : undefined;
+  const literal = params.length === 0 && !GLOB_CHARS.test(glob) ? `/${glob}` : undefined;
+  if (literal === undefined && !picomatch) {
+    throw new Error("Globs need picomatch: await loadGlobs() before compiling them");
+  }
+  const scan = literal === undefined ? picomatch!.scan(glob) : undefined;
+  const regex = literal === undefined ? picomatch!.makeRe(glob) : undefined;
   if (regex?.source === "$^") throw new PatternError(`"${text}" is not a glob salut can read`);
-  const firstSegment = (literal?.slice(1) ?? scan.base).split("/")[0];
+  const firstSegment = (literal?.slice(1) ?? scan!.base).split("/")[0];
   return {
     text: slashed,
     literal,
@@ -123,7 +140,8 @@ export function compileSource(text: string): Source {
  *
  * @example
  * ```ts
- * import { compileGlobList } from "./patterns.ts";
+ * import { compileGlobList, loadGlobs } from "./patterns.ts";
+ * await loadGlobs();
  * const listed = compileGlobList(["/assets/**", "!/assets/private/**"]);
  * listed("/assets/img"); // true
  * listed("/assets/private/x"); // false

@@ -31,7 +31,7 @@ export const RELOADABLE: ReadonlySet<FlagName> = new Set<FlagName>([
 /** Options for {@linkcode configReload}. */
 export interface ConfigReloadOptions {
   /** Reads the configuration again (the same arguments and environment as at start). */
-  load(): LoadedConfig;
+  load(): LoadedConfig | Promise<LoadedConfig>;
   /** The configuration running now. */
   current: LoadedConfig;
   /** Gives the threads the new configuration. */
@@ -60,7 +60,7 @@ export function configReload(options: ConfigReloadOptions): () => Promise<boolea
   const once = async (): Promise<boolean> => {
     let next: LoadedConfig;
     try {
-      next = options.load();
+      next = await options.load();
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       options.log.error(`salut: ${error.message}; kept the running configuration`);

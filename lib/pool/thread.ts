@@ -64,7 +64,7 @@ export interface Runner {
    * Takes new data from the pool (`Pool.update`), in place of the init data, for the jobs of the
    * batches after this one. A throw is reported, and the runner keeps what it had.
    */
-  update?(data: unknown): void;
+  update?(data: unknown): void | Promise<void>;
 }
 
 /** What a thread module's setup gets from the pool. */
@@ -107,8 +107,8 @@ interface Planned {
 }
 
 /**
- * Runs the job loop of this thread: on the pool's `init`, calls `setup` for the runner, says it
- * is ready, then runs every batch through it.
+ * Runs the job loop of this thread: on the pool's `init`, calls `setup` for the runner (awaiting
+ * it when it returns a promise), says it is ready, then runs every batch through it.
  *
  * @example
  * ```ts ignore
@@ -119,7 +119,7 @@ interface Planned {
  * }));
  * ```
  */
-export function runThread(setup: (init: ThreadInit) => Runner): void {
+export function runThread(setup: (init: ThreadInit) => Runner | Promise<Runner>): void {
   if (!parentPort) throw new Error("runThread() runs in a thread that the pool started");
   new JobLoop(parentPort, setup).listen();
 }
@@ -129,7 +129,7 @@ type Port = NonNullable<typeof parentPort>;
 /** The loop's state: one per thread. */
 class JobLoop {
   #port: Port;
-  #setup: (init: ThreadInit) => Runner;
+  #setup: (init: ThreadInit) => Runner | Promise<Runner>;
   #runner: Runner | undefined;
   #claims: JobClaims | undefined;
   #stats: SharedStats | undefined;
@@ -140,10 +140,12 @@ class JobLoop {
   #spare: ArrayBuffer | undefined;
   /** The batch running now. */
   #run: BatchRun | undefined;
+  /** Settles once a setup that returned a promise has finished. */
+  #setupDone: Promise<void> | undefined;
   /** The one context handed to every job; it acts on the job running now. */
   #context: JobContext = { blocking: () => this.#blocking() };
 
-  constructor(port: Port, setup: (init: ThreadInit) => Runner) {
+  constructor(port: Port, setup: (init: ThreadInit) => Runner | Promise<Runner>) {
     this.#port = port;
     this.#setup = setup;
   }
@@ -197,13 +199,21 @@ class JobLoop {
     this.#claims = new JobClaims(message.claims);
     this.#stats = message.stats ? new SharedStats(message.stats) : undefined;
     const report = (line: string) => this.#post({ type: "log", level: "error", message: line });
-    this.#runner = this.#setup({ id: message.id, data: message.data, report });
+    const runner = this.#setup({ id: message.id, data: message.data, report });
+    if (!(runner instanceof Promise)) return this.#ready(runner);
+    // A setup that awaits (an import, say): messages that come meanwhile wait for it.
+    this.#setupDone = runner.then((runner) => this.#ready(runner));
+  }
+
+  #ready(runner: Runner): void {
+    this.#runner = runner;
     this.#post({ type: "ready" });
   }
 
-  #update(data: unknown): void {
+  async #update(data: unknown): Promise<void> {
     try {
-      this.#runner?.update?.(data);
+      await this.#setupDone;
+      await this.#runner?.update?.(data);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#post({ type: "log", level: "error", message: `could not take new data: ${reason}` });

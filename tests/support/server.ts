@@ -5,6 +5,7 @@
  */
 
 import { loadConfig } from "../../lib/config/parse.ts";
+import { loadGlobs } from "../../lib/config/patterns.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import type { Pool } from "../../lib/pool/pool.ts";
 import { type Salut, startSalut } from "../../lib/salut.ts";
@@ -48,7 +49,8 @@ export interface StartOptions {
  */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const args = ["--port", "0", "--workers", "2", ...(options.args ?? [])];
-  const { config, rules, settings } = loadConfig(args, {}, { cwd: Deno.cwd() });
+  await loadGlobs();
+  const { config, rules, settings, file } = loadConfig(args, {}, { cwd: Deno.cwd() });
   const stdout = new MemorySink();
   const stderr = new MemorySink();
   const log = new Logger({
@@ -63,8 +65,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(config.root === undefined ? {} : { root: config.root }),
     log,
     ...(options.workerUrl ? { threadUrl: options.workerUrl } : {}),
-    rules,
     settings,
+    ...(file ? { rules } : {}),
   });
   const { pool, server } = salut;
   let closed: Promise<void> | undefined;
