@@ -1,6 +1,7 @@
 /**
  * salut: read the configuration, start the pool and the server, print the banner, and turn
- * SIGINT/SIGTERM into an ordered shutdown. Behaviour lives in `lib/`.
+ * SIGINT/SIGTERM into an ordered shutdown (after `--drain-delay` for SIGTERM). Behaviour lives
+ * in `lib/`.
  *
  * @module
  */
@@ -12,10 +13,12 @@ import { helpText } from "./lib/config/help.ts";
 import { configFileFound, loadConfig, type LoadedConfig } from "./lib/config/parse.ts";
 import { loadGlobs } from "./lib/config/patterns.ts";
 import { configReload } from "./lib/config/reload.ts";
+import { showDuration } from "./lib/config/values.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
+import { startFirstThread } from "./lib/first_thread.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
 import { describeError, Logger } from "./lib/log.ts";
-import { BUNDLED_SITE, type Salut, startSalut } from "./lib/salut.ts";
+import type { Salut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
 
 /** The version, from deno.json. */
@@ -50,6 +53,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(`salut ${VERSION}`);
     return 0;
   }
+  // The first thread now: its creation blocks this thread, then it loads its modules while this
+  // one loads the rest of salut's (the pool, the server: imported here, not above, for that).
+  const started = startFirstThread(config);
+  const { BUNDLED_SITE, startSalut } = await import("./lib/salut.ts");
   const log = new Logger({
     format: config.logFormat,
     quiet: config.quiet,
@@ -68,6 +75,7 @@ export async function main(args: string[]): Promise<number> {
     root,
     log,
     start: "first",
+    started,
     settings,
     ...(loaded.file ? { rules } : {}),
   });
@@ -75,6 +83,8 @@ export async function main(args: string[]): Promise<number> {
 
   // 3. The banner.
   log.info(`salut listening on ${server.url} (${pool.size} worker${pool.size === 1 ? "" : "s"})`);
+  for (const note of salut.https?.notes ?? []) log.info(note);
+  for (const warning of salut.https?.warnings ?? []) log.error(warning);
   const color = Deno.stdout.isTerminal() && !Deno.env.get("NO_COLOR");
   const info = {
     version: VERSION,
@@ -85,6 +95,8 @@ export async function main(args: string[]): Promise<number> {
     ready: pool.readyCount,
     bundled: config.root === undefined,
     status: config.status,
+    secure: server.secure,
+    ...(salut.redirect ? { redirectPort: salut.redirect.addr.port } : {}),
   };
   for (const line of bannerLines(info, { color, interfaces: interfaceAddresses() })) {
     log.info(line);
@@ -94,34 +106,65 @@ export async function main(args: string[]): Promise<number> {
   const apply = (next: LoadedConfig) =>
     salut.reconfigure(next.file ? next : { config: next.config, settings: next.settings });
   const reloadConfig = configReload({ load, current: loaded, apply, log });
-  const stopReloading = reloadOnSignal([reloadConfig], log);
-  const code = await shutdownOnSignal(salut, log, config.shutdownTimeout);
+  const reloads: Reload[] = [async () => {
+    try {
+      await reloadConfig();
+    } catch (error) {
+      log.error(`salut: reloading the configuration failed: ${describeError(error)}`);
+    }
+  }];
+  if (salut.https?.files) {
+    reloads.push(async () => {
+      const { ok, line } = await salut.reloadCertificate();
+      (ok ? log.info : log.error).call(log, line);
+    });
+  }
+  const stopReloading = reloadOnSignal(reloads);
+  const code = await shutdownOnSignal(salut, log, {
+    deadline: config.shutdownTimeout,
+    drainDelay: config.drainDelay,
+  });
   stopReloading();
   await log.flushed();
   return code;
 }
 
+/** Something SIGHUP re-reads; it logs its own outcome and never rejects. */
+export type Reload = () => Promise<void>;
+
 /**
- * Calls every reload on SIGHUP (none on Windows, which has no SIGHUP), one listener for all of
- * them; a reload that throws is logged. Returns the function that removes the listener.
+ * Calls each of `reloads` on SIGHUP, one SIGHUP at a time (one arriving meanwhile runs them again
+ * after). Returns the function that stops listening. Does nothing on Windows, which has no SIGHUP.
  */
-function reloadOnSignal(reloads: (() => Promise<unknown>)[], log: Logger): () => void {
-  if (Deno.build.os === "windows") return () => {};
+function reloadOnSignal(reloads: Reload[]): () => void {
+  if (Deno.build.os === "windows" || reloads.length === 0) return () => {};
+  let running: Promise<void> = Promise.resolve();
   const listener = () => {
-    for (const reload of reloads) {
-      reload().catch((error) => log.error(`salut: reload failed: ${describeError(error)}`));
-    }
+    running = running.then(async () => {
+      for (const reload of reloads) await reload();
+    });
   };
   Deno.addSignalListener("SIGHUP", listener);
   return () => Deno.removeSignalListener("SIGHUP", listener);
 }
 
+/** When and how fast to stop: `--shutdown-timeout` and `--drain-delay`, in ms. */
+interface StopTimes {
+  deadline: number;
+  drainDelay: number;
+}
+
 /**
- * Waits for SIGINT or SIGTERM, then shuts down in order (see {@linkcode Salut.shutdown}). A second
- * signal (not a repeat of the first within a second, see `lib/stop_signals.ts`), or the
- * deadline, forces the exit.
+ * Waits for SIGINT or SIGTERM, then shuts down in order (see {@linkcode Salut.shutdown}). On
+ * SIGTERM with a drain delay, health answers 503 first while requests are served as before, so
+ * that load balancers stop sending new ones. A second signal (not a repeat of the first within
+ * a second, see `lib/stop_signals.ts`), or the deadline, forces the exit.
  */
-function shutdownOnSignal(salut: Salut, log: Logger, deadline: number): Promise<number> {
+function shutdownOnSignal(
+  salut: Salut,
+  log: Logger,
+  { deadline, drainDelay }: StopTimes,
+): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   const stops = new StopSignals();
   return new Promise((resolve) => {
@@ -133,6 +176,13 @@ function shutdownOnSignal(salut: Salut, log: Logger, deadline: number): Promise<
         log.error("Second signal: exiting now.");
         await log.flushed();
         Deno.exit(1);
+      }
+      if (signal === "SIGTERM" && drainDelay > 0) {
+        salut.stats.shuttingDown = true;
+        log.info(
+          `Health answers 503 now; serving on for ${showDuration(drainDelay)}, then shutting down.`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, drainDelay));
       }
       log.info("Shutting down.");
       const { forced } = await salut.shutdown(deadline, (cut) => {

@@ -7,9 +7,10 @@
  * brotli bytes and `Content-Encoding: br` to a client that accepts br: the ceiling for a
  * compressed answer served from a cache.
  *
- *     deno run -A bench/deno_serve.ts --port 0 --root static
+ *     deno run -A bench/deno_serve.ts --port 0 --root static [--cert FILE --key FILE]
  *
- * Prints `deno_serve listening on http://127.0.0.1:PORT/` when ready; SIGTERM ends it.
+ * With `--cert` and `--key` (PEM) it serves HTTPS, as `Deno.serve` does with them. Prints
+ * `deno_serve listening on http://127.0.0.1:PORT/` (`https://`) when ready; SIGTERM ends it.
  *
  * @module
  */
@@ -21,7 +22,12 @@ const HTML = "text/html; charset=utf-8";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { port: { type: "string", default: "0" }, root: { type: "string" } },
+  options: {
+    port: { type: "string", default: "0" },
+    root: { type: "string" },
+    cert: { type: "string" },
+    key: { type: "string" },
+  },
 });
 const root = values.root ?? join(import.meta.dirname!, "..", "static");
 const page = await Deno.readFile(join(root, "index.html"));
@@ -29,12 +35,16 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const brotliPage = await Deno.readFile(join(root, "precompressed", "page.html.br"))
   .catch(() => undefined);
 const plainPage = brotliPage && await Deno.readFile(join(root, "precompressed", "page.html"));
+const tls = values.cert && values.key
+  ? { cert: await Deno.readTextFile(values.cert), key: await Deno.readTextFile(values.key) }
+  : undefined;
 
 Deno.serve({
   hostname: "127.0.0.1",
   port: Number(values.port),
+  ...tls,
   onListen({ port }) {
-    console.log(`deno_serve listening on http://127.0.0.1:${port}/`);
+    console.log(`deno_serve listening on ${tls ? "https" : "http"}://127.0.0.1:${port}/`);
   },
 }, handle);
 

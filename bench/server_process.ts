@@ -19,13 +19,15 @@ const READY_TIMEOUT_MS = 30_000;
 /** How long a server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
 const REPO = join(import.meta.dirname!, "..");
-const LISTENING = /listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+const LISTENING = /listening on https?:\/\/127\.0\.0\.1:(\d+)\//;
 
 const live = new Set<ServerProcess>();
 
 /** A running server. */
 export class ServerProcess implements AsyncDisposable {
   readonly spec: ServerSpec;
+  /** The certificate it serves HTTPS with, when started with one. */
+  readonly tls: BenchTls | undefined;
   #child: Deno.ChildProcess;
   #output: OutputTail;
   #tempDir: string | undefined;
@@ -38,8 +40,10 @@ export class ServerProcess implements AsyncDisposable {
     spec: ServerSpec,
     child: Deno.ChildProcess,
     tempDir: string | undefined,
+    tls: BenchTls | undefined,
   ) {
     this.spec = spec;
+    this.tls = tls;
     this.#child = child;
     this.#output = new OutputTail(child);
     this.#tempDir = tempDir;
@@ -48,18 +52,19 @@ export class ServerProcess implements AsyncDisposable {
 
   /**
    * Starts `spec` serving the directory `site` (on `options.port`, else one it picks; not for
-   * nginx) and waits until it says it accepts connections.
+   * nginx), over HTTPS with `options.tls` (salut and Deno.serve only), and waits until it says
+   * it accepts connections.
    */
   static async start(
     spec: ServerSpec,
     site: string,
-    options: { port?: number } = {},
+    options: { port?: number; tls?: BenchTls } = {},
   ): Promise<ServerProcess> {
     // nginx is given a port that was free a moment ago; if another process took it since,
     // nginx exits at once, and another port is tried.
     for (let attempt = 1;; attempt++) {
       try {
-        return await ServerProcess.#start(spec, site, options.port ?? 0);
+        return await ServerProcess.#start(spec, site, options.port ?? 0, options.tls);
       } catch (error) {
         if (spec.kind !== "nginx" || attempt === 3 || !/Address already in use/.test(`${error}`)) {
           throw error;
@@ -68,10 +73,16 @@ export class ServerProcess implements AsyncDisposable {
     }
   }
 
-  static async #start(spec: ServerSpec, site: string, port: number): Promise<ServerProcess> {
+  static async #start(
+    spec: ServerSpec,
+    site: string,
+    port: number,
+    tls: BenchTls | undefined,
+  ): Promise<ServerProcess> {
     const nginx = spec.kind === "nginx" ? await nginxCommand(site) : undefined;
     const salut = spec.kind === "salut" ? await startTask(spec.checkout ?? REPO) : undefined;
-    const args = nginx?.args ?? denoArgs(spec, site, port, salut?.flags ?? []);
+    const args = nginx?.args ??
+      [...denoArgs(spec, site, port, salut?.flags ?? []), ...tlsArgs(spec, tls)];
     const child = new Deno.Command(args[0]!, {
       args: args.slice(1),
       cwd: spec.checkout ?? REPO,
@@ -86,7 +97,7 @@ export class ServerProcess implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const server = new ServerProcess(spec, child, nginx?.dir);
+    const server = new ServerProcess(spec, child, nginx?.dir, tls);
     live.add(server);
     try {
       server.#port = nginx
@@ -108,9 +119,12 @@ export class ServerProcess implements AsyncDisposable {
   async settled(timeoutMs = 10_000): Promise<void> {
     if (this.spec.kind !== "salut") return;
     const deadline = performance.now() + timeoutMs;
-    const url = `http://127.0.0.1:${this.#port}/_salut/status.json`;
+    const scheme = this.tls ? "https" : "http";
+    const url = `${scheme}://localhost:${this.#port}/_salut/status.json`;
+    using client = Deno.createHttpClient(this.tls ? { caCerts: [this.tls.cert] } : {});
     for (;;) {
-      const status = await (await fetch(url)).json() as { workers: { ready: boolean }[] };
+      const response = await fetch(url, { client });
+      const status = await response.json() as { workers: { ready: boolean }[] };
       if (status.workers.every((worker) => worker.ready)) return;
       if (performance.now() > deadline) {
         throw new Error(`salut's workers were not all ready within ${timeoutMs} ms`);
@@ -260,6 +274,26 @@ async function readStartTask(
 }
 
 /** The command of a Deno server; salut's with `salutFlags`, those of its `deno task start`. */
+/** A certificate for the HTTPS workloads: PEM files, and the certificate to trust. */
+export interface BenchTls {
+  certFile: string;
+  keyFile: string;
+  cert: string;
+}
+
+/** The flags that make `spec` serve HTTPS with `tls`. */
+function tlsArgs(spec: ServerSpec, tls: BenchTls | undefined): string[] {
+  if (!tls) return [];
+  switch (spec.kind) {
+    case "salut":
+      return ["--tls-cert", tls.certFile, "--tls-key", tls.keyFile];
+    case "deno_serve":
+      return ["--cert", tls.certFile, "--key", tls.keyFile];
+    default:
+      throw new TypeError(`${spec.kind} is not benchmarked over HTTPS`);
+  }
+}
+
 function denoArgs(spec: ServerSpec, site: string, port: number, salutFlags: string[]): string[] {
   const deno = [Deno.execPath(), "run", "--allow-all"];
   switch (spec.kind) {

@@ -1,6 +1,6 @@
 /**
- * The workloads, (A) to (E) plus the listing (L), start-up (S) and compression (Z), and which
- * servers run each.
+ * The workloads, (A) to (E) plus the listing (L), start-up (S), compression (Z) and HTTPS (T),
+ * and which servers run each.
  * A workload measures one freshly started server and reports numbers (`metrics`) and anything
  * answered wrongly (`problems`).
  *
@@ -18,9 +18,10 @@ import {
 import { measureIdleConnections } from "./idle_connections.ts";
 import { type ListingDirectory, type ListingSizes, measureListing } from "./listing_workload.ts";
 import { MemorySampler } from "./memory.ts";
-import type { ServerProcess } from "./server_process.ts";
+import { ServerProcess } from "./server_process.ts";
 import { measureSleepProbe, measureSleepWall } from "./sleep_workloads.ts";
 import { measureStartup, type StartupSizes } from "./startup.ts";
+import { benchTls, checkPageTls } from "./tls_workload.ts";
 import type { Measurement, ServerKind, ServerSpec, WorkloadKind } from "./types.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
 import { get, RawClient } from "../tests/support/http.ts";
@@ -29,8 +30,8 @@ import { get, RawClient } from "../tests/support/http.ts";
 export interface Workload {
   /** Stable identifier used in the JSON and by `--only`, e.g. `A50`. */
   id: string;
-  /** Its letter (L: the listing workload; S: start-up; Z: compression). */
-  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z";
+  /** Its letter (L: the listing workload; S: start-up; Z: compression; T: HTTPS). */
+  letter: "A" | "B" | "C" | "D" | "E" | "L" | "S" | "Z" | "T";
   /** What it does, for the table. */
   title: string;
   kind: WorkloadKind;
@@ -209,7 +210,49 @@ export function planWorkloads(sizes: WorkloadSizes, smoke: boolean): Workload[] 
       measure: (server, context) =>
         measureFirstRequests(server.port, compressedSite(context), firstRequests),
     },
+    {
+      id: "T50",
+      letter: "T",
+      title: "T keep-alive GET / over HTTPS, 50 conns",
+      kind: "throughput",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      measure: () => Promise.reject(new TypeError("T50 launches its servers itself")),
+      launch: (spec, context) => measureHttps(spec, context, []),
+    },
+    {
+      id: "T_close",
+      letter: "T",
+      title: "T Connection: close over HTTPS (a TLS handshake each), 50 conns",
+      kind: "throughput",
+      servers: ["salut", "deno_serve"],
+      sweep: false,
+      measure: () => Promise.reject(new TypeError("T_close launches its servers itself")),
+      launch: (spec, context) => measureHttps(spec, context, ["Connection: close"]),
+    },
   ];
+}
+
+/**
+ * Workloads T: the server started over HTTPS with the run's certificate, then wrk against
+ * `https://127.0.0.1:PORT/` (wrk does not check certificates), the page checked over TLS before
+ * and after. Under `Connection: close` each request is a new TLS handshake: requests per second
+ * are handshakes per second.
+ */
+async function measureHttps(
+  spec: ServerSpec,
+  context: WorkloadContext,
+  headers: string[],
+): Promise<Measurement> {
+  const tls = await benchTls(context.site);
+  await using server = await ServerProcess.start(spec, context.site, { tls });
+  await server.settled();
+  return await measureThroughput(server, context, {
+    connections: 50,
+    headers,
+    scheme: "https",
+    check: () => checkPageTls(server.port, context.page, tls),
+  });
 }
 
 function compressedSite(context: WorkloadContext): CompressedSite {
@@ -265,12 +308,14 @@ async function measureThroughput(
     file?: boolean;
     path?: string;
     check?: () => Promise<string[]>;
+    /** @default "http" */
+    scheme?: "http" | "https";
   },
 ): Promise<Measurement> {
   const checkBody = options.check ?? (() => checkPage(server.port, context.page));
   const problems = await checkBody();
   const path = options.file ? context.file.path : options.path ?? "/";
-  const url = `http://127.0.0.1:${server.port}${path}`;
+  const url = `${options.scheme ?? "http"}://127.0.0.1:${server.port}${path}`;
   const wrkOptions = {
     connections: options.connections,
     seconds: context.seconds,

@@ -20,6 +20,10 @@ export interface BannerInfo {
   ready?: number;
   /** Whether `/_salut/status` is served. */
   status: boolean;
+  /** Whether it serves HTTPS. @default false */
+  secure?: boolean;
+  /** The `--redirect-http` port, which sends plain HTTP to HTTPS. */
+  redirectPort?: number;
 }
 
 /** Options for {@linkcode bannerLines}. */
@@ -47,7 +51,8 @@ export function bannerLines(info: BannerInfo, options: BannerOptions = {}): stri
   const cyan = (text: string) => paint("36", text);
   const dim = (text: string) => paint("2", text);
   const wildcard = info.host === "0.0.0.0" || info.host === "::" || info.host === "[::]";
-  const local = `http://${wildcard ? "127.0.0.1" : hostForUrl(info.host)}:${info.port}/`;
+  const scheme = info.secure ? "https" : "http";
+  const local = `${scheme}://${wildcard ? "127.0.0.1" : hostForUrl(info.host)}:${info.port}/`;
   const lines = [`${bold(`salut ${info.version}`)} ${dim("— a multithreaded HTTP/1.1 server")}`];
   lines.push(`  Local:    ${cyan(local)}`);
   if (wildcard) {
@@ -55,8 +60,11 @@ export function bannerLines(info: BannerInfo, options: BannerOptions = {}): stri
     for (const address of options.interfaces ?? []) {
       if (address.startsWith("127.") || address === "::1") continue;
       if (!ipv6 && address.includes(":")) continue;
-      lines.push(`  Network:  ${cyan(`http://${hostForUrl(address)}:${info.port}/`)}`);
+      lines.push(`  Network:  ${cyan(`${scheme}://${hostForUrl(address)}:${info.port}/`)}`);
     }
+  }
+  if (info.redirectPort !== undefined) {
+    lines.push(`  Redirect: http on port ${info.redirectPort} → ${scheme}`);
   }
   lines.push(`  Serving:  ${info.bundled ? "the bundled hello site" : info.root}`);
   const starting = info.workers - (info.ready ?? info.workers);

@@ -24,10 +24,17 @@ export interface AccessEntry {
   duration: number;
   /** The worker that answered, or 0 when the main thread did (framing errors, overload). */
   worker: number;
+  /** The request's `Referer`, as received (escaped when written); absent: none. */
+  referer?: string;
+  /** The request's `User-Agent`, as received (escaped when written); absent: none. */
+  userAgent?: string;
 }
 
-/** Access log formats. */
-export const LOG_FORMATS = ["common", "json"] as const;
+/**
+ * Access log formats: Common Log Format with duration and worker, Apache/nginx combined
+ * (adds Referer and User-Agent, nothing after), and JSON (every field).
+ */
+export const LOG_FORMATS = ["common", "combined", "json"] as const;
 /** An access log format. */
 export type LogFormat = typeof LOG_FORMATS[number];
 
@@ -122,6 +129,8 @@ export class Logger {
   readonly accessEnabled: boolean;
   /** Whether verbose lines are written. */
   readonly verboseEnabled: boolean;
+  /** Whether access lines carry Referer and User-Agent (combined and json), read per request. */
+  readonly headerFieldsEnabled: boolean;
 
   /** Creates a logger; see {@linkcode LoggerOptions}. */
   constructor(options: LoggerOptions = {}) {
@@ -130,6 +139,7 @@ export class Logger {
     this.#format = options.format ?? "common";
     this.accessEnabled = !options.quiet;
     this.verboseEnabled = options.verbose ?? false;
+    this.headerFieldsEnabled = this.accessEnabled && this.#format !== "common";
   }
 
   /** Writes an access log line, unless quiet. */
@@ -162,8 +172,9 @@ export class Logger {
 }
 
 /**
- * Formats an access entry: the Common Log Format with the duration and worker appended, or one
- * JSON object.
+ * Formats an access entry: the Common Log Format with the duration and worker appended, the
+ * combined format (Referer and User-Agent appended instead), or one JSON object. Request data
+ * is escaped in every format (see {@linkcode escapeLogText}).
  *
  * @example
  * ```ts
@@ -186,12 +197,39 @@ export function formatAccess(entry: AccessEntry, format: LogFormat): string {
       bytes: entry.bytes,
       ms: Number(entry.duration.toFixed(3)),
       worker: entry.worker,
+      referer: jsonField(entry.referer),
+      userAgent: jsonField(entry.userAgent),
     });
   }
-  const host = entry.remote.slice(0, entry.remote.lastIndexOf(":")) || entry.remote;
+  const host = remoteHost(entry.remote);
   const requestLine = escapeRequest(entry.requestLine, UNSAFE_IN_QUOTES, UNSAFE_IN_QUOTES_ALL);
-  return `${host} - - [${clfTime(entry.time)}] "${requestLine}" ${entry.status} ${entry.bytes} ` +
-    `${entry.duration.toFixed(3)}ms worker=${entry.worker}`;
+  const common = `${host} - - [${clfTime(entry.time)}] "${requestLine}" ${entry.status} ` +
+    `${entry.bytes}`;
+  if (format === "combined") {
+    return `${common} "${quotedField(entry.referer)}" "${quotedField(entry.userAgent)}"`;
+  }
+  return `${common} ${entry.duration.toFixed(3)}ms worker=${entry.worker}`;
+}
+
+/**
+ * The host part of a remote address: `127.0.0.1:5000` → `127.0.0.1`, `[::1]:5000` → `[::1]`;
+ * an address without a port (from `--trust-proxy`) is kept whole.
+ */
+function remoteHost(remote: string): string {
+  if (remote.startsWith("[")) return remote.slice(0, remote.indexOf("]") + 1);
+  const colon = remote.indexOf(":");
+  return colon >= 0 && colon === remote.lastIndexOf(":") ? remote.slice(0, colon) : remote;
+}
+
+/** A header value between the quotes of a combined line: `-` when absent, like nginx. */
+function quotedField(value: string | undefined): string {
+  return value === undefined || value === ""
+    ? "-"
+    : escapeRequest(value, UNSAFE_IN_QUOTES, UNSAFE_IN_QUOTES_ALL);
+}
+
+function jsonField(value: string | undefined): string | null {
+  return value === undefined ? null : escapeRequest(value, UNSAFE_IN_JSON, UNSAFE_IN_JSON_ALL);
 }
 
 /** Characters outside printable ASCII: C0, DEL, C1 and everything above. */

@@ -12,11 +12,16 @@ import { ConfigError } from "./config/errors.ts";
 import type { RuleSet, Setting } from "./config/file.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
+import { threadHeapLimit } from "./first_thread.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
+import { RedirectServer } from "./net/redirect.ts";
+import type { StartedThread } from "./pool/worker.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
+import { TrustedProxies } from "./net/trust_proxy.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
+import { httpsHeaders, type HttpsSetup, httpsSetup, reloadPair } from "./tls/https.ts";
 
 /**
  * The bundled site, served when no root is given. Resolved from this module's URL, so the path
@@ -41,6 +46,8 @@ export interface StartOptions {
   rules?: RuleSet;
   /** Every setting and where it came from, for the status page. */
   settings?: Setting[];
+  /** The first thread, already started (see `first_thread.ts`); unset, the pool starts it. */
+  started?: StartedThread;
 }
 
 /** What a running salut can change without a restart: what its threads do. */
@@ -55,6 +62,15 @@ export interface Salut {
   readonly pool: Pool;
   readonly server: Server;
   readonly stats: SharedStats;
+  /** The HTTPS certificate it started with; `undefined` for plain HTTP. */
+  readonly https?: HttpsSetup;
+  /** The `--redirect-http` listener. */
+  readonly redirect?: RedirectServer;
+  /**
+   * Re-reads the certificate and key (SIGHUP): new connections get the new pair, open ones
+   * finish on the old. Resolves with the line to log; a bad new pair keeps the old one.
+   */
+  reloadCertificate(): Promise<{ ok: boolean; line: string }>;
   /**
    * Shuts down in order: the server stops accepting and finishes the requests it has, then the pool
    * finishes its jobs and closes its threads. Past `deadline` ms, connections are cut (then
@@ -75,6 +91,8 @@ export interface Salut {
  */
 export async function startSalut(config: Config, options: StartOptions): Promise<Salut> {
   const { log } = options;
+  // The certificate is checked before any thread starts or any port is bound.
+  const https = await httpsSetup(config);
   const stats = SharedStats.create(config.workers);
   const root = options.root ?? BUNDLED_SITE;
   const refusedSeen = FirstSeen.createBuffer();
@@ -83,6 +101,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       refusedSeen,
       rules: next.rules,
       settings: next.settings,
+      secure: https !== undefined,
     });
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
@@ -92,7 +111,8 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     threadData: threadData({ config, rules: options.rules, settings: options.settings }),
     stats,
     jobTimeout: config.jobTimeout,
-    heapLimit: Math.ceil(config.workerHeap / 2 ** 20),
+    heapLimit: threadHeapLimit(config),
+    ...(options.started ? { started: options.started } : {}),
     maxQueue: config.maxQueue,
     ...(config.verbose ? { log: (line: string) => log.info(line) } : {}),
     logError: (line) => log.error(line),
@@ -108,12 +128,48 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       timeouts: config.timeouts,
       log,
       stats,
+      ...(config.trustProxy ? { trustProxy: new TrustedProxies(config.trustProxy) } : {}),
+      ...(https ? { tls: https.pair } : {}),
     });
   } catch (error) {
     await pool.close();
     throw listenError(error, config);
   }
+  let redirect: RedirectServer | undefined;
+  if (https && config.redirectHttp !== undefined) {
+    try {
+      redirect = RedirectServer.listen({
+        hostname: config.host,
+        port: config.redirectHttp,
+        httpsPort: server.addr.port,
+        names: knownNames(config, https),
+        fallbackHost: isWildcard(config.host) ? "localhost" : config.host,
+        limits: config.limits,
+        headerTimeout: config.timeouts.header,
+        maxConnections: config.maxConnections,
+        log,
+      });
+    } catch (error) {
+      await server.shutdown(0);
+      await pool.close();
+      throw listenError(error, { ...config, port: config.redirectHttp }, "--redirect-http");
+    }
+  }
+  const reloadCertificate = async () => {
+    if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
+    try {
+      const { pair, warning } = await reloadPair(https);
+      server.replaceCertificate(pair);
+      https.pair = pair;
+      const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
+      return { ok: true, line: warning ? `${line}. ${warning}` : line };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ok: false, line: `Kept the old TLS certificate: ${reason}` };
+    }
+  };
   const shutdown = async (deadline: number, onDeadline?: (cut: number) => void) => {
+    await redirect?.close();
     const { forced, cut } = await server.shutdown(deadline);
     if (forced) {
       onDeadline?.(cut);
@@ -125,7 +181,16 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     return { forced, cut };
   };
   const reconfigure = (next: Reconfiguration) => pool.update(threadData(next));
-  return { pool, server, stats, shutdown, reconfigure };
+  return {
+    pool,
+    server,
+    stats,
+    ...(https ? { https } : {}),
+    ...(redirect ? { redirect } : {}),
+    reloadCertificate,
+    shutdown,
+    reconfigure,
+  };
 }
 
 /** What {@linkcode appOptions} takes besides the configuration. */
@@ -134,6 +199,8 @@ export interface AppExtras {
   refusedSeen?: SharedArrayBuffer;
   rules?: RuleSet;
   settings?: Setting[];
+  /** Served over HTTPS: answers get the HTTPS-only fields too. @default false */
+  secure?: boolean;
 }
 
 /** What every thread needs to know to answer requests. */
@@ -143,11 +210,13 @@ export function appOptions(
   stats?: SharedStats,
   extras: AppExtras = {},
 ): AppOptions {
+  const headers = extras.secure ? [...httpsHeaders(config), ...config.headers] : config.headers;
   return {
     ...(extras.rules ? { rules: extras.rules } : {}),
     ...(extras.settings ? { settings: extras.settings } : {}),
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
+    metrics: config.metrics,
     statusQueries: config.statusQueries,
     ...(allowedHosts(config) ? { allowedHosts: allowedHosts(config) } : {}),
     root,
@@ -163,16 +232,30 @@ export function appOptions(
     precompressed: config.precompressed,
     sleep: config.sleep,
     cors: config.cors,
-    headers: config.headers,
+    headers,
     idleTimeout: config.timeouts.idle,
   };
 }
 
+/** The host names a redirect's Location may carry (see `lib/net/redirect.ts`). */
+function knownNames(config: Config, https: HttpsSetup): string[] {
+  const names = new Set(["localhost", ...https.pair.names]);
+  if (!isWildcard(config.host)) names.add(config.host.replace(/^\[|\]$/g, "").toLowerCase());
+  for (const host of config.allowedHosts ?? []) {
+    if (host !== "all" && !host.startsWith(".")) names.add(host.toLowerCase());
+  }
+  return [...names];
+}
+
+function isWildcard(host: string): boolean {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
 /** The error to show when the server cannot listen: what is wrong and which flag to change. */
-function listenError(error: unknown, config: Config): Error {
+function listenError(error: unknown, config: Config, portFlag = "--port"): Error {
   if (error instanceof Deno.errors.AddrInUse) {
     return new ConfigError(
-      `Port ${config.port} on ${config.host} is in use; stop the other server or pick another port with --port`,
+      `Port ${config.port} on ${config.host} is in use; stop the other server or pick another port with ${portFlag}`,
     );
   }
   if (error instanceof Deno.errors.AddrNotAvailable) {

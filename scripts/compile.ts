@@ -29,14 +29,24 @@ export type Target = typeof TARGETS[number];
 
 /**
  * What the binary may do, the same as `deno task start`. Reading is not scoped: the binary reads
- * its embedded site and whatever directory `--root` names, which is only known at run time.
+ * its embedded site, whatever directory `--root` names and the `--tls-cert` files, only known at
+ * run time. Writing is for `--tls-dir` alone (salut writes nothing else), and the host name goes
+ * into a `--tls-self-signed` certificate.
  */
 export const PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-read",
+  "--allow-write",
   "--allow-env",
-  "--allow-sys=networkInterfaces",
+  "--allow-sys=networkInterfaces,hostname",
 ];
+
+/**
+ * Deno's unstable APIs salut uses, as in deno.json's `unstable`: `net`, for `reusePort` on a TLS
+ * listener, which lets SIGHUP replace the certificate without closing the port
+ * (`lib/net/tls_listener.ts`).
+ */
+export const UNSTABLE_FLAGS: readonly string[] = ["--unstable-net"];
 
 /**
  * V8 flags salut runs with: in `deno task start` and `dev`, baked into the binary, and used by
@@ -101,6 +111,7 @@ export function compileArgs(output: string, options: CompileOptions = {}): strin
     ...(options.check === false ? ["--no-check"] : []),
     "--exclude-unused-npm",
     `--v8-flags=${V8_FLAGS.join(",")}`,
+    ...UNSTABLE_FLAGS,
     ...PERMISSIONS,
     ...(options.target ? [`--target=${options.target}`] : []),
     `--output=${output}`,

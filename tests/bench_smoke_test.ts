@@ -153,7 +153,7 @@ Deno.test({
       deepEqual(report.problems, []);
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first"],
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first", "T50", "T_close"],
       );
       const floors = ["floor_node", "floor_web"];
       const servers = ["salut", "deno_serve", "bare", ...floors, ...(nginx ? ["nginx"] : [])];
@@ -317,7 +317,7 @@ Deno.test({
       );
       deepEqual(
         report.workloads.map((workload) => workload.id),
-        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first"],
+        ["A50", "B", "C", "D_wall", "D_probe", "E", "L", "S", "Z", "Z_first", "T50", "T_close"],
       );
       for (const workload of report.workloads) {
         const pairs = [["salut", "salut@before"]];

@@ -49,7 +49,7 @@ const BAD_INVOCATIONS: [string[], RegExp][] = [
   [["--root", "/no/such/dir"], /\/no\/such\/dir does not exist; give the directory to serve/],
   [["--header", "no colon"], /--header must look like "Name: value"/],
   [["--header", "Content-Length: 3"], /cannot set Content-Length/],
-  [["--log-format", "xml"], /--log-format must be one of common, json/],
+  [["--log-format", "xml"], /--log-format must be one of common, combined, json/],
   [["--header-timeout", "soon"], /must be a duration like 10s/],
   [["--worker-heap", "1KiB"], /--worker-heap must be from 16MiB to 1024GiB, got 1KiB/],
   [["/no/such/dir"], /\/no\/such\/dir does not exist/],

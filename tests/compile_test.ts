@@ -137,7 +137,7 @@ Deno.test("deno task start and dev set salut's runtime environment before deno r
 });
 
 Deno.test(
-  "deno compile embeds the thread module, every file of static/ and only picomatch of npm, with the permissions of deno task start (dry run: stand-in runtime, output never run)",
+  "deno compile embeds the thread module, every file of static/ and no npm package but picomatch and selfsigned's, with the permissions of deno task start and unstable net (dry run: stand-in runtime, output never run)",
   async () => {
     // deno compile prints the tree of what it embeds, then appends it to its runtime. Any
     // executable of this platform's format can stand in for the runtime: the output is read,
@@ -152,15 +152,24 @@ Deno.test(
       const wanted = ["main.ts", "deno.json", "lib/app/thread_main.ts", ...await staticFiles()];
       ok(wanted.includes("static/index.html") && wanted.includes("static/404.html"));
       for (const file of wanted) ok(isEmbedded(entries, file), `${file} is missing:\n${printed}`);
-      // The server needs one npm package at run time, picomatch for the config file's globs
-      // (content types come from a table generated from mime-db); the test-only ones stay out.
-      deepEqual(npmPackages(entries), ["picomatch"], printed);
+      // The server needs two npm packages at run time: picomatch for the config file's globs and
+      // selfsigned (--tls-self-signed) with its dependencies, all JavaScript; content types come
+      // from a table generated from mime-db, and the test-only packages must stay out.
+      const packages = npmPackages(entries);
+      ok(packages.includes("picomatch"), printed);
+      ok(packages.some((name) => name.startsWith("selfsigned")), printed);
+      for (const name of packages) {
+        ok(!/^(playwright-core|fast-check|pure-rand|mime-db)\b/.test(name), `${name}:\n${printed}`);
+      }
 
       const metadata = readCompileMetadata(await Deno.readFile(binary));
       equal(metadata.entrypoint_key, "main.ts");
       // Deno adds flags of its own to the list.
       const v8Flags = metadata.v8_flags as string[];
       for (const flag of V8_FLAGS) ok(v8Flags.includes(flag), `${flag} not in ${v8Flags}`);
+      // reusePort on a TLS listener, for certificate reloads (lib/net/tls_listener.ts).
+      const unstable = metadata.unstable_config as { features: string[] };
+      ok(unstable.features.includes("net"), JSON.stringify(unstable));
       const permissions = metadata.permissions as Record<string, unknown>;
       // [] means "all of it", null "none of it".
       deepEqual({
@@ -175,8 +184,8 @@ Deno.test(
         net: [],
         read: [],
         env: [],
-        sys: ["networkInterfaces"],
-        write: null,
+        sys: ["networkInterfaces", "hostname"],
+        write: [],
         run: null,
         ffi: null,
       });

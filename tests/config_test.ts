@@ -36,6 +36,12 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     host: "127.0.0.1",
     allowedHosts: undefined,
     workers: Math.max(1, navigator.hardwareConcurrency || 1),
+    tlsCert: undefined,
+    tlsKey: undefined,
+    tlsSelfSigned: false,
+    tlsDir: undefined,
+    redirectHttp: undefined,
+    hsts: undefined,
     root: undefined,
     listing: true,
     dotfiles: false,
@@ -56,11 +62,14 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     jobTimeout: 30_000,
     workerHeap: 536870912,
     shutdownTimeout: 10_000,
+    drainDelay: 0,
     logFormat: "common",
     quiet: false,
     verbose: false,
     status: true,
     statusQueries: false,
+    metrics: true,
+    trustProxy: undefined,
     configFile: undefined,
     help: false,
     version: false,
@@ -92,6 +101,12 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   host: ["0.0.0.0", (c) => c.host, "0.0.0.0"],
   "allowed-hosts": ["A.test,.b.test", (c) => c.allowedHosts, ["a.test", ".b.test"]],
   workers: ["3", (c) => c.workers, 3],
+  "tls-cert": ["/etc/cert.pem", (c) => c.tlsCert, "/etc/cert.pem"],
+  "tls-key": ["/etc/key.pem", (c) => c.tlsKey, "/etc/key.pem"],
+  "tls-self-signed": ["on", (c) => c.tlsSelfSigned, true],
+  "tls-dir": ["/var/salut", (c) => c.tlsDir, "/var/salut"],
+  "redirect-http": ["8080", (c) => c.redirectHttp, 8080],
+  hsts: ["3600", (c) => c.hsts, 3600],
   root: ["/srv", (c) => c.root, "/srv"],
   listing: ["off", (c) => c.listing, false],
   dotfiles: ["on", (c) => c.dotfiles, true],
@@ -118,11 +133,14 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   "job-timeout": ["2", (c) => c.jobTimeout, 2000],
   "worker-heap": ["1GiB", (c) => c.workerHeap, 1073741824],
   "shutdown-timeout": ["0", (c) => c.shutdownTimeout, 0],
+  "drain-delay": ["5s", (c) => c.drainDelay, 5000],
   "log-format": ["json", (c) => c.logFormat, "json"],
   quiet: ["on", (c) => c.quiet, true],
   verbose: ["on", (c) => c.verbose, true],
   status: ["off", (c) => c.status, false],
   "status-queries": ["on", (c) => c.statusQueries, true],
+  metrics: ["off", (c) => c.metrics, false],
+  "trust-proxy": ["loopback 10.0.0.0/8", (c) => c.trustProxy, ["loopback", "10.0.0.0/8"]],
   config: ["/srv/serve.json", (c) => c.configFile, "/srv/serve.json"],
   help: ["1", (c) => c.help, true],
   version: ["1", (c) => c.version, true],
@@ -155,6 +173,18 @@ Deno.test("a flag wins over its variable, and SALUT_PORT over PORT", () => {
 /** Each range check: the values on both sides of each bound, and the two refusals. */
 const RANGES: [FlagName, [string, string, string, string], string, string][] = [
   ["port", ["-1", "0", "65535", "65536"], "from 0 to 65535, got -1", "from 0 to 65535, got 65536"],
+  [
+    "redirect-http",
+    ["-1", "0", "65535", "65536"],
+    "from 0 to 65535, got -1",
+    "from 0 to 65535, got 65536",
+  ],
+  [
+    "hsts",
+    ["-1", "0", "63072000", "63072001"],
+    "from 0 to 63072000, got -1",
+    "from 0 to 63072000, got 63072001",
+  ],
   ["workers", ["0", "1", "256", "257"], "from 1 to 256, got 0", "from 1 to 256, got 257"],
   [
     "max-headers",
@@ -216,6 +246,12 @@ const RANGES: [FlagName, [string, string, string, string], string, string][] = [
     "from 0s to 1h, got -1ms",
     "from 0s to 1h, got 3600001ms",
   ],
+  [
+    "drain-delay",
+    ["-1ms", "0", "1h", "3600001ms"],
+    "from 0s to 1h, got -1ms",
+    "from 0s to 1h, got 3600001ms",
+  ],
   ...(["header-timeout", "body-timeout", "idle-timeout", "write-timeout", "job-timeout"] as const)
     .map((name): [FlagName, [string, string, string, string], string, string] => [
       name,
@@ -264,7 +300,10 @@ Deno.test("bad values say which flag or variable and what it takes", () => {
     refusal([], { SALUT_LISTING: "maybe" }),
     'SALUT_LISTING must be true or false, got "maybe"',
   );
-  equal(refusal(["--log-format", "xml"]), '--log-format must be one of common, json, got "xml"');
+  equal(
+    refusal(["--log-format", "xml"]),
+    '--log-format must be one of common, combined, json, got "xml"',
+  );
   equal(refusal(["--host="]), "--host needs a value");
   equal(refusal(["--allowed-hosts="]), "--allowed-hosts needs a value");
   equal(refusal([], { SALUT_ROOT: "" }), "SALUT_ROOT needs a value");
@@ -482,7 +521,7 @@ Deno.test("the README table lists every row once, the same as README.md holds", 
     "| `--port N`, `-p` | `SALUT_PORT`, `PORT` | 7878 | Port to listen on; 0 picks a free one |",
   );
   equal(
-    table[13],
+    table.find((line) => line.startsWith("| `--header ")),
     "| `--header NAME: VALUE`, `-H` | `SALUT_HEADER` |  | Add a response header (repeatable) |",
   );
   equal(table.at(-1), "| `--version`, `-V` |  |  | Show the version and exit |");

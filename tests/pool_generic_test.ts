@@ -4,13 +4,15 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { withDeadline } from "./support/deadline.ts";
+import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { WorkerCrashedError } from "../lib/pool/errors.ts";
 import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
 import type { PoolResult } from "../lib/pool/wire.ts";
+import { StartedThread } from "../lib/pool/worker.ts";
 
 const UPPER = new URL("./fixtures/upper_thread.ts", import.meta.url);
 const TIMER = new URL("./fixtures/timer_thread.ts", import.meta.url);
+const BROKEN = new URL("./fixtures/broken_thread.ts", import.meta.url);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -142,4 +144,29 @@ Deno.test("update() on a pool still starting its threads reaches them too", asyn
   await withDeadline(pool.started, 10_000, "every thread to start");
   const results = await Promise.all(Array.from({ length: 64 }, () => run(pool, "")));
   for (const result of results) equal(decoder.decode(result.bytes), '{"version":2}');
+});
+
+Deno.test("a thread started before its pool becomes worker 1 and runs the pool's jobs", async () => {
+  const started = new StartedThread(UPPER, 64);
+  await using pool = await createPool({ size: 2, threadUrl: UPPER, heapLimit: 64, started });
+  equal(decoder.decode((await run(pool, "early")).bytes), "EARLY");
+  equal(started.take(), undefined, "the pool took the thread");
+  equal(pool.workers[0]!.restarts, 0);
+});
+
+Deno.test("what a thread started before its pool said meanwhile reaches the pool", async () => {
+  const started = new StartedThread(BROKEN, 64);
+  // It reports its failure before any pool listens to it.
+  await waitUntil(() => started.heard > 0, 60_000, "the thread's report");
+  await rejects(createPool({ threadUrl: BROKEN, heapLimit: 64, started }), {
+    message: "Worker 1 failed to start: injected load failure",
+  });
+});
+
+Deno.test("a pool refuses a thread started with another module or heap limit, and stops it", async () => {
+  const started = new StartedThread(UPPER, 64);
+  await rejects(createPool({ threadUrl: TIMER, heapLimit: 64, started }), TypeError);
+  equal(started.take(), undefined, "the thread was stopped");
+  const other = new StartedThread(UPPER, 64);
+  await rejects(createPool({ threadUrl: UPPER, heapLimit: 128, started: other }), TypeError);
 });

@@ -239,3 +239,39 @@ Deno.test("a listing reused within the second still shows an entry added or remo
   // Unchanged, it is the same listing.
   equal((await rawRequest(served.port, get("/d/"))).text, second.text);
 });
+
+Deno.test("readListing() sorts folders first, then by sortKey() and name, whatever the names", () => {
+  // Names made to share prefixes, case, accents and digit runs (equal keys too: "x7", "x007").
+  const parts = ["a", "A", "é", "e", "E", "file-", "x", "7", "007", "10", "2", "-", ".", "~", "ß"];
+  let seed = 42;
+  const pick = () =>
+    parts[((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) % parts.length]!;
+  const names = new Set<string>();
+  while (names.size < 3000) {
+    let name = pick();
+    while (name.length < 12 && (seed >>> 8) % 3 !== 0) name += pick();
+    if (!name.startsWith(".")) names.add(name);
+  }
+  const folder = (name: string) => name.length % 4 === 0;
+  const fs: SiteFs = {
+    ...denoFs,
+    readDir: () =>
+      [...names].map((name) => ({
+        name,
+        isFile: !folder(name),
+        isDirectory: folder(name),
+        isSymlink: false,
+      })),
+    lstat: (path) => {
+      const directory = folder(path.slice("/root/".length));
+      return { isFile: !directory, isDirectory: directory, size: 1, mtime: null };
+    },
+  };
+  const listed = readListing("/root", { root: "/root", fs }).map((entry) => entry.name);
+  const expected = [...names].sort((a, b) => {
+    if (folder(a) !== folder(b)) return folder(a) ? -1 : 1;
+    const [x, y] = [sortKey(a), sortKey(b)];
+    return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  });
+  deepEqual(listed, expected);
+});

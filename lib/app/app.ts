@@ -51,6 +51,8 @@ export interface AppOptions extends StaticSiteOptions {
   status?: boolean;
   /** The number of the thread this app runs in (1-based), for the status page. */
   workerId?: number;
+  /** Serve Prometheus metrics at `/_salut/metrics`. @default false */
+  metrics?: boolean;
   /**
    * How long, in ms, the server keeps an idle keep-alive connection open: HTTP/1.0 clients are
    * told it in whole seconds (`Keep-Alive: timeout=N`). @default 5000
@@ -125,6 +127,7 @@ export function appStages(
     internalStage({
       stats: options.stats,
       status: options.status,
+      metrics: options.metrics,
       workerId: options.workerId,
       sleep: options.sleep,
       settings: options.settings,

@@ -1,6 +1,6 @@
 /**
  * salut's own endpoints under `/_salut/`, kept out of the site: `health` for load balancers,
- * and with `--status` the live status page and its JSON.
+ * with `--status` the live status page and its JSON, and with `--metrics` Prometheus metrics.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import type { Setting } from "../config/file.ts";
 import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { SharedStats } from "../stats.ts";
+import { METRICS_CONTENT_TYPE, metricsText } from "./metrics_text.ts";
 import type { Stage } from "./stage.ts";
 import { statusPage } from "./status_page.ts";
 
@@ -26,6 +27,8 @@ export interface InternalStageOptions {
   stats?: SharedArrayBuffer;
   /** Serve `/_salut/status` and `/_salut/status.json`. @default false */
   status?: boolean;
+  /** Serve `/_salut/metrics`. @default false */
+  metrics?: boolean;
   /** The number of the thread (1-based), for the status page. */
   workerId?: number;
   /** Whether `/sleep` is served, so the status page may point to it. @default false */
@@ -40,12 +43,13 @@ const ENCODER = new TextEncoder();
 
 /**
  * Answers requests under {@linkcode INTERNAL_PREFIX}: `health` (503 while shutting down),
- * `status` and `status.json` when enabled, the site's 404 for anything else; passes other paths
+ * `status` and `status.json` when enabled, `metrics` when enabled, the site's 404 for anything else; passes other paths
  * on.
  */
 export function internalStage(options: InternalStageOptions): Stage {
   const stats = options.stats ? new SharedStats(options.stats) : undefined;
   const status = options.status === true ? stats : undefined;
+  const metrics = options.metrics === true ? stats : undefined;
   const settings = options.settings ?? [];
   const page = ENCODER.encode(statusPage({ sleep: options.sleep === true, settings }));
   const noStore: [string, string] = ["Cache-Control", "no-store"];
@@ -64,6 +68,13 @@ export function internalStage(options: InternalStageOptions): Stage {
         status: 200,
         headers: [["Content-Type", "application/json; charset=utf-8"], noStore],
         body: ENCODER.encode(JSON.stringify(status.snapshot(Date.now(), options.workerId))),
+      };
+    }
+    if (metrics && name === "metrics") {
+      return {
+        status: 200,
+        headers: [["Content-Type", METRICS_CONTENT_TYPE], noStore],
+        body: ENCODER.encode(metricsText(metrics.metrics())),
       };
     }
     if (status && name === "status") {

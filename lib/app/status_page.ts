@@ -1,6 +1,7 @@
 /**
  * The live status page at `/_salut/status`: the pool at work, refreshed from
- * `/_salut/status.json` twice a second. Self-contained (its icon inline, no request outside
+ * `/_salut/status.json` twice a second, with charts of the last minute's requests per second and
+ * p99 latency drawn as inline SVG. Self-contained (its icon inline, no request outside
  * `/_salut/`), so it works whatever the root holds; light and dark.
  *
  * @module
@@ -78,6 +79,11 @@ code { font: .9em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; word
 .state { display: inline-block; min-width: 3.5rem; text-align: center; border-radius: 1rem; padding: 0 .6rem; font-size: .85rem; font-weight: 600; }
 .state.busy { color: var(--busy); background: var(--busy-bg); }
 .state.idle { color: var(--idle); background: var(--idle-bg); }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
+.chart svg { display: block; width: 100%; height: 5rem; margin-top: .35rem; }
+.chart .axis { stroke: var(--line); stroke-width: 1; }
+.chart .line { fill: none; stroke: var(--busy); stroke-width: 2; stroke-linejoin: round; stroke-linecap: round; vector-effect: non-scaling-stroke; }
+.chart .note { font-size: .8rem; color: var(--muted); }
 footer { margin-top: 1.5rem; font-size: .85rem; color: var(--muted); }
 a { color: inherit; }
 </style>
@@ -93,6 +99,14 @@ a { color: inherit; }
 <div class="card"><div class="label">Connections</div><div class="value" id="connections">–</div></div>
 <div class="card"><div class="label">Requests/s</div><div class="value" id="rate">–</div></div>
 <div class="card"><div class="label">Uptime</div><div class="value" id="uptime">–</div></div>
+</section>
+<section class="charts" aria-label="The last minute">
+<div class="card chart"><div class="label">Requests/s · last minute</div>
+<svg id="rate-chart" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label="Requests per second over the last minute"><line class="axis" x1="0" y1="79.5" x2="300" y2="79.5"/><path class="line" d=""/></svg>
+<div class="note" id="rate-note">–</div></div>
+<div class="card chart"><div class="label">p99 latency · last minute</div>
+<svg id="p99-chart" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label="99th percentile latency over the last minute"><line class="axis" x1="0" y1="79.5" x2="300" y2="79.5"/><path class="line" d=""/></svg>
+<div class="note" id="p99-note">–</div></div>
 </section>
 <table aria-label="Workers">
 <thead><tr><th>Worker</th><th>State</th><th>Running</th><th class="num">For</th><th class="num">Jobs done</th></tr></thead>
@@ -116,6 +130,23 @@ function cell(text, className) {
   td.append(text);
   return td;
 }
+// One value a second, oldest first; null (no requests that second) leaves a gap in the line.
+function chart(id, values) {
+  const max = Math.max(0, ...values.filter((v) => v !== null));
+  const step = 300 / Math.max(1, values.length - 1);
+  let d = "", pen = "M";
+  values.forEach((v, i) => {
+    if (v === null) { pen = "M"; return; }
+    const y = max > 0 ? 78 - (v / max) * 74 : 78;
+    // "h0" after a move: a lone second still shows, as a round dot.
+    d += pen + (i * step).toFixed(1) + " " + y.toFixed(1) + (pen === "M" ? " h0 " : " ");
+    pen = "L";
+  });
+  const svg = $(id + "-chart");
+  svg.querySelector("path").setAttribute("d", d.trim());
+  svg.dataset.points = String(values.filter((v) => v !== null).length);
+  return max;
+}
 function render(status) {
   $("workers").textContent = status.workers.length;
   $("busy").textContent = status.workers.filter((w) => w.busy).length;
@@ -137,6 +168,12 @@ function render(status) {
     return tr;
   });
   $("pool").replaceChildren(...rows);
+  const { rate, p99 } = status.history;
+  const top = chart("rate", rate);
+  $("rate-note").textContent = "now " + rate[rate.length - 1] + "/s · peak " + top + "/s";
+  const slowest = chart("p99", p99);
+  const last = p99.filter((v) => v !== null).pop();
+  $("p99-note").textContent = last === undefined ? "no requests yet" : "last " + last + " ms · peak " + slowest + " ms";
   $("updated").textContent = (status.shuttingDown ? "Shutting down · " : "") + "updated " + new Date().toLocaleTimeString();
 }
 async function poll() {

@@ -19,6 +19,18 @@ export interface Config {
   /** `--allowed-hosts`: names besides loopback ones and IPs; `["all"]` turns the check off. */
   allowedHosts: string[] | undefined;
   workers: number;
+  /** `--tls-cert`: the PEM certificate chain file; HTTPS when set (with `tlsKey`). */
+  tlsCert: string | undefined;
+  /** `--tls-key`: the PEM private key file. */
+  tlsKey: string | undefined;
+  /** Serve HTTPS with a certificate made at start for local names. */
+  tlsSelfSigned: boolean;
+  /** Where the self-signed certificate is kept between starts. */
+  tlsDir: string | undefined;
+  /** A plain HTTP port that redirects to the HTTPS one. */
+  redirectHttp: number | undefined;
+  /** `Strict-Transport-Security` max-age in seconds for HTTPS answers; `undefined`: none. */
+  hsts: number | undefined;
   /** The directory to serve; `undefined` for the bundled site. */
   root: string | undefined;
   listing: boolean;
@@ -47,6 +59,8 @@ export interface Config {
   /** Bytes of heap each worker may use. */
   workerHeap: number;
   shutdownTimeout: number;
+  /** On SIGTERM, time health answers 503 while requests are still served, before the drain. */
+  drainDelay: number;
   logFormat: LogFormat;
   quiet: boolean;
   verbose: boolean;
@@ -54,6 +68,10 @@ export interface Config {
   status: boolean;
   /** Show query strings on the status page. */
   statusQueries: boolean;
+  /** Serve `/_salut/metrics`. */
+  metrics: boolean;
+  /** `--trust-proxy`: addresses, CIDR blocks or `loopback`; `undefined` trusts no peer. */
+  trustProxy: string[] | undefined;
   /** `--config`: the config file named on the command line or in the environment. */
   configFile: string | undefined;
   help: boolean;
@@ -73,6 +91,8 @@ export interface KindValues {
   headers: [string, string][];
   /** A comma-separated host list. */
   hosts: string[];
+  /** Comma-separated addresses, CIDR blocks or `loopback`. */
+  proxies: string[];
 }
 
 /** How a flag's text is read. */
@@ -178,6 +198,59 @@ export const FLAGS = {
     max: 256,
     help: "Worker threads in the pool",
     set: (config, workers) => (config.workers = workers),
+  }),
+  "tls-cert": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "FILE",
+    default: undefined,
+    shown: "none (plain HTTP)",
+    help: "Serve HTTPS with this PEM certificate chain (with --tls-key); SIGHUP re-reads both",
+    set: (config, file) => (config.tlsCert = file),
+  }),
+  "tls-key": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "FILE",
+    default: undefined,
+    help: "The PEM private key of --tls-cert",
+    set: (config, file) => (config.tlsKey = file),
+  }),
+  "tls-self-signed": flag({
+    kind: "boolean",
+    group: "Server",
+    default: false,
+    help: "Serve HTTPS with a certificate made at start for localhost and this machine",
+    set: (config, on) => (config.tlsSelfSigned = on),
+  }),
+  "tls-dir": flag({
+    kind: "string",
+    group: "Server",
+    placeholder: "DIR",
+    default: undefined,
+    help: "Keep the --tls-self-signed certificate here and reuse it while valid",
+    set: (config, dir) => (config.tlsDir = dir),
+  }),
+  "redirect-http": flag({
+    kind: "integer",
+    group: "Server",
+    placeholder: "PORT",
+    default: undefined,
+    min: 0,
+    max: 65535,
+    help: "Also listen for plain HTTP on PORT and redirect it (308) to HTTPS",
+    set: (config, port) => (config.redirectHttp = port),
+  }),
+  hsts: flag({
+    kind: "integer",
+    group: "Server",
+    placeholder: "SECONDS",
+    default: undefined,
+    shown: "off",
+    min: 0,
+    max: 2 * 365 * 24 * 60 * 60,
+    help: "Send Strict-Transport-Security: max-age=SECONDS over HTTPS",
+    set: (config, seconds) => (config.hsts = seconds),
   }),
   root: flag({
     kind: "string",
@@ -415,13 +488,23 @@ export const FLAGS = {
     help: "Time to finish in-flight requests on SIGINT/SIGTERM",
     set: (config, ms) => (config.shutdownTimeout = ms),
   }),
+  "drain-delay": flag({
+    kind: "duration",
+    group: "Limits",
+    placeholder: "TIME",
+    default: 0,
+    min: 0,
+    max: HOUR,
+    help: "On SIGTERM, serve on this long with /_salut/health at 503, then shut down",
+    set: (config, ms) => (config.drainDelay = ms),
+  }),
   "log-format": flag({
     kind: "string",
     group: "Output",
     placeholder: "FORMAT",
     default: "common",
     choices: LOG_FORMATS,
-    help: "Access log format: common or json",
+    help: "Access log format: common, combined (Referer, User-Agent) or json",
     // One of LOG_FORMATS: the choices are checked before.
     set: (config, format) => (config.logFormat = format as LogFormat),
   }),
@@ -456,6 +539,24 @@ export const FLAGS = {
     default: false,
     help: "Show whole request lines, query strings too, on the status page",
     set: (config, on) => (config.statusQueries = on),
+  }),
+  metrics: flag({
+    kind: "boolean",
+    group: "Output",
+    // Like the status page: numbers about every client stay on this machine unless asked.
+    default: (config) => isLoopback(config.host),
+    shown: "on when listening on loopback",
+    help: "Serve Prometheus metrics at /_salut/metrics",
+    set: (config, on) => (config.metrics = on),
+  }),
+  "trust-proxy": flag({
+    kind: "proxies",
+    group: "Output",
+    placeholder: "CIDRS",
+    default: undefined,
+    shown: "none",
+    help: "Log the client from X-Forwarded-For/Forwarded of these peers (CIDRs, loopback)",
+    set: (config, cidrs) => (config.trustProxy = cidrs),
   }),
   config: flag({
     kind: "string",

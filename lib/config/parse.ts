@@ -41,6 +41,7 @@ import {
   parseHeader,
   parseInteger,
   parseSize,
+  parseTrustedProxies,
 } from "./values.ts";
 
 /** Options for {@linkcode parseConfig}. */
@@ -329,6 +330,8 @@ function read(flag: Flag, raw: Raw, source: string): KindValues[FlagKind] {
       return readText(flag, String(raw), source);
     case "hosts":
       return parseAllowedHosts(readText(flag, String(raw), source), source);
+    case "proxies":
+      return parseTrustedProxies(readText(flag, String(raw), source), source);
     case "integer":
       return inRange(flag, parseInteger(String(raw), source), source);
     case "size":

@@ -8,6 +8,7 @@
 
 import { FIELD_NAME } from "../http/tokens.ts";
 import { ConfigError } from "./errors.ts";
+import { TrustedProxies } from "../net/trust_proxy.ts";
 
 /** One second in ms. */
 export const SECOND = 1000;
@@ -174,6 +175,26 @@ export function parseAllowedHosts(text: string, source = "--allowed-hosts"): str
   }
   if (names.length === 0) throw new ConfigError(`${source} needs at least one host name`);
   return names;
+}
+
+/**
+ * Parses `--trust-proxy`: addresses, CIDR blocks and `loopback`, separated by commas or spaces.
+ *
+ * @example
+ * ```ts
+ * import { parseTrustedProxies } from "./values.ts";
+ * parseTrustedProxies("loopback, 10.0.0.0/8"); // ["loopback", "10.0.0.0/8"]
+ * ```
+ */
+export function parseTrustedProxies(text: string, source = "--trust-proxy"): string[] {
+  const entries = text.split(/[\s,]+/).filter(Boolean);
+  if (entries.length === 0) throw new ConfigError(`${source} needs at least one CIDR block`);
+  try {
+    new TrustedProxies(entries);
+  } catch (error) {
+    throw new ConfigError(`${source}: ${(error as Error).message}`);
+  }
+  return entries;
 }
 
 /** Whether a listening address only accepts connections from this machine. */

@@ -23,7 +23,9 @@ import { type DeliveredResponse, requestJob, toResponse } from "../app/jobs.ts";
 import { JobTimeoutError, PoolClosedError, QueueFullError } from "../pool/errors.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { Job } from "../pool/wire.ts";
-import type { SharedStats } from "../stats.ts";
+import { methodSlot, type SharedStats } from "../stats.ts";
+import { readRequestFields, type RequestFields } from "./request_fields.ts";
+import type { TrustedProxies } from "./trust_proxy.ts";
 
 /** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
 export interface Timeouts {
@@ -43,8 +45,10 @@ export interface ConnectionContext {
   limits: FrameLimits;
   timeouts: Timeouts;
   log: Logger;
-  /** Live statistics for the status page. */
+  /** Live statistics for the status page and the metrics. */
   stats?: SharedStats;
+  /** Peers whose `X-Forwarded-For`/`Forwarded` name the client in the access log. */
+  trustProxy?: TrustedProxies;
   /** Called once when a connection's {@linkcode Connection.run} ends. */
   onClosed?: (connection: Connection) => void;
 }
@@ -78,7 +82,7 @@ const CONTINUE = ENCODER.encode("HTTP/1.1 100 Continue\r\n\r\n");
  * A client connection and its request loop.
  */
 export class Connection {
-  /** The socket. */
+  /** The socket: TCP, or TLS (whose handshake happens on the first read). */
   readonly conn: Deno.Conn;
   /** What the connection is waiting for. */
   phase: Phase = Phase.Idle;
@@ -162,7 +166,12 @@ export class Connection {
 
         // 2. Hand it to the pool and wait for a worker's reply.
         const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
-        const received = log.accessEnabled ? performance.now() : 0;
+        // Read only when the log format or --trust-proxy needs them: not on the default path.
+        const fields = log.accessEnabled && (log.headerFieldsEnabled || this.#context.trustProxy)
+          ? readRequestFields(head)
+          : undefined;
+        const method = methodSlot(head);
+        const received = performance.now();
         this.phase = Phase.Busy;
         // While draining, the last request received whole says the connection closes.
         const job = requestJob(
@@ -175,11 +184,14 @@ export class Connection {
         } catch (error) {
           reply = poolErrorReply(error);
         }
+        // Answered by the main thread (queue full, timeout): a rejection too.
+        if (reply.worker === 0) stats?.countRejection(reply.status);
         if (frame.bodyLength === 0) reader.next(); // MessageEnd: the head's bytes may be reused
         // A streamed body's files are opened before its head is sent (no read happens meanwhile,
         // so `head` is still intact if the job must be asked again).
         let body: BodyStream | undefined;
         if (reply.stream) [reply, body] = await openBody(reply, pool, job, log);
+        let sent = 0;
 
         // 3. Write the reply; most take one write that the socket accepts whole.
         try {
@@ -190,14 +202,19 @@ export class Connection {
           const bytes = last ? closeConnection(reply.bytes) : reply.bytes;
           const written = await this.conn.write(bytes);
           if (written < bytes.length) await this.#writeAll(bytes.subarray(written));
-          if (body) await this.#writeStream(body);
+          sent = bytes.length;
+          if (body) {
+            await this.#writeStream(body);
+            sent += reply.bodyLength;
+          }
         } finally {
           body?.close();
           // Its bytes are written (or never will be): the batch buffer may go back to the worker.
           reply.release?.();
         }
-        stats?.countRequest();
-        if (log.accessEnabled) this.#logAccess(reply, requestLine, received);
+        const duration = performance.now() - received;
+        stats?.countResponse(method, reply.status, sent, duration);
+        if (log.accessEnabled) this.#logAccess(reply, requestLine, received, duration, fields);
         if (!this.#keepGoing(reply)) return;
       }
     } catch (error) {
@@ -266,16 +283,33 @@ export class Connection {
     return true;
   }
 
-  #logAccess(reply: DeliveredResponse, requestLine: string, received: number): void {
+  #logAccess(
+    reply: DeliveredResponse,
+    requestLine: string,
+    received: number,
+    duration: number,
+    fields: RequestFields | undefined,
+  ): void {
     this.#context.log.access({
       time: performance.timeOrigin + received,
-      remote: this.remote,
+      remote: fields ? this.#client(fields) : this.remote,
       requestLine,
       status: reply.status,
       bytes: reply.bodyLength,
-      duration: performance.now() - received,
+      duration,
       worker: reply.worker,
+      referer: fields?.referer,
+      userAgent: fields?.userAgent,
     });
+  }
+
+  /** The client as the log names it: the peer, or whom a trusted proxy says it forwards for. */
+  #client(fields: RequestFields): string {
+    const trust = this.#context.trustProxy;
+    if (!trust) return this.remote;
+    const peer = (this.conn.remoteAddr as Deno.NetAddr).hostname;
+    const client = trust.client(peer, fields);
+    return client === peer ? this.remote : client;
   }
 
   /**
@@ -358,6 +392,7 @@ export class Connection {
   }
 
   #logError(status: number, bytes: number): void {
+    this.#context.stats?.countRejection(status, bytes);
     this.#context.log.access({
       time: Date.now(),
       remote: this.remote,
@@ -454,9 +489,13 @@ function errorReply(httpError: HttpError): DeliveredResponse {
   };
 }
 
-/** Whether an error means the peer went away (reset, broken pipe, closed by us). */
+/**
+ * Whether an error means the peer went away (reset, broken pipe, closed by us) or, over TLS,
+ * failed its handshake or sent what is not TLS (`InvalidData`).
+ */
 export function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.InvalidData ||
     error instanceof Deno.errors.BrokenPipe ||
     error instanceof Deno.errors.BadResource ||
     error instanceof Deno.errors.Interrupted ||

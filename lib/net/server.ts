@@ -1,6 +1,8 @@
 /**
- * The accept loop: `Deno.listen` on the main thread, a {@linkcode Connection} per client, a
- * sweeper that enforces every connection's deadline, and the ordered, graceful shutdown.
+ * The accept loop: `Deno.listen` (or `Deno.listenTls`, for HTTPS) on the main thread, a
+ * {@linkcode Connection} per client, a sweeper that enforces every connection's deadline, and the
+ * ordered, graceful shutdown. Connections are the same over TCP and TLS: a TLS handshake happens
+ * on the connection's first read, inside its header timeout.
  *
  * @module
  */
@@ -9,6 +11,7 @@ import { AcceptTrouble, classifyAcceptError } from "./accept.ts";
 import { Connection, type ConnectionContext, Phase } from "./connection.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
 import { serializeResponse } from "../http/serialize.ts";
+import { listenTls, replaceTlsListener } from "./tls_listener.ts";
 
 /** Options for {@linkcode Server.listen}. */
 export interface ServerOptions extends ConnectionContext {
@@ -18,6 +21,8 @@ export interface ServerOptions extends ConnectionContext {
   port: number;
   /** Most open connections; more are answered 503 and closed at once. */
   maxConnections: number;
+  /** Serve HTTPS with this PEM certificate chain and key. */
+  tls?: { cert: string; key: string };
 }
 
 /** How a shutdown ended. */
@@ -44,7 +49,8 @@ const TOO_MANY_CONNECTIONS = new HttpError(503, "Too many connections; retry sho
  * ```
  */
 export class Server {
-  #listener: Deno.TcpListener;
+  #listener: Deno.Listener<Deno.Conn, Deno.NetAddr>;
+  #secure: boolean;
   #options: ServerOptions;
   /**
    * Open connections, each at its `slot`. Not a `Map`: one entry added and removed per
@@ -57,7 +63,8 @@ export class Server {
   /** Called once no connection is open (see {@linkcode Server.shutdown}). */
   #allClosed: (() => void)[] = [];
   #sweeper: ReturnType<typeof setInterval>;
-  #accepting: Promise<void>;
+  /** The accept loops still running: one, and two while a TLS listener is being replaced. */
+  #accepting = new Set<Promise<void>>();
   #shuttingDown = false;
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
@@ -65,21 +72,42 @@ export class Server {
   #trouble: AcceptTrouble;
   #dropped = 0;
 
-  private constructor(listener: Deno.TcpListener, options: ServerOptions) {
+  private constructor(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>, options: ServerOptions) {
     this.#listener = listener;
+    this.#secure = options.tls !== undefined;
     this.#options = options;
     this.#context = { ...options, onClosed: (connection) => this.#remove(connection) };
     this.#trouble = new AcceptTrouble({ log: (line) => options.log.error(line) });
     const { header, idle, body, write } = options.timeouts;
     const tick = Math.max(10, Math.min(1000, Math.min(header, idle, body, write) / 4));
     this.#sweeper = setInterval(() => this.#sweep(), tick);
-    this.#accepting = this.#accept();
+    this.#startAccepting(listener);
   }
 
   /** Listens and starts accepting; throws `Deno.errors.AddrInUse` and the like as they come. */
   static listen(options: ServerOptions): Server {
-    const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+    const { hostname, port, tls } = options;
+    const listener = tls ? listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
     return new Server(listener, options);
+  }
+
+  /** Whether it serves HTTPS. */
+  get secure(): boolean {
+    return this.#secure;
+  }
+
+  /**
+   * Serves new connections with another certificate and key; open connections finish on the
+   * old pair. Throws when the new listener cannot be opened (the old one then goes on).
+   */
+  replaceCertificate(pair: { cert: string; key: string }): void {
+    if (!this.#secure) throw new Error("the server does not serve HTTPS");
+    if (this.#shuttingDown) return;
+    const old = this.#listener as Deno.TlsListener;
+    const next = replaceTlsListener(old, pair);
+    this.#listener = next;
+    this.#startAccepting(next);
+    old.close();
   }
 
   /** The address actually bound. */
@@ -87,10 +115,11 @@ export class Server {
     return this.#listener.addr;
   }
 
-  /** A URL for the server, e.g. `http://127.0.0.1:7878/`. */
+  /** A URL for the server, e.g. `http://127.0.0.1:7878/` (`https://` when it serves HTTPS). */
   get url(): string {
     const { hostname, port } = this.addr;
-    return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
+    const scheme = this.#secure ? "https" : "http";
+    return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
   }
 
   /** Connections open now. */
@@ -133,7 +162,7 @@ export class Server {
       if (this.#options.stats) this.#options.stats.shuttingDown = true;
       this.#listener.close();
     }
-    await this.#accepting;
+    await Promise.all(this.#accepting);
     await Promise.all(this.#refusals);
     for (const connection of this.#connections) connection.drain();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -155,17 +184,24 @@ export class Server {
 
   /** Resolves when every connection has ended (after a shutdown). */
   async finished(): Promise<void> {
-    await this.#accepting;
+    await Promise.all(this.#accepting);
     await Promise.all([this.#whenAllClosed(), ...this.#refusals]);
   }
 
-  async #accept(): Promise<void> {
+  #startAccepting(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>): void {
+    const loop: Promise<void> = this.#accept(listener).finally(() => this.#accepting.delete(loop));
+    this.#accepting.add(loop);
+  }
+
+  /** Accepts from `listener` until it is closed (at shutdown, or when replaced). */
+  async #accept(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>): Promise<void> {
     while (!this.#shuttingDown) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
-        conn = await this.#listener.accept();
+        conn = await listener.accept();
       } catch (error) {
         if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
+        if (listener !== this.#listener) return; // replaced by a listener with a new certificate
         if (classifyAcceptError(error) === "connection") {
           // That client is gone (reset while it waited); the next one is not.
           this.#dropped++;
@@ -208,16 +244,25 @@ export class Server {
     return new Promise((resolve) => this.#allClosed.push(resolve));
   }
 
-  /** Over the connection limit: a 503 and close, never a queue. */
+  /**
+   * Over the connection limit: a 503 and close, never a queue. A TLS client that never finishes
+   * its handshake would hold the write forever: the header timeout cuts it.
+   */
   #refuse(conn: Deno.Conn): void {
     this.#rejected++;
     const bytes = serializeResponse(errorResponse(TOO_MANY_CONNECTIONS), { close: true });
-    const refusal: Promise<void> = conn.write(bytes).then(() => {}, () => {}).finally(() => {
+    this.#options.stats?.countRejection(503, bytes.length);
+    const close = () => {
       try {
         conn.close();
       } catch {
-        // Already closed by the peer.
+        // Already closed by the peer, or by the timer.
       }
+    };
+    const timer = setTimeout(close, this.#options.timeouts.header);
+    const refusal: Promise<void> = conn.write(bytes).then(() => {}, () => {}).finally(() => {
+      clearTimeout(timer);
+      close();
       this.#refusals.delete(refusal);
     });
     this.#refusals.add(refusal);

@@ -30,7 +30,7 @@ import {
   TAKE_BACK_AFTER_MS,
 } from "./share.ts";
 import type { Job, PoolResult } from "./wire.ts";
-import { type Pending, Worker, type WorkerInfo } from "./worker.ts";
+import { type Pending, type StartedThread, Worker, type WorkerInfo } from "./worker.ts";
 import type { SharedStats } from "../stats.ts";
 
 /** Options for {@linkcode Pool.create}. */
@@ -70,6 +70,11 @@ export interface PoolOptions {
    * @default "all"
    */
   start?: "all" | "first";
+  /**
+   * Worker 1's thread, started earlier with `threadUrl` and `heapLimit` (see
+   * {@linkcode StartedThread}); unset, the pool starts it.
+   */
+  started?: StartedThread;
 }
 
 /**
@@ -103,8 +108,10 @@ const SPAWN_WAIT_MS = 250;
  */
 export class Pool {
   #options:
-    & Required<Omit<PoolOptions, "log" | "logError" | "stats" | "threadData">>
+    & Required<Omit<PoolOptions, "log" | "logError" | "stats" | "threadData" | "started">>
     & Pick<PoolOptions, "log" | "logError" | "stats" | "threadData">;
+  /** Worker 1's thread, until worker 1 takes it. */
+  #started: StartedThread | undefined;
   /** Start attempts left for each worker that has never been ready, by id. */
   #startAttempts = new Map<number, number>();
   #allStarted = Promise.withResolvers<void>();
@@ -125,7 +132,7 @@ export class Pool {
   /** Watches busy workers' current jobs; runs only while some worker is busy. */
   #watch: ReturnType<typeof setInterval> | undefined;
 
-  private constructor(options: PoolOptions) {
+  private constructor({ started, ...options }: PoolOptions) {
     this.#options = {
       jobTimeout: 30_000,
       maxQueue: 4096,
@@ -134,6 +141,7 @@ export class Pool {
       start: "all",
       ...options,
     };
+    this.#started = started;
   }
 
   /**
@@ -143,9 +151,22 @@ export class Pool {
    */
   static async create(options: PoolOptions): Promise<Pool> {
     if (!Number.isInteger(options.size) || options.size < 1) {
+      options.started?.terminate();
       throw new RangeError(`A pool needs at least one worker, got ${options.size}`);
     }
     const pool = new Pool(options);
+    const { started } = options;
+    if (
+      started &&
+      (started.url.href !== options.threadUrl.href ||
+        started.heapLimit !== pool.#options.heapLimit)
+    ) {
+      started.terminate();
+      throw new TypeError(
+        "PoolOptions.started runs another module or heap limit than threadUrl and heapLimit; " +
+          "start it with the same ones",
+      );
+    }
     const first = pool.#options.start === "first";
     for (let id = 1; id <= (first ? 1 : options.size); id++) pool.#workers.push(pool.#spawn(id));
     try {
@@ -284,8 +305,11 @@ export class Pool {
   }
 
   #spawn(id: number, restarts = 0, jobsDone = 0): Worker {
+    // Worker 1 adopts the thread started for it; a replacement finds it taken and starts anew.
+    const started = id === 1 ? this.#started : undefined;
     return new Worker(id, {
       url: this.#options.threadUrl,
+      ...(started ? { started } : {}),
       data: this.#options.threadData,
       heapLimit: this.#options.heapLimit,
       maxBatch: this.#options.maxBatch,

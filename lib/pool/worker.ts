@@ -45,6 +45,8 @@ export interface WorkerInfo {
 export interface WorkerHooks {
   /** The thread's module. */
   url: URL;
+  /** The thread, already started with `url` and `heapLimit`; else the worker starts one. */
+  started?: StartedThread;
   /** Sent to the thread when it starts. */
   data: unknown;
   /** MiB of old-generation heap the thread may use. */
@@ -61,6 +63,77 @@ export interface WorkerHooks {
   onReady: () => void;
   onCrash: (worker: Worker, reason: string) => void;
   onLog: (event: Extract<ThreadEvent, { type: "log" }>) => void;
+}
+
+/** The events of a thread the pool listens to. */
+const THREAD_EVENTS = ["message", "error", "messageerror", "exit"] as const;
+
+/**
+ * Starts a thread running `url` with `heapLimit` MiB of old generation. This blocks the calling
+ * thread for tens of ms (the first thread of a process: about 80 ms) while the runtime sets up
+ * the new isolate.
+ */
+function startThread(url: URL, id: number, heapLimit: number): Thread {
+  return new Thread(url, {
+    name: `salut-worker-${id}`,
+    resourceLimits: { maxOldGenerationSizeMb: heapLimit },
+  });
+}
+
+/**
+ * The first thread of a pool, started before the pool exists: while it loads its modules, the
+ * caller loads the rest of its own (a thread's creation blocks its caller, its loading does
+ * not). What the thread says meanwhile is kept for the pool's worker 1, which adopts it through
+ * `PoolOptions.started`.
+ *
+ * @example
+ * ```ts ignore
+ * import { StartedThread } from "./worker.ts";
+ * const url = new URL("./upper.ts", import.meta.url);
+ * const started = new StartedThread(url, 64);
+ * const { Pool } = await import("./pool.ts");
+ * await using pool = await Pool.create({ size: 2, threadUrl: url, heapLimit: 64, started });
+ * ```
+ */
+export class StartedThread {
+  /** The module it runs. */
+  readonly url: URL;
+  /** MiB of old generation it may use. */
+  readonly heapLimit: number;
+  #thread: Thread | undefined;
+  #events: [name: string, value: unknown][] = [];
+  #keep = THREAD_EVENTS.map((name) =>
+    [name, (value: unknown) => this.#events.push([name, value])] as const
+  );
+
+  constructor(url: URL, heapLimit: number) {
+    this.url = url;
+    this.heapLimit = heapLimit;
+    this.#thread = startThread(url, 1, heapLimit);
+    for (const [name, keep] of this.#keep) this.#thread.on(name, keep);
+  }
+
+  /** How many events it raised while nobody had taken it (kept for the one who takes it). */
+  get heard(): number {
+    return this.#events.length;
+  }
+
+  /**
+   * Hands the thread over, once, with the events it raised so far (to emit again once the new
+   * owner listens); `undefined` after the first call.
+   */
+  take(): { thread: Thread; events: [string, unknown][] } | undefined {
+    const thread = this.#thread;
+    if (!thread) return undefined;
+    this.#thread = undefined;
+    for (const [name, keep] of this.#keep) thread.off(name, keep);
+    return { thread, events: this.#events };
+  }
+
+  /** Stops the thread if no pool took it. */
+  terminate(): void {
+    this.take()?.thread.terminate();
+  }
 }
 
 /** Most spare batch buffers kept for the thread's next results. */
@@ -106,10 +179,8 @@ export class Worker {
     this.#hooks = hooks;
     this.#jobsDone = hooks.jobsDone;
     this.#claims = JobClaims.create(hooks.maxBatch);
-    this.#thread = new Thread(hooks.url, {
-      name: `salut-worker-${id}`,
-      resourceLimits: { maxOldGenerationSizeMb: hooks.heapLimit },
-    });
+    const started = hooks.started?.take();
+    this.#thread = started?.thread ?? startThread(hooks.url, id, hooks.heapLimit);
     this.ready = new Promise((resolve, reject) => {
       const fail = (reason: string) => {
         if (!this.#ready) reject(new Error(`Worker ${id} failed to start: ${reason}`));
@@ -135,6 +206,8 @@ export class Worker {
     });
     // A replacement's start-up failure is handled through onCrash; nobody awaits its ready.
     this.ready.catch(() => {});
+    // What a thread started earlier said before it was handed over, now that it is heard.
+    for (const [name, value] of started?.events ?? []) this.#thread.emit(name, value);
     this.#thread.postMessage({
       type: "init",
       id,

@@ -117,21 +117,87 @@ function symlinkEntry(
 
 /**
  * Folders first, then by a key computed once per entry (not a locale-aware compare per
- * comparison); equal keys fall back to the plain name.
+ * comparison); equal keys fall back to the plain name. Each entry is sorted as one string, its
+ * key and its name joined by a NUL (which no name holds, and which sorts before any character:
+ * a key that is a prefix of another still comes first), by a radix quicksort.
  */
 function sortEntries(entries: ListingEntry[]): ListingEntry[] {
-  const keys = entries.map((entry) => sortKey(entry.name));
-  const order = Array.from(entries, (_, i) => i);
-  order.sort((i, j) => {
-    const a = entries[i]!;
-    const b = entries[j]!;
-    if (a.directory !== b.directory) return a.directory ? -1 : 1;
-    const x = keys[i]!;
-    const y = keys[j]!;
-    if (x !== y) return x < y ? -1 : 1;
-    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-  });
-  return order.map((i) => entries[i]!);
+  const folders: ListingEntry[] = [];
+  const files: ListingEntry[] = [];
+  for (const entry of entries) (entry.directory ? folders : files).push(entry);
+  return [...sortedByKey(folders), ...sortedByKey(files)];
+}
+
+/** `entries` in the order of their sort key, then name. */
+function sortedByKey(entries: ListingEntry[]): ListingEntry[] {
+  const strings = entries.map((entry) => `${sortKey(entry.name)}\u0000${entry.name}`);
+  radixSort(strings, entries, 0, strings.length - 1, 0);
+  return entries;
+}
+
+/** Ranges this short are sorted by insertion. */
+const INSERTION_MAX = 10;
+
+/**
+ * Sorts `strings[lo..hi]` in plain string order, moving `items` along (a three-way radix
+ * quicksort: shared prefixes, such as `file-000…`, are compared one character at a time and
+ * once, not again in every comparison). All of them share their first `depth` characters.
+ */
+function radixSort<T>(strings: string[], items: T[], lo: number, hi: number, depth: number): void {
+  while (hi - lo > INSERTION_MAX) {
+    const middle = lo + ((hi - lo) >> 1);
+    const pivot = median(
+      charAt(strings[lo]!, depth),
+      charAt(strings[middle]!, depth),
+      charAt(strings[hi]!, depth),
+    );
+    // [lo, less) below the pivot's character, [less, i) equal to it, (greater, hi] above.
+    let less = lo;
+    let greater = hi;
+    let i = lo;
+    while (i <= greater) {
+      const code = charAt(strings[i]!, depth);
+      if (code < pivot) swap(strings, items, less++, i++);
+      else if (code > pivot) swap(strings, items, i, greater--);
+      else i++;
+    }
+    radixSort(strings, items, lo, less - 1, depth);
+    radixSort(strings, items, greater + 1, hi, depth);
+    if (pivot < 0) return; // the equal ones all end here: they are the same string
+    lo = less;
+    hi = greater;
+    depth++;
+  }
+  for (let i = lo + 1; i <= hi; i++) {
+    const string = strings[i]!;
+    const item = items[i]!;
+    let j = i - 1;
+    for (; j >= lo && strings[j]! > string; j--) {
+      strings[j + 1] = strings[j]!;
+      items[j + 1] = items[j]!;
+    }
+    strings[j + 1] = string;
+    items[j + 1] = item;
+  }
+}
+
+/** The UTF-16 code unit at `index`, or -1 past the end (which sorts first). */
+function charAt(string: string, index: number): number {
+  return index < string.length ? string.charCodeAt(index) : -1;
+}
+
+function median(a: number, b: number, c: number): number {
+  if (a < b) return b < c ? b : a < c ? c : a;
+  return a < c ? a : b < c ? c : b;
+}
+
+function swap<T>(strings: string[], items: T[], i: number, j: number): void {
+  const string = strings[i]!;
+  strings[i] = strings[j]!;
+  strings[j] = string;
+  const item = items[i]!;
+  items[i] = items[j]!;
+  items[j] = item;
 }
 
 // deno-lint-ignore no-control-regex

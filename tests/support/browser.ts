@@ -90,6 +90,8 @@ export function browserTest(name: string, fn: (browser: Browser) => Promise<void
 export interface WatchedPageOptions {
   /** The colour scheme the page sees in `prefers-color-scheme`. @default "light" */
   colorScheme?: ColorScheme;
+  /** Accept any server certificate (a self-signed one). @default false */
+  ignoreHTTPSErrors?: boolean;
 }
 
 /**
@@ -146,6 +148,7 @@ export class WatchedPage implements AsyncDisposable {
     const colorScheme = options.colorScheme ?? "light";
     const context = await browser.newContext({
       colorScheme,
+      ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
       viewport: { width: 900, height: 700 },
     });
     try {

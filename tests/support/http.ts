@@ -59,14 +59,14 @@ export interface ResponseOptions {
  * ```
  */
 export class RawClient {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Deno.Conn;
   /** Unread bytes are `#buf[#start, #end)`. */
   #buf = new Uint8Array(INITIAL_BUFFER);
   #start = 0;
   #end = 0;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.conn = conn;
   }
 
@@ -75,6 +75,14 @@ export class RawClient {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     // Each write goes out at once: timings never wait on Nagle's algorithm.
     conn.setNoDelay(true);
+    return new RawClient(conn);
+  }
+
+  /** Connects over TLS to `localhost`:`port`, trusting `caCert` (PEM). */
+  static async connectTls(port: number, caCert: string): Promise<RawClient> {
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+    tcp.setNoDelay(true);
+    const conn = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [caCert] });
     return new RawClient(conn);
   }
 

@@ -153,12 +153,12 @@ export async function startSalut(
   };
   let line: string;
   try {
-    line = await waitForLine(/listening on http:\/\//);
+    line = await waitForLine(/listening on https?:\/\//);
   } catch (error) {
     const { stderr } = await stop(lastSignal);
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
-  const url = /(http:\/\/\S+)/.exec(line)![1]!;
+  const url = /(https?:\/\/\S+)/.exec(line)![1]!;
   return {
     child,
     pid: child.pid,

@@ -27,7 +27,7 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   pool: Pool;
   server: Server;
-  /** The running salut (to reconfigure it, say). */
+  /** The running salut: to reconfigure it, or to do what SIGHUP would (`reloadCertificate()`). */
   salut: Salut;
   stdout: MemorySink;
   stderr: MemorySink;
