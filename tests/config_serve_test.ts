@@ -190,6 +190,35 @@ Deno.test("reload, in-process: new rules reach every thread; a bad file keeps th
   );
 });
 
+Deno.test("reload, in-process: --metrics from the file takes effect at once, without a restart", async () => {
+  await using site = await makeSite({
+    files: { "index.html": "home\n", "serve.json": JSON.stringify({ salut: { metrics: false } }) },
+  });
+  const file = join(site.root, "serve.json");
+  await using server = await startServer({ args: ["--root", site.root] });
+  const args = ["--port", "0", "--workers", "2", "--root", site.root];
+  const load = () => loadConfig(args, {}, { cwd: Deno.cwd() });
+  const lines: string[] = [];
+  const log = {
+    info: (line: string) => lines.push(line),
+    error: (line: string) => lines.push(line),
+  };
+  const reload = configReload({ load, current: load(), apply: server.salut.reconfigure, log });
+  /** What `/_salut/metrics` answers on many connections at once (so both threads answer). */
+  const statuses = async () => {
+    const answers = await Promise.all(Array.from({ length: 16 }, async () => {
+      await using client = await RawClient.connect(server.port);
+      return (await get(client, "/_salut/metrics")).status;
+    }));
+    return new Set(answers);
+  };
+  deepEqual(await statuses(), new Set([404]));
+  await Deno.writeTextFile(file, JSON.stringify({ salut: { metrics: true } }));
+  equal(await reload(), true);
+  deepEqual(await statuses(), new Set([200]));
+  deepEqual(lines, [`Reloaded ${file}: 0 redirects, 0 rewrites, 0 header rules`]);
+});
+
 Deno.test(
   "reload on SIGHUP: the process reads the file again; a bad one is logged and changes nothing",
   {

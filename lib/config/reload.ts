@@ -26,6 +26,9 @@ export const RELOADABLE: ReadonlySet<FlagName> = new Set<FlagName>([
   "compress-cache",
   "precompressed",
   "status",
+  "status-queries",
+  "metrics",
+  "hsts",
 ]);
 
 /** Options for {@linkcode configReload}. */
