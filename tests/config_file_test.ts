@@ -75,6 +75,18 @@ Deno.test("serve.json in the directory to serve is read when there; --config nam
   equal(load(["--root", "/nowhere"], files).file, undefined, "no serve.json: no file, no error");
 });
 
+Deno.test("trust-proxy in the file: a list, like allowed-hosts, or one text", () => {
+  const list = JSON.stringify({ salut: { "trust-proxy": ["loopback", "10.0.0.0/8"] } });
+  const listed = load(["site"], { "/work/site/serve.json": list });
+  deepEqual(listed.config.trustProxy, ["loopback", "10.0.0.0/8"]);
+  equal(listed.sources["trust-proxy"], "file");
+  const text = JSON.stringify({ salut: { "trust-proxy": "loopback, 10.0.0.0/8" } });
+  deepEqual(load(["site"], { "/work/site/serve.json": text }).config.trustProxy, [
+    "loopback",
+    "10.0.0.0/8",
+  ]);
+});
+
 Deno.test("a --config file that does not exist is an error naming it", () => {
   throws(
     () => load(["--config", "missing.json"], {}),

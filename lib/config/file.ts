@@ -343,7 +343,7 @@ class FileReader {
       const lines = typeof value === "string" ? [value] : value;
       return this.list(key, lines, (at, line) => this.text(at, line));
     }
-    if (kind === "hosts" && Array.isArray(value)) {
+    if ((kind === "hosts" || kind === "proxies") && Array.isArray(value)) {
       return this.list(key, value, (at, host) => this.text(at, host)).join(",");
     }
     if (typeof value === "number" && kind !== "string" && kind !== "hosts") return String(value);
