@@ -121,6 +121,9 @@ async function pump(
   options: SendOptions,
 ): Promise<void> {
   const stream = options.stream;
+  // A client that leaves cancels the body at once, even while its producer is quiet.
+  const cancel = () => reader.cancel(stream.signal.reason).catch(() => {});
+  stream.signal.addEventListener("abort", cancel, { once: true });
   try {
     let read = pending ?? reader.read();
     for (;;) {
@@ -138,6 +141,8 @@ async function pump(
     const clientLeft = stream.signal.aborted;
     if (!stream.closed) stream.abort(clientLeft ? "the client went away" : String(error));
     if (!clientLeft) options.onError(error);
+  } finally {
+    stream.signal.removeEventListener("abort", cancel);
   }
 }
 

@@ -60,7 +60,10 @@ export interface ConnectionContext {
   app?: boolean;
 }
 
-/** How an app request's body is going, shared by its pump and the answer's writer. */
+/**
+ * How an app request is going, shared by its body pump, the watch for the client leaving
+ * ({@linkcode Connection} `#watchClient`) and the answer's writer.
+ */
 interface BodyState {
   /** The handler asked for the body. */
   started: boolean;
@@ -72,6 +75,12 @@ interface BodyState {
   uninvited: boolean;
   /** The body could not be read (too large, malformed, the client left). */
   error: HttpError | undefined;
+  /** The answer is written (or never will be): the client leaving now aborts nothing. */
+  answered: boolean;
+  /** The read pending while the handler runs, once the body is read; settles without throwing. */
+  watch: Promise<void> | undefined;
+  /** The watch saw the client leave: the streams are aborted and the connection closed. */
+  gone: boolean;
 }
 
 /** What a connection is waiting for; the sweeper applies a deadline to each but `Busy`. */
@@ -173,10 +182,12 @@ export class Connection {
           if (event === ReadEvent.InputEnd) return;
           if (event === ReadEvent.Error) throw reader.error;
           frame = reader.frame;
-          if (frame.bodyLength === 0) {
+          if (frame.bodyLength === 0 && !this.#context.app) {
             // No read happens before the reply, so the head can stay in the buffer.
             head = reader.head;
           } else {
+            // A body is read, and an app request's connection watches for the client leaving
+            // (a read) while its job may still wait in the pool's queue: the head is copied.
             head = reader.head.slice();
             // An app reads the body as it runs; the site takes none.
             if (!this.#context.app) await this.#skipBody();
@@ -372,62 +383,114 @@ export class Connection {
       headWritten: false,
       uninvited: false,
       error: undefined,
+      answered: false,
+      watch: undefined,
+      gone: false,
     };
-    const pumping = hasBody ? this.#pumpBody(exchange, stream, body) : undefined;
-    let reply: DeliveredResponse;
+    let keepGoing = false;
     try {
-      reply = toResponse(await pool.execute(job));
-    } catch (error) {
-      reply = poolErrorReply(error);
-      pool.closeStream(stream);
-    }
-    if (!hasBody) reader.next(); // MessageEnd
-    if (reply.worker === 0) stats?.countRejection(reply.status);
-    if (!reply.open) exchange.finish();
-    if (body.error) {
-      // The body broke off (too large, malformed): that is the answer, and the thread's is not.
-      if (reply.open) stream.abort("the request body could not be read");
-      reply.release?.();
-      reply = errorReply(body.error);
-    }
-    body.uninvited = hasBody && !body.started && reader.expectsContinue;
-    body.headWritten = true;
-    const close = reply.close || body.uninvited || body.error !== undefined ||
-      (this.#draining && (hasBody || !reader.hasNextHead()));
-    let sent = reply.bodyLength;
-    let written = 0;
-    try {
-      this.phase = Phase.Write;
-      this.deadline = Date.now() + this.#context.timeouts.write;
-      const bytes = close && !reply.close ? closeConnection(reply.bytes) : reply.bytes;
-      await this.#writeAll(bytes);
-      written = bytes.length;
-      if (reply.open) {
-        const streamed = await this.#writeAnswer(exchange, stream);
-        sent += streamed;
-        written += streamed;
+      const pumping = hasBody ? this.#pumpBody(exchange, stream, body) : undefined;
+      if (!hasBody) body.watch = this.#watchClient(exchange, stream, body);
+      let reply: DeliveredResponse;
+      try {
+        reply = toResponse(await pool.execute(job));
+      } catch (error) {
+        reply = poolErrorReply(error);
+        pool.closeStream(stream);
       }
-    } catch (error) {
-      stream.abort(isDisconnect(error) ? "the client went away" : describe(error));
-      if (error instanceof AnswerAbortedError || isDisconnect(error)) return false;
-      throw error;
+      if (!hasBody) reader.next(); // MessageEnd
+      if (reply.worker === 0) stats?.countRejection(reply.status);
+      if (!reply.open) exchange.finish();
+      if (body.gone) {
+        // The client left while the handler ran: its streams are aborted, nothing is written.
+        reply.release?.();
+        exchange.finish();
+        return false;
+      }
+      if (body.error) {
+        // The body broke off (too large, malformed): that is the answer, and the thread's is not.
+        if (reply.open) stream.abort("the request body could not be read");
+        reply.release?.();
+        reply = errorReply(body.error);
+      }
+      body.uninvited = hasBody && !body.started && reader.expectsContinue;
+      body.headWritten = true;
+      const close = reply.close || body.uninvited || body.error !== undefined ||
+        (this.#draining && (hasBody || !reader.hasNextHead()));
+      let sent = reply.bodyLength;
+      let written = 0;
+      try {
+        this.phase = Phase.Write;
+        this.deadline = Date.now() + this.#context.timeouts.write;
+        const bytes = close && !reply.close ? closeConnection(reply.bytes) : reply.bytes;
+        await this.#writeAll(bytes);
+        written = bytes.length;
+        if (reply.open) {
+          const streamed = await this.#writeAnswer(exchange, stream);
+          sent += streamed;
+          written += streamed;
+        }
+      } catch (error) {
+        // Already aborted when the watch saw the client leave.
+        if (!body.gone) {
+          stream.abort(isDisconnect(error) ? "the client went away" : describe(error));
+        }
+        if (error instanceof AnswerAbortedError || isDisconnect(error)) return false;
+        throw error;
+      } finally {
+        body.answered = true;
+        reply.release?.();
+        exchange.finish();
+      }
+      if (pumping) {
+        // The rest of a body the handler did not read is read and dropped, within the body timeout.
+        this.phase = Phase.Body;
+        this.deadline = Date.now() + this.#context.timeouts.body;
+        await pumping;
+      }
+      const duration = performance.now() - received;
+      stats?.countResponse(method, reply.status, written, duration);
+      if (log.accessEnabled) {
+        this.#logAccess({ ...reply, bodyLength: sent }, requestLine, received, duration, fields);
+      }
+      if (close || body.uninvited || body.error) return false;
+      keepGoing = this.#keepGoing(reply);
+      return keepGoing;
     } finally {
-      reply.release?.();
-      exchange.finish();
+      body.answered = true;
+      if (body.watch) {
+        // Its read is the next request's first, or (closing) fails now; either way it ends
+        // before the buffer is read again or given back.
+        if (!keepGoing) this.close();
+        await body.watch;
+      }
     }
-    if (pumping) {
-      // The rest of a body the handler did not read is read and dropped, within the body timeout.
-      this.phase = Phase.Body;
-      this.deadline = Date.now() + this.#context.timeouts.body;
-      await pumping;
+  }
+
+  /**
+   * While an app request runs and its body is all read, keeps one read pending so that a client
+   * that leaves (end of input, or a reset) is noticed at once, as Deno.serve does: that aborts
+   * the job's streams (the handler's `request.signal`) and closes the connection. Bytes that
+   * arrive instead start the next pipelined request: the reader keeps them, and no more is read
+   * until the answer is written. Never throws.
+   */
+  async #watchClient(exchange: AppExchange, stream: JobStream, body: BodyState): Promise<void> {
+    const reader = this.#reader;
+    // Pipelined bytes are already buffered: they wait for the answer, and so does the reading.
+    if (reader.buffered > 0) return;
+    let read: number | null;
+    try {
+      read = await this.conn.read(reader.space());
+    } catch {
+      read = null; // a reset, or closed here
     }
-    const duration = performance.now() - received;
-    stats?.countResponse(method, reply.status, written, duration);
-    if (log.accessEnabled) {
-      this.#logAccess({ ...reply, bodyLength: sent }, requestLine, received, duration, fields);
-    }
-    if (close || body.uninvited || body.error) return false;
-    return this.#keepGoing(reply);
+    if (read !== null) return reader.filled(read);
+    if (this.phase === Phase.Closed) return; // closed here: shutdown, a timeout, or done
+    if (body.answered) return reader.inputEnded();
+    body.gone = true;
+    stream.abort("the client went away");
+    exchange.abort("the client went away");
+    this.close();
   }
 
   /** Writes an app's answer's body as the thread sends it; returns the bytes written. */
@@ -472,6 +535,7 @@ export class Connection {
           case ReadEvent.MessageEnd:
             body.done = true;
             if (!exchange.closed) stream.end();
+            if (!body.answered) body.watch = this.#watchClient(exchange, stream, body);
             return;
           case ReadEvent.NeedData:
             await this.#read();
