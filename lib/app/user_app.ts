@@ -17,6 +17,7 @@ import { serializeResponse } from "../http/serialize.ts";
 import type { ThreadStreams } from "../pool/thread_streams.ts";
 import type { Job, Result } from "../pool/wire.ts";
 import { toFetchRequest } from "./fetch_request.ts";
+import { type Deadline, Deadlines } from "./deadlines.ts";
 import { sendResponse } from "./fetch_response.ts";
 import { type AppJobMeta, appResult, jobHasBody } from "./jobs.ts";
 
@@ -106,10 +107,13 @@ const TIMED_OUT = Symbol("timed out");
 /** The user's handler in one thread. */
 export class UserApp {
   #options: UserAppOptions;
+  /** The handlers' time limits, on one timer. */
+  #deadlines: Deadlines;
 
   /** Wraps a loaded handler. */
   constructor(options: UserAppOptions) {
     this.#options = options;
+    this.#deadlines = new Deadlines(options.timeout);
   }
 
   /**
@@ -132,16 +136,16 @@ export class UserApp {
       worker: this.#options.workerId,
       completed: completed.promise,
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let limit: Deadline | undefined;
     try {
       const body = jobHasBody(job) ? stream.input() : null;
       const fetchRequest = toFetchRequest({ head: job.bytes, request, body, signal });
       const answer = handler.fetch(fetchRequest, info);
       const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), timeout);
+        limit = this.#deadlines.add(() => resolve(TIMED_OUT));
       });
       const response = await Promise.race([answer, timedOut]);
-      clearTimeout(timer);
+      limit!.cancel();
       if (response === TIMED_OUT) {
         gaveUp.abort(new DOMException("The handler took too long", "TimeoutError"));
         this.#report(request, `did not answer within ${timeout} ms; answered 503`);
@@ -165,7 +169,7 @@ export class UserApp {
       sent.done.then(completed.resolve, completed.resolve);
       return appResult(sent);
     } catch (error) {
-      clearTimeout(timer);
+      limit?.cancel();
       completed.resolve();
       if (error instanceof WebSocketUnsupportedError) {
         this.#report(
