@@ -128,8 +128,8 @@ export class UserApp {
     // An HTTP/1.0 client is not told keep-alive by an app's answer: it closes.
     const closes = close || !request.keepAlive || http10;
     const remote = job.meta as AppJobMeta | undefined;
-    const gaveUp = new AbortController();
-    const signal = AbortSignal.any([stream.signal, gaveUp.signal]);
+    // The stream's signal: aborted when the client goes away, or here when the handler times out.
+    const signal = stream.signal;
     const completed = Promise.withResolvers<void>();
     const info: ServeInfo = {
       remoteAddr: { transport: "tcp", hostname: remote?.hostname ?? "", port: remote?.port ?? 0 },
@@ -147,7 +147,7 @@ export class UserApp {
       const response = await Promise.race([answer, timedOut]);
       limit!.cancel();
       if (response === TIMED_OUT) {
-        gaveUp.abort(new DOMException("The handler took too long", "TimeoutError"));
+        stream.giveUp(new DOMException("The handler took too long", "TimeoutError"));
         this.#report(request, `did not answer within ${timeout} ms; answered 503`);
         return this.#error(new HttpError(503, "The app did not answer in time"), stream, headOnly);
       }
