@@ -10,12 +10,14 @@ import denoJson from "./deno.json" with { type: "json" };
 import { bannerLines, interfaceAddresses } from "./lib/banner.ts";
 import { ConfigError } from "./lib/config/errors.ts";
 import { helpText } from "./lib/config/help.ts";
-import { parseConfig } from "./lib/config/parse.ts";
+import { configFileFound, loadConfig, type LoadedConfig } from "./lib/config/parse.ts";
+import { loadGlobs } from "./lib/config/patterns.ts";
+import { configReload } from "./lib/config/reload.ts";
 import { showDuration } from "./lib/config/values.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import { startFirstThread } from "./lib/first_thread.ts";
 import { commandName, siteRoot } from "./lib/invocation.ts";
-import { Logger } from "./lib/log.ts";
+import { describeError, Logger } from "./lib/log.ts";
 import type { Salut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";
 
@@ -33,10 +35,16 @@ export async function main(args: string[]): Promise<number> {
       `No permission to read the environment (--allow-env); start salut with ${PERMITTED_COMMANDS}`,
     );
   }
-  // 1. The configuration: flags, then environment variables, then defaults.
+  // 1. The configuration: flags, then environment variables, then the config file, then defaults.
   const env = Deno.env.toObject();
   const command = commandName({ env, standalone: Deno.build.standalone === true });
-  const config = parseConfig(args, env, { command });
+  const options = { command, cwd: Deno.cwd() };
+  const load = async () => {
+    if (configFileFound(args, env, options)) await loadGlobs();
+    return loadConfig(args, env, options);
+  };
+  const loaded = await load();
+  const { config } = loaded;
   if (config.help) {
     console.log(helpText(VERSION, command));
     return 0;
@@ -62,7 +70,15 @@ export async function main(args: string[]): Promise<number> {
 
   // 2. The pool and the server: listening as soon as the first thread is ready, the others
   // starting meanwhile and taking jobs as each becomes ready.
-  const salut = await startSalut(config, { root, log, start: "first", started });
+  const { rules, settings } = loaded;
+  const salut = await startSalut(config, {
+    root,
+    log,
+    start: "first",
+    started,
+    settings,
+    ...(loaded.file ? { rules } : {}),
+  });
   const { pool, server } = salut;
 
   // 3. The banner.
@@ -87,7 +103,16 @@ export async function main(args: string[]): Promise<number> {
   }
 
   // 4. Until a signal: SIGHUP reloads, SIGINT/SIGTERM shut down in order.
-  const reloads: Reload[] = [];
+  const apply = (next: LoadedConfig) =>
+    salut.reconfigure(next.file ? next : { config: next.config, settings: next.settings });
+  const reloadConfig = configReload({ load, current: loaded, apply, log });
+  const reloads: Reload[] = [async () => {
+    try {
+      await reloadConfig();
+    } catch (error) {
+      log.error(`salut: reloading the configuration failed: ${describeError(error)}`);
+    }
+  }];
   if (salut.https?.files) {
     reloads.push(async () => {
       const { ok, line } = await salut.reloadCertificate();

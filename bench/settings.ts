@@ -19,7 +19,8 @@ export const HELP = `Usage: deno task bench [options]
   --app-workers N      salut's pool size and deno serve --parallel's isolates in the app
                        workloads F and G (default: the number of CPUs)
   --sweep-workers LIST Also run salut with these pool sizes for workload A (default 1,2; "" for none)
-  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S,Z,Z_first,F,G
+  --only LIST          Only these workloads: A50,A256,B,C,D_wall,D_probe,E,L,S,Z,Z_first,T50,
+                       T_close,F,G
   --servers LIST       Only these servers besides Deno.serve:
                        salut,deno_serve_parallel,bare,floor,nginx
   --compare DIR        Also run the salut checkout in DIR (its main.ts, as its deno.json's start

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AppOptions } from "./app/app.ts";
 import { HTTP_THREAD } from "./app/jobs.ts";
 import { ConfigError } from "./config/errors.ts";
+import type { RuleSet, Setting } from "./config/file.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import { threadHeapLimit } from "./first_thread.ts";
@@ -42,10 +43,21 @@ export interface StartOptions {
   start?: "first" | "all";
   /** The module each thread runs; tests give another to inject faults. @default HTTP_THREAD */
   threadUrl?: URL;
+  /** The config file's rules. @default NO_RULES */
+  rules?: RuleSet;
+  /** Every setting and where it came from, for the status page. */
+  settings?: Setting[];
   /** The first thread, already started (see `first_thread.ts`); unset, the pool starts it. */
   started?: StartedThread;
   /** The absolute path of the app module (`--app`). @default config.app read against the cwd */
   app?: string;
+}
+
+/** What a running salut can change without a restart: what its threads do. */
+export interface Reconfiguration {
+  config: Config;
+  rules?: RuleSet;
+  settings?: Setting[];
 }
 
 /** A running salut: its pool, its server, and the ordered shutdown. */
@@ -68,6 +80,12 @@ export interface Salut {
    * `onDeadline` is told how many) and the threads terminated.
    */
   shutdown(deadline: number, onDeadline?: (cut: number) => void): Promise<ShutdownResult>;
+  /**
+   * Gives every thread a new configuration (a reloaded config file): the settings threads use
+   * and the rules take effect for the batches after the one each runs; the others (port,
+   * workers, root, limits …) stay as they started. Resolves once every thread has it.
+   */
+  reconfigure(next: Reconfiguration): Promise<void>;
 }
 
 /**
@@ -79,23 +97,32 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   // The certificate is checked before any thread starts or any port is bound.
   const https = await httpsSetup(config);
   const stats = SharedStats.create(config.workers);
+  const root = options.root ?? BUNDLED_SITE;
+  const refusedSeen = FirstSeen.createBuffer();
   const app = options.app ??
     (config.app === undefined ? undefined : appModule(config.app, { env: {}, cwd: Deno.cwd() }));
-  const threadData = appOptions(config, options.root ?? BUNDLED_SITE, stats, https !== undefined);
-  if (app !== undefined) {
-    threadData.app = {
-      url: pathToFileURL(app).href,
-      file: config.app ?? app,
-      timeout: config.jobTimeout,
-      withRoot: config.root !== undefined,
-    };
-  }
+  const userApp = app === undefined ? undefined : {
+    url: pathToFileURL(app).href,
+    file: config.app ?? app,
+    timeout: config.jobTimeout,
+    withRoot: config.root !== undefined,
+  };
+  const threadData = (next: Reconfiguration) => {
+    const data = appOptions(next.config, root, stats, {
+      refusedSeen,
+      rules: next.rules,
+      settings: next.settings,
+      secure: https !== undefined,
+    });
+    if (userApp) data.app = userApp;
+    return data;
+  };
   // The book's ThreadPool::new(size).
   const pool = await Pool.create({
     size: config.workers,
     start: options.start ?? "all",
     threadUrl: options.threadUrl ?? HTTP_THREAD,
-    threadData,
+    threadData: threadData({ config, rules: options.rules, settings: options.settings }),
     streamCapacity: config.appConcurrency,
     stats,
     jobTimeout: config.jobTimeout,
@@ -154,7 +181,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
     try {
       const { pair, warning } = await reloadPair(https);
-      server.replaceCertificate(pair);
+      await server.replaceCertificate(pair);
       https.pair = pair;
       const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
       return { ok: true, line: warning ? `${line}. ${warning}` : line };
@@ -175,6 +202,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     }
     return { forced, cut };
   };
+  const reconfigure = (next: Reconfiguration) => pool.update(threadData(next));
   return {
     pool,
     server,
@@ -183,21 +211,31 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     ...(redirect ? { redirect } : {}),
     reloadCertificate,
     shutdown,
+    reconfigure,
   };
 }
 
-/**
- * What every thread needs to know to answer requests. Over HTTPS (`secure`), answers get the
- * HTTPS-only fields too.
- */
+/** What {@linkcode appOptions} takes besides the configuration. */
+export interface AppExtras {
+  /** The buffer of symlinks reported as refused, shared by the threads. @default a new one */
+  refusedSeen?: SharedArrayBuffer;
+  rules?: RuleSet;
+  settings?: Setting[];
+  /** Served over HTTPS: answers get the HTTPS-only fields too. @default false */
+  secure?: boolean;
+}
+
+/** What every thread needs to know to answer requests. */
 export function appOptions(
   config: Config,
   root: string,
   stats?: SharedStats,
-  secure = false,
+  extras: AppExtras = {},
 ): AppOptions {
-  const headers = secure ? [...httpsHeaders(config), ...config.headers] : config.headers;
+  const headers = extras.secure ? [...httpsHeaders(config), ...config.headers] : config.headers;
   return {
+    ...(extras.rules ? { rules: extras.rules } : {}),
+    ...(extras.settings ? { settings: extras.settings } : {}),
     ...(stats ? { stats: stats.buffer } : {}),
     status: config.status,
     metrics: config.metrics,
@@ -207,7 +245,7 @@ export function appOptions(
     listing: config.listing,
     dotfiles: config.dotfiles,
     followSymlinks: config.followSymlinks,
-    refusedSeen: FirstSeen.createBuffer(),
+    refusedSeen: extras.refusedSeen ?? FirstSeen.createBuffer(),
     spa: config.spa,
     cleanUrls: config.cleanUrls,
     ...(config.cache === undefined ? {} : { cacheSeconds: config.cache }),

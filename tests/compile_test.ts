@@ -137,7 +137,7 @@ Deno.test("deno task start and dev set salut's runtime environment before deno r
 });
 
 Deno.test(
-  "deno compile embeds the thread module, every file of static/ and no npm package but selfsigned's, with the permissions of deno task start and unstable net (dry run: stand-in runtime, output never run)",
+  "deno compile embeds the thread module, every file of static/ and no npm package but picomatch and selfsigned's, with the permissions of deno task start and unstable net (dry run: stand-in runtime, output never run)",
   async () => {
     // deno compile prints the tree of what it embeds, then appends it to its runtime. Any
     // executable of this platform's format can stand in for the runtime: the output is read,
@@ -152,10 +152,11 @@ Deno.test(
       const wanted = ["main.ts", "deno.json", "lib/app/thread_main.ts", ...await staticFiles()];
       ok(wanted.includes("static/index.html") && wanted.includes("static/404.html"));
       for (const file of wanted) ok(isEmbedded(entries, file), `${file} is missing:\n${printed}`);
-      // The one npm package the server uses at run time is selfsigned (--tls-self-signed), with
-      // its dependencies, all JavaScript; content types come from a table generated from
-      // mime-db, and the test-only packages must stay out.
+      // The server needs two npm packages at run time: picomatch for the config file's globs and
+      // selfsigned (--tls-self-signed) with its dependencies, all JavaScript; content types come
+      // from a table generated from mime-db, and the test-only packages must stay out.
       const packages = npmPackages(entries);
+      ok(packages.includes("picomatch"), printed);
       ok(packages.some((name) => name.startsWith("selfsigned")), printed);
       for (const name of packages) {
         ok(!/^(playwright-core|fast-check|pure-rand|mime-db)\b/.test(name), `${name}:\n${printed}`);

@@ -72,6 +72,7 @@ Deno.test("with nothing given, the configuration is every row's default", () => 
     statusQueries: false,
     metrics: true,
     trustProxy: undefined,
+    configFile: undefined,
     help: false,
     version: false,
   };
@@ -144,6 +145,7 @@ const FROM_ENV: Record<FlagName, [string, (config: Config) => unknown, unknown]>
   "status-queries": ["on", (c) => c.statusQueries, true],
   metrics: ["off", (c) => c.metrics, false],
   "trust-proxy": ["loopback 10.0.0.0/8", (c) => c.trustProxy, ["loopback", "10.0.0.0/8"]],
+  config: ["/srv/serve.json", (c) => c.configFile, "/srv/serve.json"],
   help: ["1", (c) => c.help, true],
   version: ["1", (c) => c.version, true],
 };

@@ -143,6 +143,8 @@ Deno.test("--verbose shows the pool at work and shutdown as ordered steps, like 
   await using salut = await startSalut(["--workers", "2", "--verbose", "--quiet"]);
   equal((await rawRequest(salut.port, get("/"))).status, 200);
   await salut.waitForLine(/^Worker \d got a job; executing\.$/);
+  // Worker 2 starts after the server listens; shut down once it is running, to see it stop.
+  await bothWorkersReady(salut.url);
   const { stdout, code } = await salut.stop("SIGTERM");
   equal(code, 0);
   const shutdown = stdout.slice(stdout.indexOf("Shutting down."));
@@ -155,6 +157,17 @@ Deno.test("--verbose shows the pool at work and shutdown as ordered steps, like 
     "All workers stopped.",
   ]);
 });
+
+/** Waits (10 s at most) until the status page says that both workers are ready. */
+async function bothWorkersReady(url: string): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    const response = await fetch(`${url}_salut/status.json`);
+    const status = await response.json() as { workers: { ready: boolean }[] };
+    if (status.workers.length === 2 && status.workers.every((worker) => worker.ready)) return;
+  }
+  throw new Error("Gave up after 10 s waiting for both workers to be ready");
+}
 
 Deno.test("the banner follows the listening line: where to open it, what it serves, no colours in a pipe", async () => {
   await using salut = await startSalut(["--workers", "2", "--quiet"]);

@@ -105,6 +105,47 @@ Deno.test("a job that awaits longer than the pool's patience for a stuck thread 
   equal(pool.workers[0]!.restarts, 0);
 });
 
+const DATA = new URL("./fixtures/data_thread.ts", import.meta.url);
+
+Deno.test("update() gives every thread new data, and threads started later get it at start", async () => {
+  const errors: string[] = [];
+  await using pool = await Pool.create({
+    size: 2,
+    threadUrl: DATA,
+    threadData: { version: 1 },
+    logError: (line) => errors.push(line),
+  });
+  /** What each worker answers, by worker id, running enough jobs at once to reach both. */
+  const answers = async () => {
+    const results = await Promise.all(Array.from({ length: 64 }, () => run(pool, "")));
+    return new Set(results.map((result) => `${result.worker}:${decoder.decode(result.bytes)}`));
+  };
+  ok((await answers()).has('1:{"version":1}'));
+  await pool.update({ version: 2 });
+  for (const answer of await answers()) ok(answer.endsWith(':{"version":2}'), answer);
+  // A thread that refuses new data reports it and keeps what it had.
+  await pool.update({ throws: true });
+  for (const answer of await answers()) ok(answer.endsWith(':{"version":2}'), answer);
+  equal(errors.length, 2);
+  ok(
+    errors.every((line) => /^Worker \d: could not take new data: this data is refused$/.test(line)),
+  );
+});
+
+Deno.test("update() on a pool still starting its threads reaches them too", async () => {
+  await using pool = await Pool.create({
+    size: 2,
+    start: "first",
+    threadUrl: DATA,
+    threadData: { version: 1 },
+    logError: () => {},
+  });
+  await pool.update({ version: 2 });
+  await withDeadline(pool.started, 10_000, "every thread to start");
+  const results = await Promise.all(Array.from({ length: 64 }, () => run(pool, "")));
+  for (const result of results) equal(decoder.decode(result.bytes), '{"version":2}');
+});
+
 Deno.test("a thread started before its pool becomes worker 1 and runs the pool's jobs", async () => {
   const started = new StartedThread(UPPER, 64);
   await using pool = await createPool({ size: 2, threadUrl: UPPER, heapLimit: 64, started });

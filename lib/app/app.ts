@@ -4,7 +4,7 @@
  *
  * The stages, in order: the Host check (`--allowed-hosts`), the CORS preflight (`--cors`), the
  * methods (OPTIONS, 405, 501), the book's `/sleep` (`--sleep`), compression (around what follows),
- * salut's own `/_salut/` endpoints, and the site. After them, every answer (errors and unparseable requests too) gets
+ * salut's own `/_salut/` endpoints, the config file's rules, and the site. After them, every answer (errors and unparseable requests too) gets
  * `nosniff`, the CORS grant and the `--header` fields. {@linkcode App.handle} takes the bytes of
  * a request head and returns the bytes of the response, with no threads or sockets involved, so
  * most behaviour is tested by calling it.
@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { RuleSet, Setting } from "../config/file.ts";
 import { describeError } from "../log.ts";
 import { errorResponse, HttpError, internalErrorResponse, isUnexpected } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
@@ -28,6 +29,7 @@ import { internalStage } from "./internal.ts";
 import { methodsStage } from "./methods.ts";
 import { compose, type Composed } from "./pipeline.ts";
 import { ReplyCache, replyKey } from "./reply_cache.ts";
+import { hasStageRules, rulesStage } from "./rules.ts";
 import { sleepStage } from "./sleep.ts";
 import { siteStage } from "./site.ts";
 import type { Stage } from "./stage.ts";
@@ -74,6 +76,10 @@ export interface AppOptions extends StaticSiteOptions {
   compress?: boolean;
   /** Bytes of compressed files each thread keeps. @default DEFAULT_COMPRESS_CACHE (16 MiB) */
   compressCache?: number;
+  /** The config file's rules (plain data, compiled by each thread). @default NO_RULES */
+  rules?: RuleSet;
+  /** Every setting with its value and where it came from, for the status page. */
+  settings?: Setting[];
   /** The user's app (`--app`): requests the site does not answer go to it (`app_stage.ts`). */
   app?: UserAppModule;
 }
@@ -92,7 +98,16 @@ export interface UserAppModule {
 
 /** The site's options for the app's: it compresses on the fly in the codings the app can make. */
 export function siteOptions(options: AppOptions): StaticSiteOptions {
-  return { ...options, compressCodings: options.compress === false ? 0 : AVAILABLE_CODINGS };
+  const rules = options.rules;
+  return {
+    ...options,
+    compressCodings: options.compress === false ? 0 : AVAILABLE_CODINGS,
+    ...(rules?.cleanUrls ? { cleanUrlsOnly: rules.cleanUrls } : {}),
+    ...(rules?.directoryListing ? { listingOnly: rules.directoryListing } : {}),
+    ...(rules?.unlisted.length ? { unlisted: rules.unlisted } : {}),
+    ...(rules?.trailingSlash === undefined ? {} : { trailingSlash: rules.trailingSlash }),
+    ...(rules?.renderSingle ? { renderSingle: true } : {}),
+  };
 }
 
 /**
@@ -132,8 +147,15 @@ export function appStages(
       metrics: options.metrics,
       workerId: options.workerId,
       sleep: options.sleep,
+      settings: options.settings,
       notFound: (request) => site ? site.notFound(request) : errorResponse(NOT_FOUND),
     }),
+  );
+  // After /_salut/ (never redirected or rewritten), just before the site it maps paths onto.
+  if (site && hasStageRules(options.rules)) {
+    stages.push(rulesStage({ rules: options.rules!, exists: (path) => site.exists(path) }));
+  }
+  stages.push(
     site ? siteStage(site) : { name: "not found", handle: () => errorResponse(NOT_FOUND) },
   );
   return stages;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Setting } from "../config/file.ts";
 import type { RequestHead } from "../http/parse.ts";
 import type { HttpResponse } from "../http/response.ts";
 import { SharedStats } from "../stats.ts";
@@ -32,6 +33,8 @@ export interface InternalStageOptions {
   workerId?: number;
   /** Whether `/sleep` is served, so the status page may point to it. @default false */
   sleep?: boolean;
+  /** Every setting and where it came from, shown on the status page (not its JSON). @default [] */
+  settings?: Setting[];
   /** The site's 404, for any other path under the prefix. */
   notFound: (request: RequestHead) => HttpResponse;
 }
@@ -47,7 +50,8 @@ export function internalStage(options: InternalStageOptions): Stage {
   const stats = options.stats ? new SharedStats(options.stats) : undefined;
   const status = options.status === true ? stats : undefined;
   const metrics = options.metrics === true ? stats : undefined;
-  const page = ENCODER.encode(statusPage({ sleep: options.sleep === true }));
+  const settings = options.settings ?? [];
+  const page = ENCODER.encode(statusPage({ sleep: options.sleep === true, settings }));
   const noStore: [string, string] = ["Cache-Control", "no-store"];
   const answer = (request: RequestHead): HttpResponse => {
     const name = request.path.slice(INTERNAL_PREFIX.length);

@@ -7,6 +7,9 @@
  * @module
  */
 
+import type { Setting } from "../config/file.ts";
+import { escapeHtml } from "../static/listing.ts";
+
 /** salut's icon, the bundled site's `favicon.svg`, inlined so that any root will do. */
 export const STATUS_ICON_SVG =
   `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#b7410e"/><path d="M9 7h14a4 4 0 0 1 4 4v8a4 4 0 0 1-4 4h-8l-6 5v-5a4 4 0 0 1-4-4v-8a4 4 0 0 1 4-4z" fill="#fff"/><circle cx="11" cy="15" r="2" fill="#b7410e"/><circle cx="16" cy="15" r="2" fill="#b7410e"/><circle cx="21" cy="15" r="2" fill="#b7410e"/></svg>`;
@@ -15,6 +18,8 @@ export const STATUS_ICON_SVG =
 export interface StatusPageOptions {
   /** Whether `/sleep` is served, so the page may invite the reader to open it. */
   sleep: boolean;
+  /** The settings and where each came from. @default [] */
+  settings?: readonly Setting[];
 }
 
 const SLEEP_HINT =
@@ -26,7 +31,18 @@ export function statusPage(options: StatusPageOptions): string {
   return STATUS_PAGE.replace(
     "<!--hint-->",
     options.sleep ? SLEEP_HINT : PLAIN_HINT,
+  ).replace("<!--settings-->", settingsTable(options.settings ?? []));
+}
+
+/** The settings as a table: name, value, and where it came from (default, file, …). */
+function settingsTable(settings: readonly Setting[]): string {
+  if (settings.length === 0) return "";
+  const rows = settings.map(({ name, value, source }) =>
+    `<tr data-source="${source}"><td><code>${escapeHtml(name)}</code></td>` +
+    `<td><code>${escapeHtml(value)}</code></td><td>${source}</td></tr>`
   );
+  return `<h2>Settings</h2>\n<table aria-label="Settings">\n<thead><tr><th>Setting</th><th>Value</th>` +
+    `<th>From</th></tr></thead>\n<tbody>\n${rows.join("\n")}\n</tbody>\n</table>\n`;
 }
 
 const STATUS_PAGE = `<!DOCTYPE html>
@@ -48,6 +64,7 @@ const STATUS_PAGE = `<!DOCTYPE html>
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 main { max-width: 56rem; margin: 0 auto; padding: 2rem 1rem 3rem; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.2rem; margin: 1.5rem 0 .5rem; }
 p.lead { margin: 0 0 1.5rem; color: var(--muted); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(7.5rem, 1fr)); gap: .75rem; margin-bottom: 1.5rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: .6rem; padding: .75rem 1rem; }
@@ -95,6 +112,7 @@ a { color: inherit; }
 <thead><tr><th>Worker</th><th>State</th><th>Running</th><th class="num">For</th><th class="num">Jobs done</th></tr></thead>
 <tbody id="pool"><tr><td colspan="5">Loading…</td></tr></tbody>
 </table>
+<!--settings-->
 <footer><span id="updated" aria-live="polite"></span> · <a href="/_salut/status.json">JSON</a> · <a href="/">home</a></footer>
 </main>
 <script>

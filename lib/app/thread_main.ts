@@ -6,6 +6,7 @@
  * @module
  */
 
+import { loadGlobs } from "../config/patterns.ts";
 import { describeError } from "../log.ts";
 import type { RequestHead } from "../http/parse.ts";
 import { App, APP_REPLY, type AppOptions, internalError } from "./app.ts";
@@ -20,25 +21,34 @@ const ENCODER = new TextEncoder();
 
 runThread(({ id, data, report, streams }) => {
   const options = data as AppOptions;
-  const app = new App({ ...options, workerId: id }, report);
+  const build = (options: AppOptions) => new App({ ...options, workerId: id }, report);
   const showQueries = options.statusQueries === true;
-  if (!options.app) return httpRunner(app, showQueries, report, undefined);
+  const runner = (userApp?: UserApp) =>
+    httpRunner(build(options), build, showQueries, report, userApp);
+  // A config file's globs need picomatch; without a file no npm package is loaded, and the
+  // thread is ready at once.
+  const globs = options.rules ? loadGlobs() : undefined;
+  if (!options.app) return globs ? globs.then(() => runner()) : runner();
   // Imported here only, never on the main thread: a module that fails fails the start.
   const { url, file, timeout } = options.app;
-  return loadFetchModule(url, file).then((handler) => {
+  return Promise.all([loadFetchModule(url, file), globs]).then(([handler]) => {
     refuseWebSockets();
-    const userApp = new UserApp({ handler, file, workerId: id, timeout, streams, report });
-    return httpRunner(app, showQueries, report, userApp);
+    return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report }));
   });
 });
 
-/** Runs request jobs through `app`; an answer that throws costs that request a 500. */
+/**
+ * Runs request jobs through the app; an answer that throws costs that request a 500. New options
+ * (a reloaded config file) build a new app, with empty caches, for the batches after this one.
+ */
 function httpRunner(
-  app: App,
+  first: App,
+  build: (options: AppOptions) => App,
   showQueries: boolean,
   report: (line: string) => void,
   userApp: UserApp | undefined,
 ): Runner {
+  let app = first;
   return {
     run(job, context) {
       const parsed = app.parse(job.bytes);
@@ -60,6 +70,11 @@ function httpRunner(
     blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
     beginBatch: () => app.beginBatch(),
+    async update(data) {
+      const options = data as AppOptions;
+      if (options.rules) await loadGlobs();
+      app = build(options);
+    },
   };
 }
 

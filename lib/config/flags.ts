@@ -76,6 +76,8 @@ export interface Config {
   metrics: boolean;
   /** `--trust-proxy`: addresses, CIDR blocks or `loopback`; `undefined` trusts no peer. */
   trustProxy: string[] | undefined;
+  /** `--config`: the config file named on the command line or in the environment. */
+  configFile: string | undefined;
   help: boolean;
   version: boolean;
 }
@@ -579,6 +581,15 @@ export const FLAGS = {
     shown: "none",
     help: "Log the client from X-Forwarded-For/Forwarded of these peers (CIDRs, loopback)",
     set: (config, cidrs) => (config.trustProxy = cidrs),
+  }),
+  config: flag({
+    kind: "string",
+    group: "Other",
+    placeholder: "FILE",
+    default: undefined,
+    shown: "serve.json in DIR when there",
+    help: "Config file: serve's serve.json keys, salut's own settings under \"salut\"",
+    set: (config, path) => (config.configFile = path),
   }),
   help: flag({
     kind: "boolean",

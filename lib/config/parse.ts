@@ -5,9 +5,19 @@
  * @module
  */
 
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openFileLimit } from "../descriptors.ts";
+import { resolveRoot } from "../invocation.ts";
 import { ConfigError } from "./errors.ts";
+import {
+  type ConfigFile,
+  NO_RULES,
+  parseConfigFile,
+  type RuleSet,
+  type Setting,
+  type SettingSource,
+} from "./file.ts";
 import {
   type Config,
   type DefaultContext,
@@ -16,10 +26,13 @@ import {
   type Flag,
   flagEntries,
   type FlagKind,
+  type FlagName,
   FLAGS,
   type KindValues,
+  shownDefault,
   showValue,
 } from "./flags.ts";
+import { suggestName } from "./suggest.ts";
 import {
   isLoopback,
   parseAllowedHosts,
@@ -51,7 +64,8 @@ interface Given {
 /**
  * Reads the configuration from the command line and the environment (`SALUT_<FLAG>`, and
  * `PORT`). Flags win over the environment. Throws {@linkcode ConfigError} with a one-line
- * message for anything wrong, with a suggestion for a mistyped flag.
+ * message for anything wrong, with a suggestion for a mistyped flag. Reads no file: see
+ * {@linkcode loadConfig}.
  *
  * @example
  * ```ts
@@ -65,23 +79,206 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   options: ParseOptions = {},
 ): Config {
+  return layered(readArgs(args, options.command ?? "salut"), env, undefined, options).config;
+}
+
+/** Options for {@linkcode loadConfig}. */
+export interface LoadOptions extends ParseOptions {
+  /** The directory salut was started in, against which relative paths are read. */
+  cwd: string;
+  /** Reads a file's text; `undefined` when there is none. @default Deno.readTextFileSync */
+  readTextFile?: (path: string) => string | undefined;
+}
+
+/** The configuration with the config file's part in it. */
+export interface LoadedConfig {
+  config: Config;
+  /** Where each setting came from. */
+  sources: Record<FlagName, SettingSource>;
+  /** The config file read, if any. */
+  file: ConfigFile | undefined;
+  /** The file's rules ({@linkcode NO_RULES} without one). */
+  rules: RuleSet;
+  /** Every setting as given and where it came from, for the status page. */
+  settings: Setting[];
+}
+
+/**
+ * Reads the configuration from the defaults, the config file, the environment and the command
+ * line, each winning over the one before. The file is `--config FILE` (or `SALUT_CONFIG`),
+ * else `serve.json` in the directory to serve when it is there. Throws {@linkcode ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./parse.ts";
+ * const files: Record<string, string> = { "/srv/site/serve.json": '{ "cleanUrls": true }' };
+ * const loaded = loadConfig(["/srv/site"], {}, { cwd: "/", readTextFile: (path) => files[path] });
+ * loaded.config.cleanUrls; // true
+ * loaded.sources["clean-urls"]; // "file"
+ * ```
+ */
+export function loadConfig(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): LoadedConfig {
   const given = readArgs(args, options.command ?? "salut");
+  const file = readConfigFile(given, env, options);
+  const { config, sources, shown } = layered(given, env, file, options);
+  const settings: Setting[] = flagEntries().filter(([, flag]) => !flag.action).map(([name]) => ({
+    name,
+    value: shown[name],
+    source: sources[name],
+  }));
+  if (!file) return { config, sources, file, rules: NO_RULES, settings };
+  const rules = { ...file.rules };
+  // A list of globs narrows a switch the file turned on; a flag or variable overrides both.
+  if (sources["clean-urls"] !== "file") delete rules.cleanUrls;
+  if (sources.listing !== "file") delete rules.directoryListing;
+  for (const key of RULE_KEYS) {
+    const value = rules[key];
+    if (value === undefined || value === NO_RULES[key]) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    const count = Array.isArray(value)
+      ? `${value.length} ${value.length === 1 ? "entry" : "entries"}`
+      : String(value);
+    settings.push({ name: key, value: count, source: "file" });
+  }
+  return { config, sources, file, rules, settings };
+}
+
+/** The keys of a {@linkcode RuleSet}, in the order the status page shows them. */
+const RULE_KEYS = [
+  "redirects",
+  "rewrites",
+  "headers",
+  "cleanUrls",
+  "directoryListing",
+  "unlisted",
+  "trailingSlash",
+  "renderSingle",
+  "etag",
+] as const satisfies readonly (keyof RuleSet)[];
+
+/**
+ * Whether salut will read a config file: one is named (`--config`, `SALUT_CONFIG`), or
+ * `serve.json` is in the directory to serve. Bad flags are left to {@linkcode loadConfig}.
+ */
+export function configFileFound(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): boolean {
+  let given: Partial<Record<string, Given>>;
+  try {
+    given = readArgs(args, options.command ?? "salut");
+  } catch {
+    return false;
+  }
+  const located = locateConfigFile(given, env, options);
+  if (!located || located.named) return located !== undefined;
+  try {
+    return (options.readTextFile ?? readTextFile)(located.path) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+/** Where the config file is: the one named, else `serve.json` in the root given. */
+function locateConfigFile(
+  given: Partial<Record<string, Given>>,
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): { name: string; path: string; named: Given | undefined } | undefined {
+  const named = given.config ?? fromEnv("config", FLAGS.config, env);
+  const root = given.root ?? fromEnv("root", FLAGS.root, env);
+  let name: string;
+  if (named !== undefined) name = String(named.raw);
+  else if (root !== undefined) name = join(String(root.raw), DEFAULT_FILE);
+  else return undefined;
+  return { name, path: resolveRoot(name, { env, cwd: options.cwd }), named };
+}
+
+/** The config file: the one named, else `serve.json` in the root given, when it is there. */
+function readConfigFile(
+  given: Partial<Record<string, Given>>,
+  env: Record<string, string | undefined>,
+  options: LoadOptions,
+): ConfigFile | undefined {
+  const located = locateConfigFile(given, env, options);
+  if (!located) return undefined;
+  const { name, path, named } = located;
+  const read = options.readTextFile ?? readTextFile;
+  let text: string | undefined;
+  try {
+    text = read(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new ConfigError(`${name}: cannot be read (${(error as Error).message.split("\n")[0]})`);
+  }
+  if (text === undefined) {
+    if (named === undefined) return undefined;
+    throw new ConfigError(`${name} (${named.source}) does not exist; give the config file's path`);
+  }
+  const file = parseConfigFile(text, { name, path });
+  return named === undefined ? { ...file, foundInRoot: true } : file;
+}
+
+/** The file salut reads in the directory to serve when no other is named. */
+export const DEFAULT_FILE = "serve.json";
+
+function readTextFile(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Every row's value from the strongest source that has one, and which source that was. */
+function layered(
+  given: Partial<Record<string, Given>>,
+  env: Record<string, string | undefined>,
+  file: ConfigFile | undefined,
+  options: ParseOptions,
+): {
+  config: Config;
+  sources: Record<FlagName, SettingSource>;
+  shown: Record<FlagName, string>;
+} {
   // Every field is stored by exactly one row below (tests/config_test.ts checks the whole).
   const config = { limits: {}, timeouts: {} } as Config;
+  const sources = {} as Record<FlagName, SettingSource>;
+  const shown = {} as Record<FlagName, string>;
   const derived: [Flag, DerivedDefault<KindValues[FlagKind] | undefined>][] = [];
   for (const [name, flag] of flagEntries()) {
-    const value = given[name] ?? fromEnv(name, flag, env);
+    const inFile = file?.flags[name];
+    const fromFile = inFile && { raw: inFile.raw, source: `${file!.name}: ${inFile.key}` };
+    // `public` in a serve.json found in the root given moves the root under it, as serve does.
+    const refines = name === "root" && fromFile !== undefined && file!.foundInRoot === true;
+    const fromVariable = fromEnv(name, flag, env);
+    const value = refines ? fromFile : given[name] ?? fromVariable ?? fromFile;
     if (value !== undefined) {
+      sources[name] = value === fromFile ? "file" : value === fromVariable ? "environment" : "flag";
+      shown[name] = showRaw(value.raw);
       flag.set(config, read(flag, value.raw, value.source));
-    } else if (typeof flag.default === "function") {
-      derived.push([flag, flag.default]);
-    } else {
-      flag.set(config, flag.default);
+      continue;
     }
+    sources[name] = "default";
+    shown[name] = shownDefault(flag) ?? "none";
+    if (typeof flag.default === "function") derived.push([flag, flag.default]);
+    else flag.set(config, flag.default);
   }
   const context: DefaultContext = { openFileLimit: options.openFileLimit ?? openFileLimit };
   for (const [flag, derive] of derived) flag.set(config, derive(config, context));
-  return config;
+  return { config, sources, shown };
+}
+
+/** A value as given, for the status page. */
+function showRaw(raw: Raw): string {
+  if (typeof raw === "boolean") return raw ? "on" : "off";
+  return Array.isArray(raw) ? raw.join("; ") : raw;
 }
 
 /**
@@ -286,30 +483,5 @@ function explainArgsError(error: Error, command: string): string {
  * ```
  */
 export function suggestFlag(typed: string): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const name of Object.keys(FLAGS)) {
-    const distance = name.startsWith(typed) && typed.length >= 3 ? 1 : editDistance(typed, name);
-    if (distance < bestDistance) {
-      best = name;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(typed.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
+  return suggestName(typed, Object.keys(FLAGS));
 }

@@ -39,6 +39,11 @@ export interface RequestHead {
   headers: Map<string, string>;
   /** Whether the connection stays open after the response (RFC 9112 §9.3). */
   keepAlive: boolean;
+  /**
+   * Set by a rewrite (the config file's `rewrites`) that changed `path`: the path as requested.
+   * The site then serves `path` as it is, never redirecting to another form of it.
+   */
+  rewrittenFrom?: string;
 }
 
 // RFC 3986 §3.2.2: IP-literal / reg-name (unreserved, sub-delims, pct-encoded), then a port.

@@ -65,6 +65,8 @@ export class Server {
   #sweeper: ReturnType<typeof setInterval>;
   /** The accept loops still running: one, and two while a TLS listener is being replaced. */
   #accepting = new Set<Promise<void>>();
+  /** Each listener's accept loop, to wait for the end of a replaced one. */
+  #loops = new Map<Deno.Listener<Deno.Conn, Deno.NetAddr>, Promise<void>>();
   #shuttingDown = false;
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
@@ -98,16 +100,20 @@ export class Server {
 
   /**
    * Serves new connections with another certificate and key; open connections finish on the
-   * old pair. Throws when the new listener cannot be opened (the old one then goes on).
+   * old pair. Throws when the new listener cannot be opened (the old one then goes on). Resolves
+   * once the old listener's socket is closed, so a client connecting after that meets the new one.
    */
-  replaceCertificate(pair: { cert: string; key: string }): void {
+  async replaceCertificate(pair: { cert: string; key: string }): Promise<void> {
     if (!this.#secure) throw new Error("the server does not serve HTTPS");
     if (this.#shuttingDown) return;
     const old = this.#listener as Deno.TlsListener;
     const next = replaceTlsListener(old, pair);
+    const oldLoop = this.#loops.get(old);
     this.#listener = next;
     this.#startAccepting(next);
     old.close();
+    // Its accept loop ends when the pending accept gives up the socket.
+    await oldLoop;
   }
 
   /** The address actually bound. */
@@ -189,8 +195,12 @@ export class Server {
   }
 
   #startAccepting(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>): void {
-    const loop: Promise<void> = this.#accept(listener).finally(() => this.#accepting.delete(loop));
+    const loop: Promise<void> = this.#accept(listener).finally(() => {
+      this.#accepting.delete(loop);
+      this.#loops.delete(listener);
+    });
     this.#accepting.add(loop);
+    this.#loops.set(listener, loop);
   }
 
   /** Accepts from `listener` until it is closed (at shutdown, or when replaced). */

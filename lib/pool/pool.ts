@@ -307,6 +307,16 @@ export class Pool {
     this.#allStarted.resolve();
   }
 
+  /**
+   * Gives every thread new data in place of its `threadData` (a reloaded configuration, say):
+   * each takes it after the batch it runs, and threads started from now on get it at start.
+   * Resolves once every running thread has taken it.
+   */
+  async update(data: unknown): Promise<void> {
+    this.#options.threadData = data;
+    await Promise.all(this.#workers.map((worker) => worker.update(data)));
+  }
+
   /** Same as {@linkcode Pool.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();

@@ -67,6 +67,11 @@ export interface Runner {
   label?(job: Job): Uint8Array;
   /** Called before each batch runs (to revalidate a per-batch cache, say). */
   beginBatch?(): void;
+  /**
+   * Takes new data from the pool (`Pool.update`), in place of the init data, for the jobs of the
+   * batches after this one. A throw is reported, and the runner keeps what it had.
+   */
+  update?(data: unknown): void | Promise<void>;
 }
 
 /** What a thread module's setup gets from the pool. */
@@ -117,8 +122,8 @@ interface Planned {
 }
 
 /**
- * Runs the job loop of this thread: on the pool's `init`, calls `setup` for the runner, says it
- * is ready, then runs every batch through it.
+ * Runs the job loop of this thread: on the pool's `init`, calls `setup` for the runner (awaiting
+ * it when it returns a promise), says it is ready, then runs every batch through it.
  *
  * @example
  * ```ts ignore
@@ -153,6 +158,8 @@ class JobLoop {
   #spare: ArrayBuffer | undefined;
   /** The batch running now. */
   #run: BatchRun | undefined;
+  /** Settles once a setup that returned a promise has finished. */
+  #setupDone: Promise<void> | undefined;
   /** The one context handed to every job; it acts on the job running now. */
   #context: JobContext = { blocking: () => this.#blocking() };
 
@@ -182,6 +189,8 @@ class JobLoop {
           return this.#init(message);
         case "batch":
           return this.#startBatch(message);
+        case "update":
+          return this.#update(message.data);
         case "close":
           this.#post({ type: "closed" });
           return close();
@@ -213,13 +222,30 @@ class JobLoop {
     try {
       const init = { id: message.id, data: message.data, report, streams: this.#streams };
       const runner = this.#setup(init);
-      this.#runner = runner instanceof Promise ? await runner : runner;
+      if (runner instanceof Promise) {
+        // A setup that awaits (an import, say): an update that comes meanwhile waits for it.
+        this.#setupDone = runner.then(() => {}, () => {});
+        this.#runner = await runner;
+      } else {
+        this.#runner = runner;
+      }
     } catch (error) {
       // A setup that fails (a module that does not load) fails the same way every time: one line.
       const text = error instanceof Error ? error.message : String(error);
       return this.#crash(text.split("\n")[0]!);
     }
     this.#post({ type: "ready" });
+  }
+
+  async #update(data: unknown): Promise<void> {
+    try {
+      await this.#setupDone;
+      await this.#runner?.update?.(data);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#post({ type: "log", level: "error", message: `could not take new data: ${reason}` });
+    }
+    this.#post({ type: "updated" });
   }
 
   #startBatch(message: BatchMessage): void {

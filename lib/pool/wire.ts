@@ -108,6 +108,8 @@ export type ControlMessage =
     /** The `SharedStats` buffer, for the status page's current job. */
     stats?: SharedArrayBuffer;
   }
+  /** New data for the thread, in place of its init data (see `Pool.update`). */
+  | { type: "update"; data: unknown }
   | { type: "close" }
   | StreamMessage;
 
@@ -143,6 +145,8 @@ export interface DetachedMessage {
 export type ThreadEvent =
   | { type: "ready" }
   | { type: "closed" }
+  /** The thread has taken the data of an `update`. */
+  | { type: "updated" }
   /** An uncaught error: the thread closes itself after sending this; the pool replaces it. */
   | { type: "crashed"; message: string }
   | { type: "log"; level: "error" | "info"; message: string }

@@ -189,6 +189,8 @@ export class Worker {
   readonly #target: StreamTarget = {
     post: (message, transfer) => this.#thread.postMessage(message, transfer),
   };
+  /** Calls waiting for the thread to take the data of an update, oldest first. */
+  #updates: (() => void)[] = [];
 
   constructor(id: number, hooks: WorkerHooks) {
     this.id = id;
@@ -314,6 +316,18 @@ export class Worker {
     if (!this.#batchOpen && this.#ready && !this.#failed && !this.#delivering) this.#hooks.onRoom();
   }
 
+  /**
+   * Sends the thread new data in place of its init data (after the batch it runs, if any);
+   * resolves once it has taken it, or once the thread is gone.
+   */
+  update(data: unknown): Promise<void> {
+    if (this.#failed) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#updates.push(resolve);
+    this.#thread.postMessage({ type: "update", data });
+    return promise;
+  }
+
   /** Asks the thread to finish and waits until it says it has closed, then terminates it. */
   async stop(): Promise<void> {
     if (this.#failed) return;
@@ -365,6 +379,7 @@ export class Worker {
     const held = [...this.#held];
     this.#held.clear();
     for (const id of held) this.#hooks.streams.fail(id, error.message);
+    this.#settleUpdates();
     this.#stopped?.();
   }
 
@@ -372,6 +387,11 @@ export class Worker {
   terminate(): void {
     this.#failed = true;
     this.#thread.terminate();
+    this.#settleUpdates();
+  }
+
+  #settleUpdates(): void {
+    for (const resolve of this.#updates.splice(0)) resolve();
   }
 
   #receive(message: BatchMessage | ThreadEvent): void {
@@ -386,7 +406,10 @@ export class Worker {
       case "detached":
         return this.#receiveDetached(message);
       case "closed":
+        this.#settleUpdates();
         return this.#stopped?.();
+      case "updated":
+        return this.#updates.shift()?.();
       case "crashed":
         return this.#hooks.onCrash(this, message.message);
       case "log":

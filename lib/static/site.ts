@@ -24,7 +24,8 @@ import { HttpError } from "../http/errors.ts";
 import type { RequestHead } from "../http/parse.ts";
 import { type ByteRange, parseRange } from "../http/range.ts";
 import type { BodyPart, FileRange, HttpResponse } from "../http/response.ts";
-import { encodeListingHtml, readListing, renderListingJson } from "./listing.ts";
+import { compileGlobList } from "../config/patterns.ts";
+import { encodeListingHtml, type ListingEntry, readListing, renderListingJson } from "./listing.ts";
 import { denoFs, type FileStat, type SiteFs } from "./fs.ts";
 import { contentType } from "./media_types.ts";
 import { isCompressible, MAX_COMPRESS_SIZE, MIN_COMPRESS_SIZE } from "./compressible.ts";
@@ -68,6 +69,19 @@ export interface StaticSiteOptions {
   compressCodings?: number;
   /** Serve `app.js.br`, `.zst` or `.gz` beside `app.js` to clients that accept it. @default true */
   precompressed?: boolean;
+  /** With `cleanUrls`, only for paths matching one of these globs (`lib/config/patterns.ts`). */
+  cleanUrlsOnly?: string[];
+  /** With `listing`, only for directories matching one of these globs. */
+  listingOnly?: string[];
+  /** Names (as `/name`) matching one of these globs are left out of listings. */
+  unlisted?: string[];
+  /**
+   * `true`: directories and clean-URL pages end with `/`; `false`: directories with an
+   * `index.html` do not (listings keep theirs, for their relative links); unset: directories do.
+   */
+  trailingSlash?: boolean;
+  /** Serve the one file of a directory that has no `index.html` and holds nothing else. */
+  renderSingle?: boolean;
 }
 
 /** The file name suffix of a precompressed sidecar in each coding. */
@@ -142,8 +156,22 @@ interface CachedFile {
 export class StaticSite {
   #root: string;
   #options: Required<
-    Omit<StaticSiteOptions, "cacheSeconds" | "refusedSeen" | "compressCodings" | "precompressed">
+    Omit<
+      StaticSiteOptions,
+      | "cacheSeconds"
+      | "refusedSeen"
+      | "compressCodings"
+      | "precompressed"
+      | "cleanUrlsOnly"
+      | "listingOnly"
+      | "unlisted"
+      | "trailingSlash"
+    >
   >;
+  #cleanUrlsAt: ((path: string) => boolean) | undefined;
+  #listingAt: ((path: string) => boolean) | undefined;
+  #unlisted: ((path: string) => boolean) | undefined;
+  #trailingSlash: boolean | undefined;
   #compressCodings: number;
   #precompressed: boolean;
   #fs: SiteFs;
@@ -160,8 +188,21 @@ export class StaticSite {
    * the first time each path is refused because a symlink leads outside the root.
    */
   constructor(options: StaticSiteOptions, log: (line: string) => void = console.error) {
-    const { refusedSeen, fs = denoFs, compressCodings = 0, precompressed = true, ...rest } =
-      options;
+    const {
+      refusedSeen,
+      fs = denoFs,
+      compressCodings = 0,
+      precompressed = true,
+      cleanUrlsOnly,
+      listingOnly,
+      unlisted,
+      trailingSlash,
+      ...rest
+    } = options;
+    this.#cleanUrlsAt = cleanUrlsOnly && compileGlobList(cleanUrlsOnly);
+    this.#listingAt = listingOnly && compileGlobList(listingOnly);
+    this.#unlisted = unlisted?.length ? compileGlobList(unlisted) : undefined;
+    this.#trailingSlash = trailingSlash;
     this.#fs = fs;
     this.#compressCodings = compressCodings;
     this.#precompressed = precompressed;
@@ -175,6 +216,7 @@ export class StaticSite {
       spa: false,
       cleanUrls: false,
       followSymlinks: false,
+      renderSingle: false,
       ...rest,
       fs,
     };
@@ -203,9 +245,16 @@ export class StaticSite {
       if (error instanceof HttpError && error.status === 404) return this.#notFoundPage(request);
       throw error;
     }
-    if (!sitePath.canonical) return redirect(sitePath, sitePath.trailingSlash, request.query);
+    // A rewritten path is served as it is: the client asked for another one.
+    const exact = request.rewrittenFrom !== undefined;
+    if (!sitePath.canonical && !exact) {
+      return redirect(sitePath, sitePath.trailingSlash, request.query);
+    }
     const resolved = resolveTarget(this.#root, sitePath.segments, this.#options);
-    if (this.#options.cleanUrls && !sitePath.trailingSlash) {
+    if (
+      !exact && this.#cleanUrls(sitePath) &&
+      (!sitePath.trailingSlash || this.#trailingSlash !== undefined)
+    ) {
       const found = resolved.kind === "found" ? resolved : undefined;
       const clean = this.#cleanUrl(request, sitePath, found);
       if (clean) return clean;
@@ -213,20 +262,76 @@ export class StaticSite {
     if (resolved.kind === "outside") this.#refused(sitePath);
     if (resolved.kind !== "found") return this.notFound(request);
     if (resolved.info.isDirectory) {
-      if (!sitePath.trailingSlash && sitePath.segments.length > 0) {
-        return redirect(sitePath, true, request.query);
-      }
       const index = resolveInRoot(this.#root, [...sitePath.segments, "index.html"], this.#options);
+      const slashed = !(this.#trailingSlash === false && index?.info.isFile);
+      if (!exact && sitePath.trailingSlash !== slashed && sitePath.segments.length > 0) {
+        return redirect(sitePath, slashed, request.query);
+      }
       if (index?.info.isFile) {
         return this.#file(request, { path: index.realPath, info: index.info, name: "index.html" });
       }
-      if (this.#options.listing) return this.#listing(request, sitePath, resolved);
+      const single = this.#options.renderSingle
+        ? this.#singleFile(request, sitePath, resolved)
+        : undefined;
+      if (single) return single;
+      if (this.#options.listing && (this.#listingAt?.(pathOf(sitePath)) ?? true)) {
+        return this.#listing(request, sitePath, resolved);
+      }
       return this.notFound(request);
     }
     if (!resolved.info.isFile) return this.notFound(request);
-    if (sitePath.trailingSlash) return redirect(sitePath, false, request.query);
+    if (sitePath.trailingSlash && !exact) return redirect(sitePath, false, request.query);
     const name = sitePath.segments[sitePath.segments.length - 1]!;
     return this.#file(request, { path: resolved.realPath, info: resolved.info, name });
+  }
+
+  /**
+   * Whether `path` (percent-encoded, as requested) names a file or directory of the site, or a
+   * clean-URL page: what rewrites leave alone.
+   */
+  exists(path: string): boolean {
+    let sitePath: SitePath;
+    try {
+      sitePath = parseSitePath(path, { dotfiles: this.#options.dotfiles });
+    } catch {
+      return false;
+    }
+    if (resolveTarget(this.#root, sitePath.segments, this.#options).kind === "found") return true;
+    const last = sitePath.segments[sitePath.segments.length - 1];
+    if (last === undefined || !this.#cleanUrls(sitePath)) return false;
+    const page = [...sitePath.segments.slice(0, -1), `${last}.html`];
+    return resolveInRoot(this.#root, page, this.#options)?.info.isFile === true;
+  }
+
+  /** Whether clean URLs are on for `sitePath`. */
+  #cleanUrls(sitePath: SitePath): boolean {
+    return this.#options.cleanUrls && (this.#cleanUrlsAt?.(pathOf(sitePath)) ?? true);
+  }
+
+  /** A directory's one file, when it holds nothing else (`renderSingle`). */
+  #singleFile(
+    request: RequestHead,
+    sitePath: SitePath,
+    directory: Resolved,
+  ): HttpResponse | undefined {
+    const entries = this.#listed(directory);
+    const entry = entries.length === 1 ? entries[0]! : undefined;
+    if (!entry || entry.directory || entry.symlink) return undefined;
+    const file = resolveInRoot(this.#root, [...sitePath.segments, entry.name], this.#options);
+    if (!file?.info.isFile) return undefined;
+    return this.#file(request, { path: file.realPath, info: file.info, name: entry.name });
+  }
+
+  /** A directory's entries as its listing shows them (less the `unlisted` ones). */
+  #listed(directory: Resolved): ListingEntry[] {
+    const entries = readListing(directory.realPath, {
+      root: this.#root,
+      dotfiles: this.#options.dotfiles,
+      followSymlinks: this.#options.followSymlinks,
+      fs: this.#fs,
+    });
+    const unlisted = this.#unlisted;
+    return unlisted ? entries.filter((entry) => !unlisted(`/${entry.name}`)) : entries;
   }
 
   /** Logs a path refused because of a symlink out of the root, the first time it is asked. */
@@ -248,10 +353,15 @@ export class StaticSite {
     const last = sitePath.segments[sitePath.segments.length - 1];
     if (last === undefined) return undefined;
     const parent = sitePath.segments.slice(0, -1);
+    const slash = this.#trailingSlash;
     if (!resolved) {
       const name = `${last}.html`;
       const html = resolveInRoot(this.#root, [...parent, name], this.#options);
       if (!html?.info.isFile) return undefined;
+      // With trailingSlash set, the page has one canonical form: /about/ (true) or /about.
+      if (slash !== undefined && sitePath.trailingSlash !== slash) {
+        return redirect(sitePath, slash, request.query);
+      }
       const { cacheable: _, ...response } = this.#file(request, {
         path: html.realPath,
         info: html.info,
@@ -262,10 +372,12 @@ export class StaticSite {
     const stem = last.endsWith(".html") ? last.slice(0, -".html".length) : "";
     if (!resolved.info.isFile || stem === "" || stem === "." || stem === "..") return undefined;
     // A directory's index page is its directory: /docs/index.html → /docs/.
-    if (stem === "index") return redirect({ ...sitePath, segments: parent }, true, request.query);
+    if (stem === "index") {
+      return redirect({ ...sitePath, segments: parent }, slash !== false, request.query);
+    }
     const segments = [...parent, stem];
     if (resolveInRoot(this.#root, segments, this.#options)) return undefined;
-    return redirect({ ...sitePath, segments }, false, request.query);
+    return redirect({ ...sitePath, segments }, slash === true, request.query);
   }
 
   /**
@@ -490,12 +602,7 @@ export class StaticSite {
     const now = Date.now();
     let body = this.#cachedListing(key, mtime, now);
     if (!body) {
-      const entries = readListing(directory.realPath, {
-        root: this.#root,
-        dotfiles: this.#options.dotfiles,
-        followSymlinks: this.#options.followSymlinks,
-        fs: this.#fs,
-      });
+      const entries = this.#listed(directory);
       body = json ? ENCODER.encode(renderListingJson(entries)) : encodeListingHtml(path, entries);
       if (mtime !== undefined) this.#keepListing(key, { mtime, at: now, body });
     }
@@ -556,6 +663,11 @@ export class StaticSite {
     this.#cacheBytes += bytes.length;
     return bytes;
   }
+}
+
+/** A site path as the rules' globs see it: `/a/b`, with no trailing slash (`/` for the root). */
+function pathOf(sitePath: SitePath): string {
+  return `/${sitePath.segments.join("/")}`;
 }
 
 function chunk(

@@ -75,6 +75,8 @@ export interface SalutProcess extends AsyncDisposable {
   waitForLine(pattern: RegExp): Promise<string>;
   /** Resolves when stdout has `count` lines matching `pattern`. */
   waitForLines(pattern: RegExp, count: number): Promise<void>;
+  /** Resolves when stderr has `count` lines matching `pattern`. */
+  waitForErrorLines(pattern: RegExp, count: number): Promise<void>;
 }
 
 /** Starts salut and resolves once it prints its listening line. */
@@ -93,28 +95,33 @@ export async function startSalut(
     stdin: "null",
   }).spawn();
   const stdout: string[] = [];
+  const stderrLines: string[] = [];
   const listeners: (() => void)[] = [];
-  const stderrText = new Response(child.stderr).text();
-  const reading = (async () => {
+  const [stderrWhole, stderrByLine] = child.stderr.tee();
+  const stderrText = new Response(stderrWhole).text();
+  const readLines = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
     let pending = "";
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       pending += chunk;
       const lines = pending.split("\n");
       pending = lines.pop()!;
-      stdout.push(...lines);
+      into.push(...lines);
       for (const listener of listeners.splice(0)) listener();
     }
-  })();
+  };
+  const readingErrors = readLines(stderrByLine, stderrLines);
+  const reading = readLines(child.stdout, stdout);
   const nextLines = () =>
     new Promise<void>((resolve, reject) => {
       listeners.push(resolve);
       reading.then(() => reject(new Error("salut closed its stdout")));
     });
-  const count = (pattern: RegExp) => stdout.filter((line) => pattern.test(line)).length;
-  const waitForLines = (pattern: RegExp, wanted: number) =>
+  const count = (pattern: RegExp, lines = stdout) =>
+    lines.filter((line) => pattern.test(line)).length;
+  const waitForLines = (pattern: RegExp, wanted: number, lines = stdout) =>
     withDeadline(
       (async () => {
-        while (count(pattern) < wanted) {
+        while (count(pattern, lines) < wanted) {
           await nextLines().catch(() => {
             throw new Error(`salut exited without printing ${pattern} ${wanted} times`);
           });
@@ -141,6 +148,7 @@ export async function startSalut(
     }
     const { code } = await status;
     await reading;
+    await readingErrors;
     return { code, stdout, stderr: await stderrText };
   };
   let line: string;
@@ -160,6 +168,7 @@ export async function startSalut(
     stop,
     waitForLine,
     waitForLines,
+    waitForErrorLines: (pattern, wanted) => waitForLines(pattern, wanted, stderrLines),
     [Symbol.asyncDispose]: async () => {
       await stop(lastSignal);
     },

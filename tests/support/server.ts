@@ -4,7 +4,8 @@
  * @module
  */
 
-import { parseConfig } from "../../lib/config/parse.ts";
+import { loadConfig } from "../../lib/config/parse.ts";
+import { loadGlobs } from "../../lib/config/patterns.ts";
 import { Logger, type Sink } from "../../lib/log.ts";
 import type { Pool } from "../../lib/pool/pool.ts";
 import { type Salut, startSalut } from "../../lib/salut.ts";
@@ -26,7 +27,7 @@ export interface TestServer extends AsyncDisposable {
   url: string;
   pool: Pool;
   server: Server;
-  /** The running salut, for what a signal would do (`reloadCertificate()`). */
+  /** The running salut: to reconfigure it, or to do what SIGHUP would (`reloadCertificate()`). */
   salut: Salut;
   stdout: MemorySink;
   stderr: MemorySink;
@@ -42,9 +43,14 @@ export interface StartOptions {
   workerUrl?: URL;
 }
 
-/** Starts a server with `args` (e.g. `["--root", dir, "--workers", "2"]`). */
+/**
+ * Starts a server with `args` (e.g. `["--root", dir, "--workers", "2"]`), reading a config file
+ * as salut does (`serve.json` in the root, or `--config`).
+ */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
-  const config = parseConfig(["--port", "0", "--workers", "2", ...(options.args ?? [])], {});
+  const args = ["--port", "0", "--workers", "2", ...(options.args ?? [])];
+  await loadGlobs();
+  const { config, rules, settings, file } = loadConfig(args, {}, { cwd: Deno.cwd() });
   const stdout = new MemorySink();
   const stderr = new MemorySink();
   const log = new Logger({
@@ -59,6 +65,8 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(config.root === undefined ? {} : { root: config.root }),
     log,
     ...(options.workerUrl ? { threadUrl: options.workerUrl } : {}),
+    settings,
+    ...(file ? { rules } : {}),
   });
   const { pool, server } = salut;
   let closed: Promise<void> | undefined;
