@@ -150,6 +150,17 @@ Deno.test("--app: Deno.upgradeWebSocket is a 501 and a log line saying WebSocket
   ok(server.stderr.lines.some((line) => line.includes("WebSocket is not supported yet")));
 });
 
+Deno.test("--app: a handler past --job-timeout sees request.signal aborted with a TimeoutError", async () => {
+  await using server = await startServer({
+    args: ["--app", APP, "--job-timeout", "300ms", "--workers", "1"],
+  });
+  const response = await fetch(`${server.url}slow`);
+  equal(response.status, 503);
+  await response.body?.cancel();
+  const seen = await (await fetch(`${server.url}seen`)).json();
+  deepEqual(seen, ["slow: TimeoutError"]);
+});
+
 Deno.test("--app: a handler still running after --job-timeout gets its request a 503", async () => {
   await using server = await startServer({ args: ["--app", APP, "--job-timeout", "300ms"] });
   const response = await fetch(`${server.url}slow`);

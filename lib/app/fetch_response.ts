@@ -177,11 +177,18 @@ export function responseFields(headers: Headers): [string, string][] {
 
 /** `read`'s result when it settles within a few microtask turns, else {@linkcode LATER}. */
 function soon<T>(read: Promise<T>): Promise<T | typeof LATER> {
+  let settled = false;
   const later = new Promise<typeof LATER>((resolve) => {
     let turns = 0;
-    const turn = () => ++turns >= READY_TURNS ? resolve(LATER) : queueMicrotask(turn);
+    // Counting stops once `read` settles: a body that is there costs no more turns.
+    const turn = () =>
+      settled ? undefined : ++turns >= READY_TURNS ? resolve(LATER) : queueMicrotask(turn);
     queueMicrotask(turn);
   });
+  const done = () => {
+    settled = true;
+  };
+  read.then(done, done);
   return Promise.race([read, later]);
 }
 

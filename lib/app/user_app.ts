@@ -17,6 +17,7 @@ import { serializeResponse } from "../http/serialize.ts";
 import type { ThreadStreams } from "../pool/thread_streams.ts";
 import type { Job, Result } from "../pool/wire.ts";
 import { toFetchRequest } from "./fetch_request.ts";
+import { type Deadline, Deadlines } from "./deadlines.ts";
 import { sendResponse } from "./fetch_response.ts";
 import { type AppJobMeta, appResult, jobHasBody } from "./jobs.ts";
 
@@ -106,10 +107,13 @@ const TIMED_OUT = Symbol("timed out");
 /** The user's handler in one thread. */
 export class UserApp {
   #options: UserAppOptions;
+  /** The handlers' time limits, on one timer. */
+  #deadlines: Deadlines;
 
   /** Wraps a loaded handler. */
   constructor(options: UserAppOptions) {
     this.#options = options;
+    this.#deadlines = new Deadlines(options.timeout);
   }
 
   /**
@@ -124,26 +128,26 @@ export class UserApp {
     // An HTTP/1.0 client is not told keep-alive by an app's answer: it closes.
     const closes = close || !request.keepAlive || http10;
     const remote = job.meta as AppJobMeta | undefined;
-    const gaveUp = new AbortController();
-    const signal = AbortSignal.any([stream.signal, gaveUp.signal]);
+    // The stream's signal: aborted when the client goes away, or here when the handler times out.
+    const signal = stream.signal;
     const completed = Promise.withResolvers<void>();
     const info: ServeInfo = {
       remoteAddr: { transport: "tcp", hostname: remote?.hostname ?? "", port: remote?.port ?? 0 },
       worker: this.#options.workerId,
       completed: completed.promise,
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let limit: Deadline | undefined;
     try {
       const body = jobHasBody(job) ? stream.input() : null;
       const fetchRequest = toFetchRequest({ head: job.bytes, request, body, signal });
       const answer = handler.fetch(fetchRequest, info);
       const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), timeout);
+        limit = this.#deadlines.add(() => resolve(TIMED_OUT));
       });
       const response = await Promise.race([answer, timedOut]);
-      clearTimeout(timer);
+      limit!.cancel();
       if (response === TIMED_OUT) {
-        gaveUp.abort(new DOMException("The handler took too long", "TimeoutError"));
+        stream.giveUp(new DOMException("The handler took too long", "TimeoutError"));
         this.#report(request, `did not answer within ${timeout} ms; answered 503`);
         return this.#error(new HttpError(503, "The app did not answer in time"), stream, headOnly);
       }
@@ -165,7 +169,7 @@ export class UserApp {
       sent.done.then(completed.resolve, completed.resolve);
       return appResult(sent);
     } catch (error) {
-      clearTimeout(timer);
+      limit?.cancel();
       completed.resolve();
       if (error instanceof WebSocketUnsupportedError) {
         this.#report(

@@ -11,7 +11,8 @@
  * also asks the pool to take back the rest of the batch. A job may return a promise: the loop
  * then awaits it (posting what is finished first) and goes on; a plain value costs no promise.
  * A job with streams (`Job.stream`) that returns a promise is not awaited: it runs concurrently
- * while the loop goes on, and its result is posted on its own when it settles (`detached`).
+ * while the loop goes on. One that settles within a few microtask turns of the batch's end rides
+ * the batch's last message; a later one's result is posted on its own (`detached`).
  *
  * A thread module calls {@linkcode runThread} once, at its top level.
  *
@@ -95,6 +96,12 @@ const SLOW_JOB_MS = 1;
 const POST_EVERY_MS = 1;
 /** Cost keys whose last cost the loop remembers (the oldest is forgotten first). */
 const COST_MEMORY = 512;
+/**
+ * Microtask turns the end of a batch waits for its jobs with streams to settle: a handler that
+ * answers at once (a string body) settles within a few dozen, and its result then rides the
+ * batch's message instead of a message of its own.
+ */
+const SETTLE_TURNS = 64;
 /** How often, in ms, the thread checks whether V8 stopped a job at the heap limit. */
 const HEAP_CHECK_MS = 100;
 
@@ -337,10 +344,18 @@ class JobLoop {
     claims.jobStart = 0;
     run.now = performance.now();
     if (this.#detached++ === 0) claims.awaitingSince = clockNow();
+    run.unsettled++;
     const runner = this.#runner!;
     const id = planned.job.stream!;
     const post = (result: Result) => {
       if (--this.#detached === 0) claims.awaitingSince = 0;
+      if (!run.posted) {
+        // Settled before its batch's last message: it goes in that message.
+        run.unsettled--;
+        run.ids.push(planned.id);
+        run.results.push(result);
+        return;
+      }
       const { bytes, transfer, ...plain } = result;
       // A kept result's bytes are copied; a given-up one's buffer is transferred when whole.
       const buffer = transfer ? wholeBuffer(bytes) : bytes.slice().buffer;
@@ -366,6 +381,19 @@ class JobLoop {
 
   #endBatch(run: BatchRun): void {
     this.#run = undefined;
+    if (run.unsettled === 0) return this.#postEnd(run);
+    // Jobs with streams that answer at once settle within a few microtask turns: wait for them.
+    let turns = 0;
+    const turn = () => {
+      if (run.unsettled === 0 || ++turns >= SETTLE_TURNS) this.#postEnd(run);
+      else queueMicrotask(turn);
+    };
+    queueMicrotask(turn);
+  }
+
+  /** Posts the batch's last message: its finished results, and that it is done. */
+  #postEnd(run: BatchRun): void {
+    run.posted = true;
     const into = this.#spare;
     this.#spare = undefined;
     // Every job is answered: the buffer they came in goes back for the next jobs.
@@ -426,6 +454,10 @@ class BatchRun {
   started = 0;
   /** Milliseconds spent on the jobs that ran. */
   took = 0;
+  /** Jobs with streams of the batch still running concurrently. */
+  unsettled = 0;
+  /** Whether the batch's last message is posted: results settling later go on their own. */
+  posted = false;
 
   constructor(message: BatchMessage, plan: Planned[], loop: JobLoop) {
     this.message = message;

@@ -108,6 +108,14 @@ export class ThreadStream {
     this.#abort.abort(new DOMException(reason, "AbortError"));
   }
 
+  /**
+   * Aborts {@linkcode ThreadStream.signal} with `reason`, without a message: the job gave up on
+   * its work here, and its result (which closes the streams) follows.
+   */
+  giveUp(reason: unknown): void {
+    if (!this.#abort.signal.aborted) this.#abort.abort(reason);
+  }
+
   /** Closes the streams without a message: the job's result said they are done. */
   closeQuietly(): void {
     this.#close();
