@@ -17,20 +17,16 @@ import { join } from "node:path";
 export async function nginxCommand(
   site: string,
 ): Promise<{ args: string[]; dir: string; port: number }> {
-  const port = await freePort();
+  const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "salut_bench_nginx_" });
   const config = `daemon off;
 worker_processes 1;
-pid ${dir}/nginx.pid;
+${nginxPaths(dir).pid}
 error_log stderr warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+${nginxPaths(dir).temp}
   types { text/html html; application/javascript js; application/octet-stream bin; }
   default_type application/octet-stream;
   charset utf-8;
@@ -49,10 +45,19 @@ http {
 }
 
 /** A port nobody listens on right now. */
-export async function freePort(): Promise<number> {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close();
-  await Promise.resolve();
   return port;
+}
+
+/** The lines that keep an unprivileged nginx's files in `dir`: its pid and temp paths. */
+export function nginxPaths(dir: string): { pid: string; temp: string } {
+  return {
+    pid: `pid ${dir}/nginx.pid;`,
+    temp: ["body", "proxy", "fastcgi", "uwsgi", "scgi"]
+      .map((kind) => `  ${kind === "body" ? "client_body" : kind}_temp_path ${dir}/${kind};`)
+      .join("\n"),
+  };
 }

@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { nginxPaths } from "./nginx.ts";
 
 /** The deploy file this runs. */
 export const DEPLOY_NGINX_CONF: string = join(import.meta.dirname!, "../deploy/nginx/salut.conf");
@@ -53,16 +54,12 @@ export function frontSite(deployConf: string, port: number, upstreams: [number, 
 function mainConfig(dir: string): string {
   return `daemon off;
 worker_processes 1;
-pid ${dir}/nginx.pid;
+${nginxPaths(dir).pid}
 error_log stderr error;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+${nginxPaths(dir).temp}
   include ${dir}/salut.conf;
 }
 `;
@@ -128,12 +125,4 @@ export async function startNginxFront(
     }
   }
   return { port, stderr: () => errors, stop, [Symbol.asyncDispose]: stop };
-}
-
-/** A port nobody listens on right now. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr;
-  listener.close();
-  return port;
 }

@@ -12,7 +12,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { freePort, nginxMissing, startNginxFront } from "./nginx_front.ts";
+import { freePort } from "./nginx.ts";
+import { nginxMissing, startNginxFront } from "./nginx_front.ts";
 import { hasWrk, runWrk, type WrkResult } from "./wrk.ts";
 import { startSalut } from "../tests/support/process.ts";
 

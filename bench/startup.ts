@@ -81,7 +81,7 @@ async function launchOnce(
   site: string,
   page: Uint8Array,
 ): Promise<Launch | string> {
-  const port = await freePort();
+  const port = freePort();
   const spawned = performance.now();
   const starting = ServerProcess.start(spec, site, { port });
   let server: ServerProcess | undefined;

@@ -6,7 +6,8 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import { freePort, nginxMissing, startNginxFront } from "../bench/nginx_front.ts";
+import { freePort } from "../bench/nginx.ts";
+import { nginxMissing, startNginxFront } from "../bench/nginx_front.ts";
 import { scaleOut } from "../bench/scale_out.ts";
 import { hasWrk } from "../bench/wrk.ts";
 import { withDeadline } from "./support/deadline.ts";

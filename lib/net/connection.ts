@@ -206,10 +206,7 @@ export class Connection {
 
         // 2. Hand it to the pool and wait for a worker's reply.
         const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
-        // Read only when the log format or --trust-proxy needs them: not on the default path.
-        const fields = log.accessEnabled && (log.headerFieldsEnabled || this.#context.trustProxy)
-          ? readRequestFields(head)
-          : undefined;
+        const fields = this.#requestFields(head);
         const method = methodSlot(head);
         const received = performance.now();
         this.phase = Phase.Busy;
@@ -352,6 +349,15 @@ export class Connection {
     return client === peer ? this.remote : client;
   }
 
+  /** The head's fields the access log needs: read only when the log format or --trust-proxy needs
+   * them, so not on the default path. */
+  #requestFields(head: Uint8Array): ReturnType<typeof readRequestFields> | undefined {
+    const { log, trustProxy } = this.#context;
+    return log.accessEnabled && (log.headerFieldsEnabled || trustProxy)
+      ? readRequestFields(head)
+      : undefined;
+  }
+
   /**
    * Serves one request when an app runs in the workers: the job goes with streams; the body is
    * forwarded as the handler reads it (with `100 Continue` when it starts); the answer is written
@@ -361,9 +367,7 @@ export class Connection {
     const { pool, log, stats } = this.#context;
     const reader = this.#reader;
     const requestLine = log.accessEnabled ? latin1(head, 0, frame.lineEnd - frame.start) : "";
-    const fields = log.accessEnabled && (log.headerFieldsEnabled || this.#context.trustProxy)
-      ? readRequestFields(head)
-      : undefined;
+    const fields = this.#requestFields(head);
     const method = methodSlot(head);
     const received = performance.now();
     this.phase = Phase.Busy;
