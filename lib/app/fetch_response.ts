@@ -130,8 +130,8 @@ async function pump(
       const result = await read;
       if (result.done) break;
       const chunk = bodyChunk(result.value);
-      // Copied (framed or not): the producer may reuse its buffer, and ours is transferred.
-      if (chunk.length > 0) await stream.write(chunked ? encodeChunk(chunk) : chunk.slice());
+      // An app's thread copies what it posts (`copyOut`): the producer may reuse its buffer.
+      if (chunk.length > 0) await stream.write(chunked ? encodeChunk(chunk) : chunk);
       read = reader.read();
     }
     if (chunked) await stream.write(LAST_CHUNK.slice());

@@ -70,6 +70,8 @@ function httpRunner(
     blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
     beginBatch: () => app.beginBatch(),
+    // A user's handler runs here: its typed-array work keeps V8's fast path (see wire.ts).
+    copyOut: userApp !== undefined,
     async update(data) {
       const options = data as AppOptions;
       if (options.rules) await loadGlobs();
