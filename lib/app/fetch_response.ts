@@ -39,6 +39,8 @@ export interface SendOptions {
   stream: ThreadStream;
   /** Told, once, why a streamed body failed after its head went out. */
   onError: (error: unknown) => void;
+  /** Adds what salut adds to every answer to the handler's fields (see `App.finishAppFields`). */
+  finishFields?: (fields: [string, string][]) => [string, string][];
 }
 
 /** The answer's first bytes, and whether more follow through the stream. */
@@ -63,7 +65,8 @@ const LATER = Symbol("later");
  */
 export async function sendResponse(response: Response, options: SendOptions): Promise<Answer> {
   const status = response.status;
-  const headers = responseFields(response.headers);
+  const own = responseFields(response.headers);
+  const headers = options.finishFields ? options.finishFields(own) : own;
   const reader = response.body?.getReader();
   let close = options.close;
   const reason = response.statusText;

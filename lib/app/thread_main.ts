@@ -57,7 +57,8 @@ function httpRunner(
       const reply = app.respond(parsed, closesConnection(job));
       if (reply === APP_REPLY && userApp) {
         const request = (parsed as { request: RequestHead }).request;
-        return userApp.serve(request, job, closesConnection(job));
+        const finish = (fields: [string, string][]) => app.finishAppFields(fields, request);
+        return userApp.serve(request, job, closesConnection(job), finish);
       }
       return toResult(reply);
     },

@@ -118,9 +118,15 @@ export class UserApp {
 
   /**
    * Answers one request with the handler. The handler's synchronous part runs before this
-   * returns (a handler that blocks its thread holds the job, as any job does).
+   * returns (a handler that blocks its thread holds the job, as any job does). `finishFields`
+   * adds what salut adds to every answer (`App.finishAppFields`).
    */
-  async serve(request: RequestHead, job: Job, close: boolean): Promise<Result> {
+  async serve(
+    request: RequestHead,
+    job: Job,
+    close: boolean,
+    finishFields: (fields: [string, string][]) => [string, string][] = (fields) => fields,
+  ): Promise<Result> {
     const { handler, streams, timeout } = this.#options;
     const stream = streams.get(job.stream!);
     const headOnly = request.method === "HEAD";
@@ -149,7 +155,12 @@ export class UserApp {
       if (response === TIMED_OUT) {
         stream.giveUp(new DOMException("The handler took too long", "TimeoutError"));
         this.#report(request, `did not answer within ${timeout} ms; answered 503`);
-        return this.#error(new HttpError(503, "The app did not answer in time"), stream, headOnly);
+        return this.#error(
+          new HttpError(503, "The app did not answer in time"),
+          stream,
+          headOnly,
+          finishFields,
+        );
       }
       if (!(response instanceof Response)) {
         this.#report(request, `returned ${describeValue(response)}, not a Response; answered 500`);
@@ -157,6 +168,7 @@ export class UserApp {
           new HttpError(500, "The app's handler did not return a Response"),
           stream,
           headOnly,
+          finishFields,
         );
       }
       const sent = await sendResponse(response, {
@@ -165,6 +177,7 @@ export class UserApp {
         http10,
         stream,
         onError: (error) => this.#report(request, `failed while streaming: ${where(error)}`),
+        finishFields,
       });
       sent.done.then(completed.resolve, completed.resolve);
       return appResult(sent);
@@ -176,10 +189,10 @@ export class UserApp {
           request,
           "called Deno.upgradeWebSocket: WebSocket is not supported yet; answered 501",
         );
-        return this.#error(new HttpError(501, error.message), stream, headOnly);
+        return this.#error(new HttpError(501, error.message), stream, headOnly, finishFields);
       }
       this.#report(request, `threw ${where(error)}; answered 500`);
-      return this.#error(new HttpError(500, "The app failed"), stream, headOnly);
+      return this.#error(new HttpError(500, "The app failed"), stream, headOnly, finishFields);
     }
   }
 
@@ -192,9 +205,11 @@ export class UserApp {
     error: HttpError,
     stream: { closeQuietly(): void; abort(reason: string): void; closed: boolean },
     headOnly: boolean,
+    finishFields: (fields: [string, string][]) => [string, string][],
   ): Result {
     if (!stream.closed) stream.closeQuietly();
     const response = errorResponse(error);
+    response.headers = finishFields(response.headers);
     const bytes = serializeResponse(response, { close: true, headOnly });
     const bodyLength = headOnly ? 0 : response.body?.length ?? 0;
     return appResult({ status: error.status, close: true, bytes, bodyLength, open: false });
