@@ -106,6 +106,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     file: config.app ?? app,
     timeout: config.jobTimeout,
     withRoot: config.root !== undefined,
+    secure: https !== undefined,
   };
   const threadData = (next: Reconfiguration) => {
     const data = appOptions(next.config, root, stats, {

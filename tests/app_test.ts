@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { get, RawClient } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
+import { makeTestCa, opensslMissing } from "./support/tls.ts";
 
 const APP = fileURLToPath(new URL("./fixtures/apps/echo_app.ts", import.meta.url));
 const HONO_LIKE = fileURLToPath(new URL("./fixtures/apps/hono_like.ts", import.meta.url));
@@ -77,6 +78,26 @@ Deno.test("--app: without --cors or --header an answer gets nosniff only", async
   equal(hello.headers.get("x-content-type-options"), "nosniff");
   equal(hello.headers.get("access-control-allow-origin"), null);
   equal(hello.headers.get("x-frame-options"), null);
+});
+
+const noOpenssl = opensslMissing();
+
+Deno.test({
+  name: `--app over HTTPS: the handler's request URL says https${
+    noOpenssl ? ` (ignored: ${noOpenssl})` : ""
+  }`,
+  ignore: noOpenssl !== undefined,
+  async fn() {
+    await using ca = await makeTestCa();
+    const { certFile, keyFile } = await ca.issue("server");
+    await using server = await startServer({
+      args: ["--app", APP, "--tls-cert", certFile, "--tls-key", keyFile],
+    });
+    using client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(ca.caFile)] });
+    const response = await fetch(`https://localhost:${server.port}/info?x=1`, { client });
+    const seen = await response.json();
+    equal(seen.url, `https://localhost:${server.port}/info?x=1`);
+  },
 });
 
 Deno.test("--app: a POST body reaches the handler and its answer comes back; Set-Cookie twice; HEAD", async () => {

@@ -94,6 +94,8 @@ export interface UserAppModule {
   timeout: number;
   /** Whether a root was given: the site answers first. */
   withRoot: boolean;
+  /** Served over HTTPS: request URLs say `https:`. @default false */
+  secure?: boolean;
 }
 
 /** The site's options for the app's: it compresses on the fly in the codings the app can make. */

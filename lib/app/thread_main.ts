@@ -30,10 +30,11 @@ runThread(({ id, data, report, streams }) => {
   const globs = options.rules ? loadGlobs() : undefined;
   if (!options.app) return globs ? globs.then(() => runner()) : runner();
   // Imported here only, never on the main thread: a module that fails fails the start.
-  const { url, file, timeout } = options.app;
+  const { url, file, timeout, secure } = options.app;
   return Promise.all([loadFetchModule(url, file), globs]).then(([handler]) => {
     refuseWebSockets();
-    return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report }));
+    const scheme = secure ? "https" : "http";
+    return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report, scheme }));
   });
 });
 

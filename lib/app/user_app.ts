@@ -50,6 +50,8 @@ export interface UserAppOptions {
   streams: ThreadStreams;
   /** Receives one line per failed request. */
   report: (line: string) => void;
+  /** The scheme of request URLs: the server's. @default "http" */
+  scheme?: "http" | "https";
 }
 
 /** Thrown by the `Deno.upgradeWebSocket` of a thread running an app: not supported yet. */
@@ -145,7 +147,13 @@ export class UserApp {
     let limit: Deadline | undefined;
     try {
       const body = jobHasBody(job) ? stream.input() : null;
-      const fetchRequest = toFetchRequest({ head: job.bytes, request, body, signal });
+      const fetchRequest = toFetchRequest({
+        head: job.bytes,
+        request,
+        body,
+        signal,
+        scheme: this.#options.scheme ?? "http",
+      });
       const answer = handler.fetch(fetchRequest, info);
       const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
         limit = this.#deadlines.add(() => resolve(TIMED_OUT));
