@@ -70,6 +70,8 @@ export class TlsSocketConn implements Deno.Conn {
   #closed = false;
   #remoteAddr: Deno.NetAddr | undefined;
   #localAddr: Deno.NetAddr | undefined;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #writable: WritableStream<Uint8Array<ArrayBufferLike>> | undefined;
 
   /** Wraps `socket`, a server-side `TLSSocket` over a just-accepted TCP socket. */
   constructor(socket: TLSSocket) {
@@ -105,10 +107,10 @@ export class TlsSocketConn implements Deno.Conn {
 
   /** Reads decrypted bytes into `buffer`: how many, or `null` once the client has ended. */
   read(buffer: Uint8Array): Promise<number | null> {
-    if (this.#chunks.length > 0) return Promise.resolve(this.#take(buffer));
     if (this.#closed) {
       return Promise.reject(new Deno.errors.BadResource("The connection is closed"));
     }
+    if (this.#chunks.length > 0) return Promise.resolve(this.#take(buffer));
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(null);
     return new Promise((resolve, reject) => this.#reading = { buffer, resolve, reject });
@@ -168,11 +170,10 @@ export class TlsSocketConn implements Deno.Conn {
 
   /** The decrypted bytes as a stream (not used by salut, which reads with `read`). */
   get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    const chunkSize = 16 * 1024;
-    return new ReadableStream({
+    return this.#readable ??= new ReadableStream({
       type: "bytes",
       pull: async (controller) => {
-        const buffer = new Uint8Array(chunkSize);
+        const buffer = new Uint8Array(16 * 1024);
         const read = await this.read(buffer);
         if (read === null) controller.close();
         else controller.enqueue(buffer.subarray(0, read));
@@ -182,7 +183,9 @@ export class TlsSocketConn implements Deno.Conn {
 
   /** A stream that writes into the connection (not used by salut, which writes with `write`). */
   get writable(): WritableStream<Uint8Array<ArrayBufferLike>> {
-    return new WritableStream({ write: async (chunk) => void await this.write(chunk) });
+    return this.#writable ??= new WritableStream({
+      write: async (chunk) => void await this.write(chunk),
+    });
   }
 
   /** Closes the connection unless already closed. */
