@@ -141,7 +141,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   });
   let server: Server;
   try {
-    server = Server.listen({
+    server = await Server.listen({
       hostname: config.host,
       port: config.port,
       maxConnections: config.maxConnections,
@@ -182,7 +182,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
     try {
       const { pair, warning } = await reloadPair(https);
-      await server.replaceCertificate(pair);
+      server.replaceCertificate(pair);
       https.pair = pair;
       const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
       return { ok: true, line: warning ? `${line}. ${warning}` : line };
