@@ -1,6 +1,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Kind, LSTAT_CHUNK, LstatBatch } from "../lib/static/lstat_batch.ts";
-import { lstatNames, SHARED_LSTAT_MIN, sharedLstatBatches } from "../lib/static/lstat_helper.ts";
+import {
+  lstatHelperRunning,
+  lstatNames,
+  SHARED_LSTAT_MIN,
+  sharedLstatBatches,
+  stopLstatHelper,
+} from "../lib/static/lstat_helper.ts";
 import { readListing } from "../lib/static/listing.ts";
 import { waitUntil } from "./support/deadline.ts";
 
@@ -83,6 +89,7 @@ Deno.test("lstatNames() shares a batch with the helper from SHARED_LSTAT_MIN nam
       equal(sharedLstatBatches(), unshared);
     }
   } finally {
+    stopLstatHelper();
     await Deno.remove(prefix, { recursive: true });
   }
 });
@@ -109,6 +116,7 @@ Deno.test("lstatNames(): the helper thread stats some of a large batch", async (
     );
     ok(here < names.length);
   } finally {
+    stopLstatHelper();
     await Deno.remove(prefix, { recursive: true });
   }
 });
@@ -133,6 +141,22 @@ Deno.test("readListing() lists a directory whole on both sides of SHARED_LSTAT_M
       }
     }
   } finally {
+    stopLstatHelper();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("lstatNames(): the helper thread is stopped after idleMs without a batch, and restarted", async () => {
+  const prefix = await smallDirectory();
+  try {
+    const names = Array.from({ length: SHARED_LSTAT_MIN }, () => "a.txt");
+    for (let round = 0; round < 2; round++) {
+      lstatNames(prefix, names, { lstat: Deno.lstatSync, shared: true, idleMs: 20 });
+      ok(lstatHelperRunning(), `round ${round}`);
+      await waitUntil(() => !lstatHelperRunning(), 5_000, "the idle helper to stop");
+    }
+  } finally {
+    stopLstatHelper();
+    await Deno.remove(prefix, { recursive: true });
   }
 });

@@ -3,7 +3,8 @@
  * names with a helper thread of its own (started at its first large listing, kept after), and
  * both claim chunks of them until none is left (see {@linkcode LstatBatch}).
  *
- * The helper does nothing but `lstat`, so it holds no more than one directory's names; when it
+ * The helper does nothing but `lstat`, so it holds no more than one directory's names; it is
+ * stopped after {@linkcode HELPER_IDLE_MS} without work, as a thread costs about 20 MiB. When it
  * fails or stalls, the thread stats what it left and goes on alone from then on.
  *
  * @module
@@ -19,8 +20,12 @@ export const SHARED_LSTAT_MIN = 1024;
 /** How long the thread waits for the helper's last chunk without progress before doing it. */
 const HELPER_STALL_MS = 1000;
 
+/** How long the helper thread is kept after its last batch. */
+export const HELPER_IDLE_MS = 10_000;
+
 let helper: Worker | undefined;
 let helperFailed = false;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
 let shared = 0;
 
 /** Options for {@linkcode lstatNames}. */
@@ -32,6 +37,8 @@ export interface LstatNamesOptions {
    * what the helper calls.
    */
   shared: boolean;
+  /** How long to keep the helper after this batch. @default HELPER_IDLE_MS */
+  idleMs?: number;
 }
 
 /**
@@ -64,8 +71,11 @@ export function lstatNames(
     shared++;
   }
   batch.work(prefix, names, options.lstat);
-  if (thread && !batch.wait(HELPER_STALL_MS)) {
-    stopHelper();
+  if (!thread) return batch;
+  if (batch.wait(HELPER_STALL_MS)) keepHelper(options.idleMs ?? HELPER_IDLE_MS);
+  else {
+    helperFailed = true;
+    stopLstatHelper();
     batch.finishAlone(prefix, names, options.lstat);
   }
   return batch;
@@ -74,6 +84,27 @@ export function lstatNames(
 /** How many batches this thread has offered its helper so far (for tests). */
 export function sharedLstatBatches(): number {
   return shared;
+}
+
+/** Whether this thread's helper is running. */
+export function lstatHelperRunning(): boolean {
+  return helper !== undefined;
+}
+
+/** Stops this thread's helper, if running (a later large batch starts it again). */
+export function stopLstatHelper(): void {
+  clearTimeout(idleTimer);
+  idleTimer = undefined;
+  helper?.terminate();
+  helper = undefined;
+}
+
+function keepHelper(ms: number): void {
+  clearTimeout(idleTimer);
+  const timer = setTimeout(stopLstatHelper, ms);
+  // The helper never keeps a process alive on its own.
+  Deno.unrefTimer(timer);
+  idleTimer = timer;
 }
 
 /** The helper thread, started if need be; `undefined` once it has failed. */
@@ -88,13 +119,8 @@ function startHelper(): Worker | undefined {
   helper.addEventListener("error", (event) => {
     // Handled here: the thread goes on alone rather than failing with its helper.
     event.preventDefault();
-    stopHelper();
+    helperFailed = true;
+    stopLstatHelper();
   });
   return helper;
-}
-
-function stopHelper(): void {
-  helperFailed = true;
-  helper?.terminate();
-  helper = undefined;
 }
