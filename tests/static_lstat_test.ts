@@ -8,6 +8,7 @@ import {
   stopLstatHelper,
 } from "../lib/static/lstat_helper.ts";
 import { readListing } from "../lib/static/listing.ts";
+import { denoFs, lstatsNatively, type SiteFs } from "../lib/static/fs.ts";
 import { waitUntil } from "./support/deadline.ts";
 
 /** A directory holding `a.txt` (3 bytes) and `sub/`, as a path ending with `/`. */
@@ -99,19 +100,26 @@ Deno.test("lstatNames(): the helper thread stats some of a large batch", async (
   try {
     const names = Array.from({ length: 8 * LSTAT_CHUNK }, (_, i) => (i % 2 ? "sub" : "a.txt"));
     const expected = names.map((name) => name === "sub" ? `${Kind.directory} ` : `${Kind.file} 3`);
-    // The helper starts with the first batch; once it runs, it takes chunks of every batch.
+    // The helper starts with the first batch (deno test type-checks its module first); once it
+    // runs, it takes chunks of every batch. This thread stats slowly, so that a helper given
+    // little CPU on a busy machine still gets to some.
+    const pause = new Int32Array(new SharedArrayBuffer(4));
     let here = names.length;
     await waitUntil(
       () => {
         here = 0;
         const batch = lstatNames(prefix, names, {
-          lstat: (path) => (here++, Deno.lstatSync(path)),
+          lstat: (path) => {
+            here++;
+            Atomics.wait(pause, 0, 0, 1);
+            return Deno.lstatSync(path);
+          },
           shared: true,
         });
         deepEqual(described(batch), expected);
         return here < names.length;
       },
-      10_000,
+      30_000,
       "the helper thread to stat some names",
     );
     ok(here < names.length);
@@ -131,7 +139,9 @@ Deno.test("readListing() lists a directory whole on both sides of SHARED_LSTAT_M
         if (i % 10 === 0) Deno.mkdirSync(`${directory}/dir-${i}`);
         else Deno.writeFileSync(`${directory}/file-${i}`, new Uint8Array(i % 7));
       }
+      const before = sharedLstatBatches();
       const listed = readListing(directory, { root });
+      equal(sharedLstatBatches() - before, count >= SHARED_LSTAT_MIN ? 1 : 0, `${count} entries`);
       equal(listed.length, count);
       for (const entry of listed) {
         const i = Number(entry.name.slice(entry.name.indexOf("-") + 1));
@@ -158,5 +168,24 @@ Deno.test("lstatNames(): the helper thread is stopped after idleMs without a bat
   } finally {
     stopLstatHelper();
     await Deno.remove(prefix, { recursive: true });
+  }
+});
+
+Deno.test("readListing() never shares the lstats of a file system of its own with the helper", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "salut-lstat-fake-" }));
+  try {
+    for (let i = 0; i < SHARED_LSTAT_MIN; i++) {
+      Deno.writeFileSync(`${root}/f${i}`, new Uint8Array());
+    }
+    let calls = 0;
+    const fs: SiteFs = { ...denoFs, lstat: (path) => (calls++, denoFs.lstat(path)) };
+    ok(lstatsNatively(denoFs));
+    equal(lstatsNatively(fs), false);
+    const before = sharedLstatBatches();
+    equal(readListing(root, { root, fs }).length, SHARED_LSTAT_MIN);
+    equal(sharedLstatBatches(), before);
+    equal(calls, SHARED_LSTAT_MIN);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -51,7 +51,8 @@ export function lstatsNatively(fs: SiteFs): boolean {
 /**
  * The real file system, through Deno's synchronous calls. Each method looks the call up when
  * called, so code that replaces `Deno.statSync` and the like (to prove a thread never touches
- * files) still sees every call.
+ * files) still sees every call of its own thread (a large listing's helper thread makes some of
+ * the `lstat`s, see {@linkcode lstatsNatively}).
  */
 export const denoFs: SiteFs = {
   stat: (path) => Deno.statSync(path),

@@ -5,7 +5,8 @@
  *
  * The helper does nothing but `lstat`, so it holds no more than one directory's names; it is
  * stopped after {@linkcode HELPER_IDLE_MS} without work, as a thread costs about 20 MiB. When it
- * fails or stalls, the thread stats what it left and goes on alone from then on.
+ * stalls, the thread stats what it left (and starts a new helper next time); when it fails, the
+ * thread goes on alone from then on.
  *
  * @module
  */
@@ -74,7 +75,7 @@ export function lstatNames(
   if (!thread) return batch;
   if (batch.wait(HELPER_STALL_MS)) keepHelper(options.idleMs ?? HELPER_IDLE_MS);
   else {
-    helperFailed = true;
+    // Stalled (a busy machine, a hung disk): a later large batch starts a new helper.
     stopLstatHelper();
     batch.finishAlone(prefix, names, options.lstat);
   }
