@@ -149,7 +149,13 @@ Deno.test(
         env: { DENORT_BIN: Deno.execPath() },
       });
       const entries = parseEmbeddedFiles(printed);
-      const wanted = ["main.ts", "deno.json", "lib/app/thread_main.ts", ...await staticFiles()];
+      const wanted = [
+        "main.ts",
+        "deno.json",
+        "lib/app/thread_main.ts",
+        "lib/static/lstat_thread.ts",
+        ...await staticFiles(),
+      ];
       ok(wanted.includes("static/index.html") && wanted.includes("static/404.html"));
       for (const file of wanted) ok(isEmbedded(entries, file), `${file} is missing:\n${printed}`);
       // The server needs two npm packages at run time: picomatch for the config file's globs and

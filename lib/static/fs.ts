@@ -36,14 +36,27 @@ export interface SiteFs {
   readDir(path: string): Iterable<Deno.DirEntry>;
 }
 
+function denoLstat(path: string): FileStat {
+  return Deno.lstatSync(path);
+}
+
+/**
+ * Whether `fs` stats through Deno's own `lstatSync`, which another thread can call as well (a
+ * large listing shares its `lstat`s with a helper thread then).
+ */
+export function lstatsNatively(fs: SiteFs): boolean {
+  return fs.lstat === denoLstat;
+}
+
 /**
  * The real file system, through Deno's synchronous calls. Each method looks the call up when
  * called, so code that replaces `Deno.statSync` and the like (to prove a thread never touches
- * files) still sees every call.
+ * files) still sees every call of its own thread (a large listing's helper thread makes some of
+ * the `lstat`s, see {@linkcode lstatsNatively}).
  */
 export const denoFs: SiteFs = {
   stat: (path) => Deno.statSync(path),
-  lstat: (path) => Deno.lstatSync(path),
+  lstat: denoLstat,
   realPath: (path) => Deno.realPathSync(path),
   readFile: (path) => Deno.readFileSync(path),
   readDir: (path) => Deno.readDirSync(path),
