@@ -95,7 +95,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   const { log } = options;
   // The certificate is checked before any thread starts or any port is bound.
   const https = await httpsSetup(config);
-  // Imported only when asked for, as is the redirect listener: `node:net` alone takes ~20 ms.
+  // Only when asked for (so is the redirect listener): a default start needs no `node:net`.
   const trustProxy = config.trustProxy
     ? new (await import("./net/trust_proxy.ts")).TrustedProxies(config.trustProxy)
     : undefined;
