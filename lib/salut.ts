@@ -109,6 +109,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     file: config.app ?? app,
     timeout: config.jobTimeout,
     withRoot: config.root !== undefined,
+    secure: https !== undefined,
   };
   const threadData = (next: Reconfiguration) => {
     const data = appOptions(next.config, root, stats, {
@@ -143,7 +144,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   });
   let server: Server;
   try {
-    server = Server.listen({
+    server = await Server.listen({
       hostname: config.host,
       port: config.port,
       maxConnections: config.maxConnections,
@@ -185,7 +186,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
     try {
       const { pair, warning } = await reloadPair(https);
-      await server.replaceCertificate(pair);
+      server.replaceCertificate(pair);
       https.pair = pair;
       const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
       return { ok: true, line: warning ? `${line}. ${warning}` : line };

@@ -42,13 +42,6 @@ export const PERMISSIONS: readonly string[] = [
 ];
 
 /**
- * Deno's unstable APIs salut uses, as in deno.json's `unstable`: `net`, for `reusePort` on a TLS
- * listener, which lets SIGHUP replace the certificate without closing the port
- * (`lib/net/tls_listener.ts`).
- */
-export const UNSTABLE_FLAGS: readonly string[] = ["--unstable-net"];
-
-/**
  * V8 flags salut runs with: in `deno task start` and `dev`, baked into the binary, and used by
  * `deno task bench`. A young generation of at most 2 MiB per semi-space (V8 grows it to 16 MiB
  * under load) keeps the main thread's short-lived garbage in the CPU's caches: measured with
@@ -111,7 +104,6 @@ export function compileArgs(output: string, options: CompileOptions = {}): strin
     ...(options.check === false ? ["--no-check"] : []),
     "--exclude-unused-npm",
     `--v8-flags=${V8_FLAGS.join(",")}`,
-    ...UNSTABLE_FLAGS,
     ...PERMISSIONS,
     ...(options.target ? [`--target=${options.target}`] : []),
     `--output=${output}`,

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { get, RawClient } from "./support/http.ts";
 import { startServer } from "./support/server.ts";
+import { makeTestCa, opensslMissing } from "./support/tls.ts";
 
 const APP = fileURLToPath(new URL("./fixtures/apps/echo_app.ts", import.meta.url));
 const HONO_LIKE = fileURLToPath(new URL("./fixtures/apps/hono_like.ts", import.meta.url));
@@ -44,6 +45,59 @@ Deno.test("--app: the handler gets method, absolute URL, headers, remote address
   equal(hello.text, "hello from the app\n");
   equal(hello.headers.get("content-length"), "19");
   equal(hello.headers.get("content-type"), "text/plain");
+});
+
+Deno.test("--app: answers get nosniff, the --cors grant and --header fields; the app's own win but --header's", async () => {
+  await using server = await startServer({
+    args: ["--app", APP, "--cors", "--header", "X-Frame-Options: DENY", "--header", "X-Extra: 1"],
+  });
+  await using client = await RawClient.connect(server.port);
+  const hello = await client.request(get("/hello"));
+  equal(hello.headers.get("x-content-type-options"), "nosniff");
+  equal(hello.headers.get("access-control-allow-origin"), "*");
+  equal(hello.headers.get("x-frame-options"), "DENY");
+  equal(hello.headers.get("x-extra"), "1");
+  // Fields the app set itself are not doubled (two Allow-Origin values fail in a browser);
+  // a --header field replaces the app's.
+  const own = await client.request(get("/own-fields"));
+  equal(own.headers.get("access-control-allow-origin"), "https://app.example");
+  equal(own.headers.get("x-content-type-options"), "nosniff");
+  equal(own.headers.get("x-frame-options"), "DENY");
+  equal(own.headers.get("x-extra"), "1");
+  // salut's own answers for the app (a handler that throws) get them too.
+  const failed = await client.request(get("/throw"));
+  equal(failed.status, 500);
+  equal(failed.headers.get("x-content-type-options"), "nosniff");
+  equal(failed.headers.get("x-extra"), "1");
+});
+
+Deno.test("--app: without --cors or --header an answer gets nosniff only", async () => {
+  await using server = await startServer({ args: ["--app", APP] });
+  await using client = await RawClient.connect(server.port);
+  const hello = await client.request(get("/hello"));
+  equal(hello.headers.get("x-content-type-options"), "nosniff");
+  equal(hello.headers.get("access-control-allow-origin"), null);
+  equal(hello.headers.get("x-frame-options"), null);
+});
+
+const noOpenssl = opensslMissing();
+
+Deno.test({
+  name: `--app over HTTPS: the handler's request URL says https${
+    noOpenssl ? ` (ignored: ${noOpenssl})` : ""
+  }`,
+  ignore: noOpenssl !== undefined,
+  async fn() {
+    await using ca = await makeTestCa();
+    const { certFile, keyFile } = await ca.issue("server");
+    await using server = await startServer({
+      args: ["--app", APP, "--tls-cert", certFile, "--tls-key", keyFile],
+    });
+    using client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(ca.caFile)] });
+    const response = await fetch(`https://localhost:${server.port}/info?x=1`, { client });
+    const seen = await response.json();
+    equal(seen.url, `https://localhost:${server.port}/info?x=1`);
+  },
 });
 
 Deno.test("--app: a POST body reaches the handler and its answer comes back; Set-Cookie twice; HEAD", async () => {

@@ -137,7 +137,7 @@ Deno.test("deno task start and dev set salut's runtime environment before deno r
 });
 
 Deno.test(
-  "deno compile embeds the thread module, every file of static/ and no npm package but picomatch and selfsigned's, with the permissions of deno task start and unstable net (dry run: stand-in runtime, output never run)",
+  "deno compile embeds the thread module, every file of static/ and no npm package but picomatch and selfsigned's, with the permissions of deno task start and no unstable API (dry run: stand-in runtime, output never run)",
   async () => {
     // deno compile prints the tree of what it embeds, then appends it to its runtime. Any
     // executable of this platform's format can stand in for the runtime: the output is read,
@@ -167,9 +167,9 @@ Deno.test(
       // Deno adds flags of its own to the list.
       const v8Flags = metadata.v8_flags as string[];
       for (const flag of V8_FLAGS) ok(v8Flags.includes(flag), `${flag} not in ${v8Flags}`);
-      // reusePort on a TLS listener, for certificate reloads (lib/net/tls_listener.ts).
+      // salut uses no unstable API (HTTPS runs on node:tls, which needs none).
       const unstable = metadata.unstable_config as { features: string[] };
-      ok(unstable.features.includes("net"), JSON.stringify(unstable));
+      deepEqual(unstable.features, [], JSON.stringify(unstable));
       const permissions = metadata.permissions as Record<string, unknown>;
       // [] means "all of it", null "none of it".
       deepEqual({

@@ -7,7 +7,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { WorkerCrashedError } from "../lib/pool/errors.ts";
 import { Pool, type PoolOptions } from "../lib/pool/pool.ts";
-import type { PoolResult } from "../lib/pool/wire.ts";
+import { LARGE_DATA, type PoolResult } from "../lib/pool/wire.ts";
 import { StartedThread } from "../lib/pool/worker.ts";
 
 const UPPER = new URL("./fixtures/upper_thread.ts", import.meta.url);
@@ -211,4 +211,38 @@ Deno.test("jobs with streams run concurrently in one thread, bytes flowing both 
   equal(a.output.join(""), "FIRST");
   equal(b.output.join(""), "SECOND ONE");
   deepEqual(pool.workers.map((worker) => worker.open), [0]);
+});
+
+const KEEPING = new URL("./fixtures/keeping_thread.ts", import.meta.url);
+/** What `keeping_thread.ts` answers and writes. */
+const RESULT_BYTES = 2 * LARGE_DATA;
+const STREAM_BYTES = 1000;
+
+/** Runs a plain job and a job with streams on a `keeping_thread.ts` pool; the detached count. */
+async function detachedAfterJobs(copyOut: boolean): Promise<number> {
+  await using pool = await createPool({ threadUrl: KEEPING, threadData: { copyOut } });
+  for (let round = 0; round < 2; round++) {
+    const plain = await pool.execute({ bytes: new Uint8Array(0), flags: 0 });
+    equal(plain.bytes.length, RESULT_BYTES);
+    ok(plain.bytes.every((byte) => byte === 7));
+    const output: Uint8Array[] = [];
+    const ended = Promise.withResolvers<void>();
+    const stream = pool.openStream({
+      credit() {},
+      data: (bytes) => output.push(bytes),
+      end: () => ended.resolve(),
+      abort: (reason) => ended.reject(new Error(reason)),
+    });
+    const streamed = await pool.execute({ bytes: new Uint8Array(0), flags: 0, stream: stream.id });
+    await withDeadline(ended.promise, 5000, "the job's output");
+    equal(streamed.bytes.length, RESULT_BYTES);
+    deepEqual(output.map((bytes) => bytes.length), [STREAM_BYTES]);
+  }
+  return (await pool.execute({ bytes: new Uint8Array(0), flags: 1 })).amount;
+}
+
+Deno.test("a runner with copyOut gives up no buffer: what it posted stays usable there", async () => {
+  equal(await detachedAfterJobs(true), 0);
+  // Without it, the same jobs hand their buffers over (detaching them in the thread).
+  ok(await detachedAfterJobs(false) > 0);
 });

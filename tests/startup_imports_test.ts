@@ -56,7 +56,9 @@ const LAZY = [
   "lib/app/user_app.ts", // --app
   "lib/app/fetch_request.ts",
   "lib/app/fetch_response.ts",
-  "lib/tls/certificate.ts", // HTTPS
+  "lib/net/tls_listener.ts", // HTTPS
+  "node:tls",
+  "lib/tls/certificate.ts",
   "lib/tls/self_signed.ts",
   "node:crypto",
   "lib/config/picomatch.ts", // a config file's globs

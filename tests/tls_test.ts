@@ -203,8 +203,7 @@ tlsTest(
         equal(response.status, 503);
       }
       equal(server.server.rejected, 1);
-      // The header timeout ends the connection and frees its slot. (Deno keeps the TCP socket
-      // of a handshake in progress until the client sends or leaves: the client sees no close.)
+      // The header timeout ends the connection and frees its slot.
       const started = performance.now();
       await waitUntil(() => server.server.connections === 0, 5_000, "the slot freed");
       ok(performance.now() - started < 3_000);
@@ -212,6 +211,54 @@ tlsTest(
       equal((await client.request(get("/"))).status, 200);
     } finally {
       silent.close();
+    }
+  },
+);
+
+/** How a connection the client never writes to ends: EOF or a reset, within `ms`. */
+async function serverCloses(conn: Deno.Conn, ms: number): Promise<"eof" | "reset"> {
+  const read = conn.read(new Uint8Array(64)).then(
+    (n) => n === null ? "eof" as const : `${n} bytes`,
+    (error) => {
+      if (error instanceof Deno.errors.ConnectionReset) return "reset" as const;
+      throw error;
+    },
+  );
+  const ended = await withDeadline(read, ms, "the server to close a silent connection");
+  if (ended !== "eof" && ended !== "reset") throw new Error(`the server sent ${ended}`);
+  return ended;
+}
+
+tlsTest(
+  "a client that never sends its ClientHello has its TCP connection closed at the header timeout, over the limit too",
+  async (ca) => {
+    await using server = await startHttps(ca, [
+      "--header-timeout",
+      "300ms",
+      "--max-connections",
+      "1",
+    ]);
+    const started = performance.now();
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    let refused: Deno.Conn | undefined;
+    try {
+      await waitUntil(() => server.server.connections === 1, 5_000, "the silent client accepted");
+      // Over the limit: its 503 waits for a handshake that never comes.
+      refused = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await waitUntil(() => server.server.rejected === 1, 5_000, "the second client refused");
+      const [first, second] = await Promise.all([
+        serverCloses(silent, 5_000),
+        serverCloses(refused, 5_000),
+      ]);
+      ok(["eof", "reset"].includes(first) && ["eof", "reset"].includes(second));
+      // Closed by the header timeout, not before it.
+      ok(performance.now() - started >= 290, "closed before the header timeout");
+      equal(server.server.connections, 0);
+      await using client = await RawClient.connectTls(server.port, ca.caCert);
+      equal((await client.request(get("/"))).status, 200);
+    } finally {
+      silent.close();
+      refused?.close();
     }
   },
 );

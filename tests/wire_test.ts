@@ -34,9 +34,9 @@ Deno.test("jobs survive a round trip through one packed buffer", () => {
 Deno.test("jobs are packed into the buffer handed back when it is large enough", () => {
   const job: Job = { bytes: encoder.encode("GET / HTTP/1.1\r\n\r\n"), flags: 0 };
   const reused = new ArrayBuffer(64 * 1024);
-  equal(encodeJobs([job], reused).buffer, reused);
+  equal(encodeJobs([job], { into: reused }).buffer, reused);
   const tooSmall = new ArrayBuffer(8);
-  const message = encodeJobs([job], tooSmall);
+  const message = encodeJobs([job], { into: tooSmall });
   notEqual(message.buffer, tooSmall);
   equal(decodeJobs(message)[0]!.bytes.length, job.bytes.length);
 });
@@ -65,6 +65,27 @@ Deno.test("results keep their fields; large bytes given up travel as their own b
   deepEqual([second!.code, second!.flags, second!.amount], [206, 1, 9]);
   deepEqual(second!.bytes, large);
   deepEqual(second!.meta, [{ text: "--b\r\n" }]);
+});
+
+Deno.test("a batch to be copied is packed into a buffer of exactly its size", () => {
+  const bytes = encoder.encode("HTTP/1.1 204 No Content\r\n\r\n");
+  for (const count of [1, 2, 50]) {
+    const made: Result[] = Array.from(
+      { length: count },
+      () => ({ bytes, flags: 0, code: 204, amount: 0 }),
+    );
+    const ids = made.map((_, i) => i);
+    const size = 4 + count * (24 + bytes.length);
+    equal(encodeResults(ids, made, {}, { exact: true }).buffer.byteLength, size);
+    // Otherwise in steps, so that it can be handed back and reused.
+    equal(encodeResults(ids, made).buffer.byteLength, 64 * 1024);
+    const jobs: Job[] = made.map(() => ({ bytes, flags: 0 }));
+    equal(encodeJobs(jobs, { exact: true }).buffer.byteLength, size);
+    deepEqual(
+      results(structuredClone(encodeResults(ids, made, {}, { exact: true }))).length,
+      count,
+    );
+  }
 });
 
 /** Posts `message` as postMessage would, detaching every buffer on its transfer list. */

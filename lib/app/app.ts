@@ -94,6 +94,8 @@ export interface UserAppModule {
   timeout: number;
   /** Whether a root was given: the site answers first. */
   withRoot: boolean;
+  /** Served over HTTPS: request URLs say `https:`. @default false */
+  secure?: boolean;
 }
 
 /** The site's options for the app's: it compresses on the fly in the codings the app can make. */
@@ -177,6 +179,8 @@ const NOT_FOUND = new HttpError(404, "Not Found");
 export class App {
   #pipeline: Composed<RequestHead, HttpResponse>;
   #finishers: NonNullable<Stage["finish"]>[];
+  /** Lower-case names of the `--header` fields, which replace an app's own. */
+  #forced: ReadonlySet<string>;
   #blockingPaths: readonly string[];
   #heads = new HeadCache();
   #replies = new ReplyCache();
@@ -200,10 +204,31 @@ export class App {
     this.#codes = options.compress !== false || options.precompressed !== false;
     this.#pipeline = compose(stages.flatMap((stage) => stage.handle ? [stage.handle] : []));
     this.#finishers = stages.flatMap((stage) => stage.finish ? [stage.finish] : []);
+    this.#forced = new Set(options.headers?.map(([name]) => name.toLowerCase()));
     this.#blockingPaths = Object.freeze(stages.flatMap((stage) => stage.blocks ?? []));
     // Whole seconds, rounded down as Node does: the client must give up before the server does.
     this.#keepAliveSeconds = Math.floor((options.idleTimeout ?? 5000) / 1000);
     this.#onError = onError;
+  }
+
+  /**
+   * The fields of a user app's answer with what salut adds to every answer (`nosniff`, the
+   * `--cors` grant, the `--header` fields): a `--header` field replaces the app's own of that
+   * name; the others are added only where the app did not set the field itself.
+   */
+  finishAppFields(fields: [string, string][], request: RequestHead): [string, string][] {
+    const added: HttpResponse = { status: 200, headers: [] };
+    for (const finish of this.#finishers) finish(added, request);
+    const forced = this.#forced;
+    const own = new Set(fields.map(([name]) => name.toLowerCase()));
+    const kept = forced.size > 0
+      ? fields.filter(([name]) => !forced.has(name.toLowerCase()))
+      : fields;
+    for (const field of added.headers) {
+      const name = field[0].toLowerCase();
+      if (forced.has(name) || !own.has(name)) kept.push(field);
+    }
+    return kept;
   }
 
   /**

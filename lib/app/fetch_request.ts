@@ -19,6 +19,8 @@ export interface FetchRequestParts {
   body: ReadableStream<Uint8Array> | null;
   /** Aborted when the client goes away or the answer is given up. */
   signal: AbortSignal;
+  /** The scheme the server speaks, for the URL. @default "http" */
+  scheme?: "http" | "https";
 }
 
 /**
@@ -50,18 +52,22 @@ export function toFetchRequest(parts: FetchRequestParts): Request {
     init.body = parts.body;
     init.duplex = "half";
   }
-  return new Request(requestUrl(request), init);
+  return new Request(requestUrl(request, parts.scheme), init);
 }
 
-/** The absolute URL of a request: its absolute-form target, else `http://` Host and target. */
-export function requestUrl(request: RequestHead): string {
+/**
+ * The absolute URL of a request: its absolute-form target, else the server's scheme, the Host and
+ * the target.
+ */
+export function requestUrl(request: RequestHead, scheme: "http" | "https" = "http"): string {
   const target = request.target;
+  const host = request.headers.get("host") || "localhost";
   if (!target.startsWith("/")) {
     if (/^https?:\/\//i.test(target)) return target;
     // The asterisk form (OPTIONS *) names the server itself.
-    return `http://${request.headers.get("host") || "localhost"}/`;
+    return `${scheme}://${host}/`;
   }
-  return `http://${request.headers.get("host") || "localhost"}${target}`;
+  return `${scheme}://${host}${target}`;
 }
 
 /** The header fields of a raw head, in order, as sent (names as written, values trimmed). */

@@ -39,6 +39,8 @@ export interface SendOptions {
   stream: ThreadStream;
   /** Told, once, why a streamed body failed after its head went out. */
   onError: (error: unknown) => void;
+  /** Adds what salut adds to every answer to the handler's fields (see `App.finishAppFields`). */
+  finishFields?: (fields: [string, string][]) => [string, string][];
 }
 
 /** The answer's first bytes, and whether more follow through the stream. */
@@ -63,7 +65,8 @@ const LATER = Symbol("later");
  */
 export async function sendResponse(response: Response, options: SendOptions): Promise<Answer> {
   const status = response.status;
-  const headers = responseFields(response.headers);
+  const own = responseFields(response.headers);
+  const headers = options.finishFields ? options.finishFields(own) : own;
   const reader = response.body?.getReader();
   let close = options.close;
   const reason = response.statusText;
@@ -130,8 +133,8 @@ async function pump(
       const result = await read;
       if (result.done) break;
       const chunk = bodyChunk(result.value);
-      // Copied (framed or not): the producer may reuse its buffer, and ours is transferred.
-      if (chunk.length > 0) await stream.write(chunked ? encodeChunk(chunk) : chunk.slice());
+      // An app's thread copies what it posts (`copyOut`): the producer may reuse its buffer.
+      if (chunk.length > 0) await stream.write(chunked ? encodeChunk(chunk) : chunk);
       read = reader.read();
     }
     if (chunked) await stream.write(LAST_CHUNK.slice());

@@ -31,12 +31,13 @@ runThread(({ id, data, report, streams }) => {
   if (!options.app) return globs ? globs.then(() => runner()) : runner();
   // Imported here only, never on the main thread: a module that fails fails the start. What
   // runs it is imported only with --app too.
-  const { url, file, timeout } = options.app;
+  const { url, file, timeout, secure } = options.app;
   const apps = import("./user_app.ts");
   const handler = apps.then(({ loadFetchModule }) => loadFetchModule(url, file));
   return Promise.all([apps, handler, globs]).then(([{ refuseWebSockets, UserApp }, handler]) => {
     refuseWebSockets();
-    return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report }));
+    const scheme = secure ? "https" : "http";
+    return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report, scheme }));
   });
 });
 
@@ -60,7 +61,8 @@ function httpRunner(
       const reply = app.respond(parsed, closesConnection(job));
       if (reply === APP_REPLY && userApp) {
         const request = (parsed as { request: RequestHead }).request;
-        return userApp.serve(request, job, closesConnection(job));
+        const finish = (fields: [string, string][]) => app.finishAppFields(fields, request);
+        return userApp.serve(request, job, closesConnection(job), finish);
       }
       return toResult(reply);
     },
@@ -73,6 +75,8 @@ function httpRunner(
     blockingKeys: new Set(app.blockingPaths.map((path) => pathHash(ENCODER.encode(path)))),
     label: (job: Job) => requestLine(job.bytes, showQueries),
     beginBatch: () => app.beginBatch(),
+    // A user's handler runs here: its typed-array work keeps V8's fast path (see wire.ts).
+    copyOut: userApp !== undefined,
     async update(data) {
       const options = data as AppOptions;
       if (options.rules) await loadGlobs();

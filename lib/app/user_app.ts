@@ -50,6 +50,8 @@ export interface UserAppOptions {
   streams: ThreadStreams;
   /** Receives one line per failed request. */
   report: (line: string) => void;
+  /** The scheme of request URLs: the server's. @default "http" */
+  scheme?: "http" | "https";
 }
 
 /** Thrown by the `Deno.upgradeWebSocket` of a thread running an app: not supported yet. */
@@ -118,9 +120,15 @@ export class UserApp {
 
   /**
    * Answers one request with the handler. The handler's synchronous part runs before this
-   * returns (a handler that blocks its thread holds the job, as any job does).
+   * returns (a handler that blocks its thread holds the job, as any job does). `finishFields`
+   * adds what salut adds to every answer (`App.finishAppFields`).
    */
-  async serve(request: RequestHead, job: Job, close: boolean): Promise<Result> {
+  async serve(
+    request: RequestHead,
+    job: Job,
+    close: boolean,
+    finishFields: (fields: [string, string][]) => [string, string][] = (fields) => fields,
+  ): Promise<Result> {
     const { handler, streams, timeout } = this.#options;
     const stream = streams.get(job.stream!);
     const headOnly = request.method === "HEAD";
@@ -139,7 +147,13 @@ export class UserApp {
     let limit: Deadline | undefined;
     try {
       const body = jobHasBody(job) ? stream.input() : null;
-      const fetchRequest = toFetchRequest({ head: job.bytes, request, body, signal });
+      const fetchRequest = toFetchRequest({
+        head: job.bytes,
+        request,
+        body,
+        signal,
+        scheme: this.#options.scheme ?? "http",
+      });
       const answer = handler.fetch(fetchRequest, info);
       const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
         limit = this.#deadlines.add(() => resolve(TIMED_OUT));
@@ -149,7 +163,12 @@ export class UserApp {
       if (response === TIMED_OUT) {
         stream.giveUp(new DOMException("The handler took too long", "TimeoutError"));
         this.#report(request, `did not answer within ${timeout} ms; answered 503`);
-        return this.#error(new HttpError(503, "The app did not answer in time"), stream, headOnly);
+        return this.#error(
+          new HttpError(503, "The app did not answer in time"),
+          stream,
+          headOnly,
+          finishFields,
+        );
       }
       if (!(response instanceof Response)) {
         this.#report(request, `returned ${describeValue(response)}, not a Response; answered 500`);
@@ -157,6 +176,7 @@ export class UserApp {
           new HttpError(500, "The app's handler did not return a Response"),
           stream,
           headOnly,
+          finishFields,
         );
       }
       const sent = await sendResponse(response, {
@@ -165,6 +185,7 @@ export class UserApp {
         http10,
         stream,
         onError: (error) => this.#report(request, `failed while streaming: ${where(error)}`),
+        finishFields,
       });
       sent.done.then(completed.resolve, completed.resolve);
       return appResult(sent);
@@ -176,10 +197,10 @@ export class UserApp {
           request,
           "called Deno.upgradeWebSocket: WebSocket is not supported yet; answered 501",
         );
-        return this.#error(new HttpError(501, error.message), stream, headOnly);
+        return this.#error(new HttpError(501, error.message), stream, headOnly, finishFields);
       }
       this.#report(request, `threw ${where(error)}; answered 500`);
-      return this.#error(new HttpError(500, "The app failed"), stream, headOnly);
+      return this.#error(new HttpError(500, "The app failed"), stream, headOnly, finishFields);
     }
   }
 
@@ -192,9 +213,11 @@ export class UserApp {
     error: HttpError,
     stream: { closeQuietly(): void; abort(reason: string): void; closed: boolean },
     headOnly: boolean,
+    finishFields: (fields: [string, string][]) => [string, string][],
   ): Result {
     if (!stream.closed) stream.closeQuietly();
     const response = errorResponse(error);
+    response.headers = finishFields(response.headers);
     const bytes = serializeResponse(response, { close: true, headOnly });
     const bodyLength = headOnly ? 0 : response.body?.length ?? 0;
     return appResult({ status: error.status, close: true, bytes, bodyLength, open: false });

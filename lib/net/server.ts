@@ -1,5 +1,5 @@
 /**
- * The accept loop: `Deno.listen` (or `Deno.listenTls`, for HTTPS) on the main thread, a
+ * The accept loop: `Deno.listen` (or a {@linkcode TlsListener}, for HTTPS) on the main thread, a
  * {@linkcode Connection} per client, a sweeper that enforces every connection's deadline, and the
  * ordered, graceful shutdown. Connections are the same over TCP and TLS: a TLS handshake happens
  * on the connection's first read, inside its header timeout.
@@ -11,7 +11,7 @@ import { AcceptTrouble, classifyAcceptError } from "./accept.ts";
 import { Connection, type ConnectionContext, Phase } from "./connection.ts";
 import { errorResponse, HttpError } from "../http/errors.ts";
 import { serializeResponse } from "../http/serialize.ts";
-import { listenTls, replaceTlsListener } from "./tls_listener.ts";
+import type { TlsListener } from "./tls_listener.ts";
 
 /** Options for {@linkcode Server.listen}. */
 export interface ServerOptions extends ConnectionContext {
@@ -43,7 +43,7 @@ const TOO_MANY_CONNECTIONS = new HttpError(503, "Too many connections; retry sho
  *
  * @example
  * ```ts ignore
- * const server = Server.listen({ hostname: "127.0.0.1", port: 0, maxConnections: 100, pool, limits, timeouts, log });
+ * const server = await Server.listen({ hostname: "127.0.0.1", port: 0, maxConnections: 100, pool, limits, timeouts, log });
  * console.log(server.url);
  * await server.shutdown(10_000);
  * ```
@@ -63,10 +63,8 @@ export class Server {
   /** Called once no connection is open (see {@linkcode Server.shutdown}). */
   #allClosed: (() => void)[] = [];
   #sweeper: ReturnType<typeof setInterval>;
-  /** The accept loops still running: one, and two while a TLS listener is being replaced. */
+  /** The accept loop, while it runs. */
   #accepting = new Set<Promise<void>>();
-  /** Each listener's accept loop, to wait for the end of a replaced one. */
-  #loops = new Map<Deno.Listener<Deno.Conn, Deno.NetAddr>, Promise<void>>();
   #shuttingDown = false;
   #rejected = 0;
   #refusals = new Set<Promise<void>>();
@@ -87,9 +85,12 @@ export class Server {
   }
 
   /** Listens and starts accepting; throws `Deno.errors.AddrInUse` and the like as they come. */
-  static listen(options: ServerOptions): Server {
+  static async listen(options: ServerOptions): Promise<Server> {
     const { hostname, port, tls } = options;
-    const listener = tls ? listenTls({ hostname, port, ...tls }) : Deno.listen({ hostname, port });
+    // node:tls is loaded only for HTTPS.
+    const listener = tls
+      ? await (await import("./tls_listener.ts")).TlsListener.listen({ hostname, port, ...tls })
+      : Deno.listen({ hostname, port });
     return new Server(listener, options);
   }
 
@@ -100,20 +101,12 @@ export class Server {
 
   /**
    * Serves new connections with another certificate and key; open connections finish on the
-   * old pair. Throws when the new listener cannot be opened (the old one then goes on). Resolves
-   * once the old listener's socket is closed, so a client connecting after that meets the new one.
+   * old pair. The port stays open throughout.
    */
-  async replaceCertificate(pair: { cert: string; key: string }): Promise<void> {
+  replaceCertificate(pair: { cert: string; key: string }): void {
     if (!this.#secure) throw new Error("the server does not serve HTTPS");
     if (this.#shuttingDown) return;
-    const old = this.#listener as Deno.TlsListener;
-    const next = replaceTlsListener(old, pair);
-    const oldLoop = this.#loops.get(old);
-    this.#listener = next;
-    this.#startAccepting(next);
-    old.close();
-    // Its accept loop ends when the pending accept gives up the socket.
-    await oldLoop;
+    (this.#listener as TlsListener).setCertificate(pair);
   }
 
   /** The address actually bound. */
@@ -195,15 +188,11 @@ export class Server {
   }
 
   #startAccepting(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>): void {
-    const loop: Promise<void> = this.#accept(listener).finally(() => {
-      this.#accepting.delete(loop);
-      this.#loops.delete(listener);
-    });
+    const loop: Promise<void> = this.#accept(listener).finally(() => this.#accepting.delete(loop));
     this.#accepting.add(loop);
-    this.#loops.set(listener, loop);
   }
 
-  /** Accepts from `listener` until it is closed (at shutdown, or when replaced). */
+  /** Accepts from `listener` until it is closed (at shutdown). */
   async #accept(listener: Deno.Listener<Deno.Conn, Deno.NetAddr>): Promise<void> {
     while (!this.#shuttingDown) {
       let conn: Deno.Conn;
@@ -211,7 +200,6 @@ export class Server {
         conn = await listener.accept();
       } catch (error) {
         if (this.#shuttingDown || error instanceof Deno.errors.BadResource) return;
-        if (listener !== this.#listener) return; // replaced by a listener with a new certificate
         if (classifyAcceptError(error) === "connection") {
           // That client is gone (reset while it waited); the next one is not.
           this.#dropped++;

@@ -72,6 +72,11 @@ export interface Runner {
    * batches after this one. A throw is reported, and the runner keeps what it had.
    */
   update?(data: unknown): void | Promise<void>;
+  /**
+   * The thread runs code whose byte work must stay fast (a user's): it gives up no buffer, and
+   * its messages are copied (see `wire.ts`).
+   */
+  copyOut?: boolean;
 }
 
 /** What a thread module's setup gets from the pool. */
@@ -146,7 +151,11 @@ class JobLoop {
   #port: Port;
   #setup: (init: ThreadInit) => Runner | Promise<Runner>;
   #runner: Runner | undefined;
-  #streams = new ThreadStreams((message, transfer) => this.#port.postMessage(message, transfer));
+  #streams = new ThreadStreams((message, transfer) =>
+    this.#port.postMessage(message, this.#copyOut ? [] : transfer)
+  );
+  /** Whether the runner asked that no buffer be given up (`Runner.copyOut`). */
+  #copyOut = false;
   /** Jobs with streams running concurrently (their promise not settled yet). */
   #detached = 0;
   #claims: JobClaims | undefined;
@@ -234,6 +243,7 @@ class JobLoop {
       const text = error instanceof Error ? error.message : String(error);
       return this.#crash(text.split("\n")[0]!);
     }
+    this.#copyOut = this.#runner.copyOut === true;
     this.#post({ type: "ready" });
   }
 
@@ -358,9 +368,9 @@ class JobLoop {
       }
       const { bytes, transfer, ...plain } = result;
       // A kept result's bytes are copied; a given-up one's buffer is transferred when whole.
-      const buffer = transfer ? wholeBuffer(bytes) : bytes.slice().buffer;
+      const buffer = transfer || this.#copyOut ? wholeBuffer(bytes) : bytes.slice().buffer;
       const message: DetachedMessage = { type: "detached", id, result: plain, buffer };
-      this.#port.postMessage(message, [buffer]);
+      this.#port.postMessage(message, this.#copyOut ? [] : [buffer]);
     };
     pending.then(post, (error) => post(runner.failed(error, planned.job)));
   }
@@ -394,11 +404,15 @@ class JobLoop {
   /** Posts the batch's last message: its finished results, and that it is done. */
   #postEnd(run: BatchRun): void {
     run.posted = true;
+    if (this.#copyOut) {
+      this.postResults(encodeResults(run.ids, run.results, { done: true, took: run.took }));
+      return;
+    }
     const into = this.#spare;
     this.#spare = undefined;
     // Every job is answered: the buffer they came in goes back for the next jobs.
     const progress = { done: true, spare: run.message.buffer, took: run.took };
-    this.postResults(encodeResults(run.ids, run.results, progress, into));
+    this.postResults(encodeResults(run.ids, run.results, progress, { into }));
   }
 
   /**
@@ -419,8 +433,16 @@ class JobLoop {
     costs.set(key, took);
   }
 
+  /** Whether the runner asked that no buffer be given up (`Runner.copyOut`). */
+  get copyOut(): boolean {
+    return this.#copyOut;
+  }
+
+  /** Posts a batch of results: transferred, or copied for a runner with `copyOut`. */
   postResults(message: BatchMessage): void {
-    this.#port.postMessage(message, transferList(message));
+    if (!this.#copyOut) return this.#port.postMessage(message, transferList(message));
+    message.copied = true;
+    this.#port.postMessage(message);
   }
 
   #post(event: ThreadEvent): void {
@@ -469,7 +491,8 @@ class BatchRun {
   post(takeBack: boolean): void {
     if (this.ids.length === 0 && !takeBack) return;
     const progress: Progress = takeBack ? { done: false, takeBack } : { done: false };
-    this.#loop.postResults(encodeResults(this.ids, this.results, progress));
+    const exact = this.#loop.copyOut;
+    this.#loop.postResults(encodeResults(this.ids, this.results, progress, { exact }));
     this.ids = [];
     this.results = [];
     this.lastPost = this.now = performance.now();

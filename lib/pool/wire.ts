@@ -12,6 +12,11 @@
  * result's bytes are transferred only when it says `transfer: true`. Other data is copied into
  * the batch buffer, up to {@linkcode LARGE_COPY_INLINE}; beyond, into a buffer of its own.
  *
+ * A thread that runs a user's code gives up no buffer at all (`Runner.copyOut`): once an isolate
+ * has detached any `ArrayBuffer`, V8 recompiles typed-array code there without its fast path (a
+ * handler hashing bytes ran 2.3 times slower). Its batches are packed into buffers of the exact
+ * size and posted without a transfer list, so `postMessage` copies them.
+ *
  * Record layout (little endian): `u32 id, u8 flags, u8 wireFlags, u16 code, f64 amount,
  * u32 metaLength, u32 dataLength`, then `metaLength` bytes of JSON and `dataLength` bytes of data
  * (or, with `LARGE` in `wireFlags`, no bytes: `dataLength` is then an index into `large`).
@@ -90,10 +95,20 @@ export interface BatchMessage {
    * (sparing an allocation per batch and the garbage it leaves).
    */
   spare?: ArrayBuffer;
+  /** From a thread that gives up no buffer: its batch buffers are not to be handed back. */
+  copied?: boolean;
 }
 
 /** Progress fields a thread adds to a batch of results. */
 export type Progress = Pick<BatchMessage, "takeBack" | "done" | "spare" | "took">;
+
+/** Where {@linkcode encodeResults} packs a batch. */
+export interface PackOptions {
+  /** A buffer to pack into when it is large enough (a spare handed back). */
+  into?: ArrayBuffer;
+  /** A buffer of exactly the batch's size, for a batch that `postMessage` will copy. */
+  exact?: boolean;
+}
 
 /** Messages from the pool to a thread, besides batches. */
 export type ControlMessage =
@@ -171,7 +186,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
- * Packs jobs into one message (job `i` gets id `i`), into `into` when it is large enough.
+ * Packs jobs into one message (job `i` gets id `i`), where `pack` says.
  *
  * @example
  * ```ts
@@ -181,7 +196,7 @@ const decoder = new TextDecoder();
  * decodeJobs(message)[0]!.flags; // 1
  * ```
  */
-export function encodeJobs(jobs: ReadonlyArray<Job>, into?: ArrayBuffer): BatchMessage {
+export function encodeJobs(jobs: ReadonlyArray<Job>, pack: PackOptions = {}): BatchMessage {
   let size = 4;
   let metas: (Uint8Array | undefined)[] | undefined;
   for (let i = 0; i < jobs.length; i++) {
@@ -192,7 +207,7 @@ export function encodeJobs(jobs: ReadonlyArray<Job>, into?: ArrayBuffer): BatchM
     }
     size += RECORD_HEADER + inlineLength(job.bytes, false);
   }
-  const packer = new Packer(jobs.length, size, into);
+  const packer = new Packer(jobs.length, size, pack);
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     // A job's stream id travels in the record's number, which jobs do not use otherwise.
@@ -216,7 +231,8 @@ export function decodeJobs(message: BatchMessage): Job[] {
  * Packs results into one message: `results[i]` answers job `ids[i]`. Bytes of
  * {@linkcode LARGE_DATA} or more travel as a buffer of their own when the result says
  * `transfer: true` (its own buffer, detached here then); kept bytes are copied into the batch,
- * or into a buffer of their own from {@linkcode LARGE_COPY_INLINE}.
+ * or into a buffer of their own from {@linkcode LARGE_COPY_INLINE}. A batch to be copied rather
+ * than transferred says so with `pack.exact`.
  *
  * @example
  * ```ts
@@ -230,7 +246,7 @@ export function encodeResults(
   ids: ReadonlyArray<number>,
   results: ReadonlyArray<Result>,
   progress: Progress = {},
-  into?: ArrayBuffer,
+  pack: PackOptions = {},
 ): BatchMessage {
   const count = results.length;
   let metas: (Uint8Array | undefined)[] | undefined;
@@ -243,7 +259,7 @@ export function encodeResults(
     }
     size += RECORD_HEADER + inlineLength(result.bytes, result.transfer === true);
   }
-  const packer = new Packer(count, size, into);
+  const packer = new Packer(count, size, pack);
   for (let i = 0; i < count; i++) {
     const { flags, code, amount, bytes, transfer, open } = results[i]!;
     packer.add(ids[i]!, flags, code, amount, metas?.[i], bytes, transfer === true, open ? OPEN : 0);
@@ -304,12 +320,12 @@ class Packer {
   #view: DataView;
   #offset = 4;
 
-  /** Starts a batch of `count` records taking `size` bytes, in `into` when it is large enough. */
-  constructor(count: number, size: number, into: ArrayBuffer | undefined) {
+  /** Starts a batch of `count` records taking `size` bytes, where `pack` says. */
+  constructor(count: number, size: number, { into, exact }: PackOptions) {
     // The records say how long they are, so a reused buffer's tail needs no clearing.
     const buffer = into && into.byteLength >= size
       ? into
-      : new ArrayBuffer(Math.ceil(size / BUFFER_STEP) * BUFFER_STEP);
+      : new ArrayBuffer(exact ? size : Math.ceil(size / BUFFER_STEP) * BUFFER_STEP);
     this.#bytes = new Uint8Array(buffer);
     this.#view = new DataView(buffer);
     this.#view.setUint32(0, count, true);

@@ -177,6 +177,8 @@ export class Worker {
   #spares: ArrayBuffer[] = [];
   /** The buffer of the last jobs, handed back by the thread, to pack the next jobs into. */
   #jobBuffer: ArrayBuffer | undefined;
+  /** Whether the thread gives up no buffer (`Runner.copyOut`), so none comes back. */
+  #copied = false;
   /** Hands each result of a batch to its job (bound once, not per batch). */
   #deliver = (id: number, result: PoolResult) => this.#deliverResult(id, result);
   /** The batch of results being delivered. */
@@ -291,7 +293,8 @@ export class Worker {
     this.#unclaimed = true;
     this.#claims.reset(batch.length);
     this.#hooks.stats?.setBusy(this.id, true);
-    const message = encodeJobs(batch, this.#jobBuffer);
+    // A thread that copies its messages hands no buffer back: pack its jobs in exact buffers.
+    const message = encodeJobs(batch, { into: this.#jobBuffer, exact: this.#copied });
     this.#jobBuffer = undefined;
     const spare = this.#spares.pop();
     if (spare) message.spare = spare;
@@ -426,7 +429,8 @@ export class Worker {
       this.#batchOpen = false;
       this.#hooks.stats?.setBusy(this.id, false);
     }
-    const held = new HeldBuffer(message.buffer, this.#spares);
+    if (message.copied) this.#copied = true;
+    const held = new HeldBuffer(message.buffer, message.copied ? undefined : this.#spares);
     this.#delivering = held;
     const answeredBefore = this.#answered;
     decodeResults(message, this.id, this.#deliver);
@@ -512,10 +516,10 @@ class HeldBuffer {
   readonly buffer: ArrayBuffer;
   readonly release: () => void;
 
-  constructor(buffer: ArrayBuffer, spares: ArrayBuffer[]) {
+  constructor(buffer: ArrayBuffer, spares: ArrayBuffer[] | undefined) {
     this.buffer = buffer;
     this.release = () => {
-      if (--this.holders === 0 && spares.length < MAX_SPARES) spares.push(buffer);
+      if (--this.holders === 0 && spares && spares.length < MAX_SPARES) spares.push(buffer);
     };
   }
 }

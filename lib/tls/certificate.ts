@@ -12,7 +12,7 @@ import { ConfigError } from "../config/errors.ts";
 /** How soon an expiry is worth a warning at start and on reload, in ms. */
 export const EXPIRY_WARNING = 14 * 24 * 60 * 60 * 1000;
 
-/** A checked certificate chain and its key, as `Deno.listenTls` takes them, and what they say. */
+/** A checked certificate chain and its key, as the TLS listener takes them, and what they say. */
 export interface KeyPair {
   /** The certificate chain, PEM: the server's certificate first. */
   cert: string;
