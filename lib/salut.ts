@@ -16,10 +16,9 @@ import { threadHeapLimit } from "./first_thread.ts";
 import { appModule } from "./invocation.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
-import { RedirectServer } from "./net/redirect.ts";
+import type { RedirectServer } from "./net/redirect.ts";
 import type { StartedThread } from "./pool/worker.ts";
 import { Server, type ShutdownResult } from "./net/server.ts";
-import { TrustedProxies } from "./net/trust_proxy.ts";
 import { FirstSeen } from "./static/notices.ts";
 import { SharedStats } from "./stats.ts";
 import { httpsHeaders, type HttpsSetup, httpsSetup, reloadPair } from "./tls/https.ts";
@@ -96,6 +95,10 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   const { log } = options;
   // The certificate is checked before any thread starts or any port is bound.
   const https = await httpsSetup(config);
+  // Only when asked for (so is the redirect listener): a default start needs no `node:net`.
+  const trustProxy = config.trustProxy
+    ? new (await import("./net/trust_proxy.ts")).TrustedProxies(config.trustProxy)
+    : undefined;
   const stats = SharedStats.create(config.workers);
   const root = options.root ?? BUNDLED_SITE;
   const refusedSeen = FirstSeen.createBuffer();
@@ -151,7 +154,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       log,
       stats,
       app: app !== undefined,
-      ...(config.trustProxy ? { trustProxy: new TrustedProxies(config.trustProxy) } : {}),
+      ...(trustProxy ? { trustProxy } : {}),
       ...(https ? { tls: https.pair } : {}),
     });
   } catch (error) {
@@ -160,6 +163,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   }
   let redirect: RedirectServer | undefined;
   if (https && config.redirectHttp !== undefined) {
+    const { RedirectServer } = await import("./net/redirect.ts");
     try {
       redirect = RedirectServer.listen({
         hostname: config.host,

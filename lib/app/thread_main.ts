@@ -13,7 +13,7 @@ import { App, APP_REPLY, type AppOptions, internalError } from "./app.ts";
 import { type Runner, runThread } from "../pool/thread.ts";
 import type { Job } from "../pool/wire.ts";
 import { closesConnection, toResult } from "./jobs.ts";
-import { loadFetchModule, refuseWebSockets, UserApp } from "./user_app.ts";
+import type { UserApp } from "./user_app.ts";
 
 /** Longest path remembered by cost; longer ones are never known cheap. */
 const MAX_PATH = 256;
@@ -29,9 +29,12 @@ runThread(({ id, data, report, streams }) => {
   // thread is ready at once.
   const globs = options.rules ? loadGlobs() : undefined;
   if (!options.app) return globs ? globs.then(() => runner()) : runner();
-  // Imported here only, never on the main thread: a module that fails fails the start.
+  // Imported here only, never on the main thread: a module that fails fails the start. What
+  // runs it is imported only with --app too.
   const { url, file, timeout, secure } = options.app;
-  return Promise.all([loadFetchModule(url, file), globs]).then(([handler]) => {
+  const apps = import("./user_app.ts");
+  const handler = apps.then(({ loadFetchModule }) => loadFetchModule(url, file));
+  return Promise.all([apps, handler, globs]).then(([{ refuseWebSockets, UserApp }, handler]) => {
     refuseWebSockets();
     const scheme = secure ? "https" : "http";
     return runner(new UserApp({ handler, file, workerId: id, timeout, streams, report, scheme }));

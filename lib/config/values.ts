@@ -8,7 +8,7 @@
 
 import { FIELD_NAME } from "../http/tokens.ts";
 import { ConfigError } from "./errors.ts";
-import { TrustedProxies } from "../net/trust_proxy.ts";
+import { proxySubnets } from "../net/proxy_entries.ts";
 
 /** One second in ms. */
 export const SECOND = 1000;
@@ -190,7 +190,7 @@ export function parseTrustedProxies(text: string, source = "--trust-proxy"): str
   const entries = text.split(/[\s,]+/).filter(Boolean);
   if (entries.length === 0) throw new ConfigError(`${source} needs at least one CIDR block`);
   try {
-    new TrustedProxies(entries);
+    for (const entry of entries) proxySubnets(entry);
   } catch (error) {
     throw new ConfigError(`${source}: ${(error as Error).message}`);
   }

@@ -6,10 +6,10 @@
  */
 
 import { BlockList, isIP } from "node:net";
+import { proxySubnets } from "./proxy_entries.ts";
 import type { RequestFields } from "./request_fields.ts";
 
-/** The word for every loopback address, IPv4 and IPv6. */
-export const LOOPBACK = "loopback";
+export { LOOPBACK } from "./proxy_entries.ts";
 
 /**
  * Trusted proxies from `--trust-proxy` entries: CIDR blocks (`10.0.0.0/8`, `fd00::/8`), single
@@ -29,21 +29,9 @@ export class TrustedProxies {
   /** Trusts `entries`; throws a `RangeError` naming an entry that is not an address or CIDR. */
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
-      if (entry === LOOPBACK) {
-        this.#list.addSubnet("127.0.0.0", 8, "ipv4");
-        this.#list.addSubnet("::1", 128, "ipv6");
-        continue;
+      for (const { address, prefix, family } of proxySubnets(entry)) {
+        this.#list.addSubnet(address, prefix, family);
       }
-      const [address = "", bits] = entry.split("/");
-      const family = isIP(address);
-      const max = family === 6 ? 128 : 32;
-      const prefix = bits === undefined ? max : Number(bits);
-      if (family === 0 || !/^\d{1,3}$/.test(bits ?? String(max)) || prefix > max) {
-        throw new RangeError(
-          `"${entry}" is not an address, a CIDR block like 10.0.0.0/8 or fd00::/8, or loopback`,
-        );
-      }
-      this.#list.addSubnet(address, prefix, family === 6 ? "ipv6" : "ipv4");
     }
   }
 
