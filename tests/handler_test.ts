@@ -203,6 +203,18 @@ Deno.test("--header fields come last, replace generated ones, and skip Access-Co
   equal(field(bad, "x-content-type-options"), "nosniff");
 });
 
+Deno.test("--cors with a --header Access-Control-Allow-Origin: the --header's, once", async () => {
+  const headers: [string, string][] = [["Access-Control-Allow-Origin", "https://a.example"]];
+  await using t = await appOn({ headers, cors: true });
+  const file = read(t.app.handle(request("/a.txt")));
+  // Two Allow-Origin fields make a browser refuse the answer.
+  deepEqual(file.fields.filter(([name]) => name === "access-control-allow-origin"), [
+    ["access-control-allow-origin", "https://a.example"],
+  ]);
+  ok(field(file, "access-control-expose-headers")?.includes("ETag"));
+  equal(field(file, "x-content-type-options"), "nosniff");
+});
+
 Deno.test("host: a refused Host is 421 on a kept connection, logged once per Host, bounded", async () => {
   await using t = await appOn({ allowedHosts: ["example.org"] });
   const evil = bytes("GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n");

@@ -134,7 +134,7 @@ export function appStages(
   const stages: Stage[] = [];
   // Before the cache could matter: a refused Host is never answered from it (its key holds the Host).
   if (options.allowedHosts) stages.push(hostStage({ allowedHosts: options.allowedHosts, onError }));
-  stages.push(nosniffStage(options.headers));
+  stages.push(nosniffStage);
   if (options.cors) stages.push(corsStage);
   if (options.headers?.length) stages.push(extraHeadersStage(options.headers));
   if (options.app) stages.push(appStage({ withRoot: options.app.withRoot }));
