@@ -96,6 +96,9 @@ Deno.test("the --trust-proxy syntax check agrees with node:net's isIP", () => {
     "",
     "localhost",
     "[::1]",
+    "1.2.3.4.5",
+    "fe80::1%",
+    "::1/64",
   ];
   for (const address of addresses) equal(ipFamily(address), isIP(address), address);
 });

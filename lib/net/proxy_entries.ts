@@ -15,24 +15,14 @@ export interface Subnet {
   family: "ipv4" | "ipv6";
 }
 
-const V4_PART = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
-const V4 = `(?:${V4_PART}\\.){3}${V4_PART}`;
-const V6_PART = "(?:[0-9a-fA-F]{1,4})";
-const IPV4 = new RegExp(`^${V4}$`);
-// The forms `node:net`'s isIP() accepts: eight groups, `::` for a run of zeros, an IPv4 tail,
-// and a zone (`%eth0`).
-const IPV6 = new RegExp(
-  "^(?:" +
-    `(?:${V6_PART}:){7}(?:${V6_PART}|:)|` +
-    `(?:${V6_PART}:){6}(?:${V4}|:${V6_PART}|:)|` +
-    `(?:${V6_PART}:){5}(?::${V4}|(?::${V6_PART}){1,2}|:)|` +
-    `(?:${V6_PART}:){4}(?:(?::${V6_PART}){0,1}:${V4}|(?::${V6_PART}){1,3}|:)|` +
-    `(?:${V6_PART}:){3}(?:(?::${V6_PART}){0,2}:${V4}|(?::${V6_PART}){1,4}|:)|` +
-    `(?:${V6_PART}:){2}(?:(?::${V6_PART}){0,3}:${V4}|(?::${V6_PART}){1,5}|:)|` +
-    `(?:${V6_PART}:){1}(?:(?::${V6_PART}){0,4}:${V4}|(?::${V6_PART}){1,6}|:)|` +
-    `(?::(?:(?::${V6_PART}){0,5}:${V4}|(?::${V6_PART}){1,7}|:))` +
-    ")(?:%[0-9a-zA-Z-.:]{1,})?$",
-);
+/** The host name the platform's URL parser makes of `host`, or "" when it refuses it. */
+function parsedHost(host: string): string {
+  try {
+    return new URL(`http://${host}/`).hostname;
+  } catch {
+    return "";
+  }
+}
 
 /**
  * 4 or 6 for an IPv4 or IPv6 address, else 0 (as `isIP()` of `node:net`).
@@ -46,8 +36,13 @@ const IPV6 = new RegExp(
  * ```
  */
 export function ipFamily(address: string): 0 | 4 | 6 {
-  if (IPV4.test(address)) return 4;
-  return IPV6.test(address) ? 6 : 0;
+  // Dotted decimal only: the URL parser also takes `1.2.3` or `01.2.3.4`, and rewrites them.
+  if (/^[\d.]+$/.test(address)) return parsedHost(address) === address ? 4 : 0;
+  // IPv6, with an optional zone (`fe80::1%eth0`), which the URL parser does not take.
+  const zoneAt = address.indexOf("%");
+  const bare = zoneAt < 0 ? address : address.slice(0, zoneAt);
+  if (zoneAt >= 0 && !/^[\da-z.:-]+$/i.test(address.slice(zoneAt + 1))) return 0;
+  return /^[\da-f:.]*:[\da-f:.]*$/i.test(bare) && parsedHost(`[${bare}]`) !== "" ? 6 : 0;
 }
 
 /**
