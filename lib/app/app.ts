@@ -165,6 +165,12 @@ export function appStages(
 
 const NOT_FOUND = new HttpError(404, "Not Found");
 
+/** Whether one of the first `count` of `fields` is named `name` (lower case). */
+function ownField(fields: [string, string][], count: number, name: string): boolean {
+  for (let i = 0; i < count; i++) if (fields[i]![0].toLowerCase() === name) return true;
+  return false;
+}
+
 /**
  * A thread's app: parses request heads and answers them as serialized responses.
  *
@@ -181,6 +187,8 @@ export class App {
   #finishers: NonNullable<Stage["finish"]>[];
   /** Lower-case names of the `--header` fields, which replace an app's own. */
   #forced: ReadonlySet<string>;
+  /** What {@linkcode App.finishAppFields} adds, once made. */
+  #appFields: [string, [string, string]][] | undefined;
   #blockingPaths: readonly string[];
   #heads = new HeadCache();
   #replies = new ReplyCache();
@@ -217,18 +225,24 @@ export class App {
    * name; the others are added only where the app did not set the field itself.
    */
   finishAppFields(fields: [string, string][], request: RequestHead): [string, string][] {
-    const added: HttpResponse = { status: 200, headers: [] };
-    for (const finish of this.#finishers) finish(added, request);
+    // The same for every request an app answers (none is one of salut's own): made once.
+    this.#appFields ??= this.#added(request);
     const forced = this.#forced;
-    const own = new Set(fields.map(([name]) => name.toLowerCase()));
     const kept = forced.size > 0
       ? fields.filter(([name]) => !forced.has(name.toLowerCase()))
       : fields;
-    for (const field of added.headers) {
-      const name = field[0].toLowerCase();
-      if (forced.has(name) || !own.has(name)) kept.push(field);
+    const count = kept.length;
+    for (const [name, field] of this.#appFields) {
+      if (forced.has(name) || !ownField(kept, count, name)) kept.push(field);
     }
     return kept;
+  }
+
+  /** The fields the finishers add to an answer to `request`, each with its lower-case name. */
+  #added(request: RequestHead): [string, [string, string]][] {
+    const response: HttpResponse = { status: 200, headers: [] };
+    for (const finish of this.#finishers) finish(response, request);
+    return response.headers.map((field) => [field[0].toLowerCase(), field]);
   }
 
   /**
