@@ -1,11 +1,7 @@
 /**
- * A server-side TLS socket (`node:tls`) seen as a `Deno.Conn`, so a {@linkcode Connection} reads
- * decrypted bytes from it exactly as it reads a TCP socket.
- *
- * `Deno.listenTls` is not used: a connection it accepts keeps its TCP socket open, whatever salut
- * closes, until the client sends a ClientHello or leaves, so a client that never shakes hands
- * would keep a file descriptor past the header timeout. Closing a `node:tls` socket closes its
- * TCP socket at once, handshake or not.
+ * A server-side TLS socket (`node:tls`) seen as a `Deno.Conn`, so a `Connection` reads decrypted
+ * bytes from it exactly as it reads a TCP socket. Closing it closes its TCP socket at once,
+ * handshake or not (why not `Deno.listenTls`: see `tls_listener.ts`).
  *
  * @module
  */
