@@ -3,7 +3,7 @@
  * (its icon is inline), and it invites the reader to open `/sleep` only when that route is on.
  */
 
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { STATUS_ICON_SVG, statusPage } from "../lib/app/status_page.ts";
 import { get, rawRequest } from "./support/http.ts";
@@ -19,16 +19,19 @@ function references(html: string): string[] {
 Deno.test("with --root, the status page loads nothing from the site and has no /sleep link", async () => {
   const root = await Deno.makeTempDir({ prefix: "salut-status-" });
   try {
-    await Deno.writeTextFile(`${root}/index.html`, "<!DOCTYPE html><title>Mine</title>\n");
-    await using server = await startServer({ args: ["--root", root, "--quiet"] });
+    // A site with no page at / (no index.html, no listing): no link may lead there.
+    await Deno.writeTextFile(`${root}/page.html`, "<!DOCTYPE html><title>Mine</title>\n");
+    await using server = await startServer({ args: ["--root", root, "--no-listing", "--quiet"] });
+    equal((await rawRequest(server.port, get("/"))).status, 404);
     const page = await rawRequest(server.port, get("/_salut/status"));
     equal(page.status, 200);
     const refs = references(page.text);
     equal(refs.some((ref) => ref.startsWith("/sleep")), false, refs.join(" "));
     equal(refs.some((ref) => ref.includes("favicon")), false, refs.join(" "));
-    for (const ref of refs.filter((ref) => ref.startsWith("/_salut/"))) {
-      equal((await rawRequest(server.port, get(ref))).status, 200, ref);
-    }
+    // Every link works whatever the root holds: none leads into the site.
+    const local = refs.filter((ref) => ref.startsWith("/"));
+    deepEqual(local.filter((ref) => !ref.startsWith("/_salut/")), []);
+    for (const ref of local) equal((await rawRequest(server.port, get(ref))).status, 200, ref);
     ok(refs.some((ref) => ref.startsWith("data:image/svg+xml,")), "an inline icon");
     equal((await rawRequest(server.port, get("/sleep?ms=1"))).status, 404);
   } finally {

@@ -113,7 +113,7 @@ a { color: inherit; }
 <tbody id="pool"><tr><td colspan="5">Loading…</td></tr></tbody>
 </table>
 <!--settings-->
-<footer><span id="updated" aria-live="polite"></span> · <a href="/_salut/status.json">JSON</a> · <a href="/">home</a></footer>
+<footer><span id="updated" aria-live="polite"></span> · <a href="/_salut/status.json">JSON</a></footer>
 </main>
 <script>
 const $ = (id) => document.getElementById(id);
