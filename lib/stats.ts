@@ -79,6 +79,8 @@ const RESTARTS = 3;
 const JOB_SINCE = 4;
 const JOB_LENGTH = 5;
 const READY = 6;
+/** The value of a worker's `READY` slot once it was given up. */
+const GIVEN_UP = -1;
 
 /** Bytes kept of the request a worker is running. */
 export const JOB_TEXT_BYTES = 200;
@@ -271,6 +273,14 @@ export class SharedStats {
     this.#numbers[this.#base(id) + READY] = ready ? 1 : 0;
   }
 
+  /**
+   * Main thread: worker `id` (1-based) failed to start too often and was given up; the pool goes
+   * on without it, so the status page and metrics no longer count it.
+   */
+  setGivenUp(id: number): void {
+    this.#numbers[this.#base(id) + READY] = GIVEN_UP;
+  }
+
   /** Main thread: worker `id` answered `count` more jobs. */
   addJobsDone(id: number, count: number): void {
     this.#numbers[this.#base(id) + JOBS_DONE]! += count;
@@ -299,6 +309,7 @@ export class SharedStats {
     const workers: WorkerStatus[] = [];
     for (let id = 1; id <= this.#workers; id++) {
       const base = this.#base(id);
+      if (numbers[base + READY] === GIVEN_UP) continue;
       const busy = numbers[base + BUSY] === 1 && id !== reader;
       const length = numbers[base + JOB_LENGTH]!;
       const offset = (id - 1) * JOB_TEXT_BYTES;
@@ -344,10 +355,13 @@ export class SharedStats {
   /** The numbers `/_salut/metrics` exposes (see {@linkcode MetricsSnapshot}). */
   metrics(): MetricsSnapshot {
     const numbers = this.#numbers;
+    let workers = 0;
     let busyWorkers = 0;
     let workerReplacements = 0;
     for (let id = 1; id <= this.#workers; id++) {
       const base = this.#base(id);
+      if (numbers[base + READY] === GIVEN_UP) continue;
+      workers++;
       if (numbers[base + BUSY] === 1) busyWorkers++;
       workerReplacements += numbers[base + RESTARTS]!;
     }
@@ -362,7 +376,7 @@ export class SharedStats {
       startTime: numbers[STARTED]! / 1000,
       connections: numbers[CONNECTIONS]!,
       queued: numbers[QUEUED]!,
-      workers: this.#workers,
+      workers,
       busyWorkers,
       workerReplacements,
       shuttingDown: numbers[SHUTTING_DOWN] === 1,

@@ -192,13 +192,19 @@ Deno.test("a worker that runs out of memory fails its jobs at once and is replac
 const SLOW_START = new URL("./fixtures/slow_start_worker.ts", import.meta.url);
 
 /** A pool of `size` started with `start: "first"` on the slow-start fixture, with `faults`. */
-function startFirst(size: number, faults: StartFaults, errors: string[] = []): Promise<Pool> {
+function startFirst(
+  size: number,
+  faults: StartFaults,
+  errors: string[] = [],
+  stats?: SharedStats,
+): Promise<Pool> {
   return createPool({
     size,
     start: "first",
     threadUrl: SLOW_START,
     threadData: { root: BUNDLED_SITE, sleep: true, startFaults: faults },
     logError: (line) => errors.push(line),
+    ...(stats ? { stats } : {}),
   });
 }
 
@@ -262,10 +268,15 @@ Deno.test('start: "first": a worker that fails to start later is started again, 
 
 Deno.test('start: "first": a worker that keeps failing to start is given up; the pool goes on', async () => {
   const errors: string[] = [];
-  await using pool = await startFirst(3, { failIds: [3], failures: counter(100) }, errors);
+  const stats = SharedStats.create(3);
+  await using pool = await startFirst(3, { failIds: [3], failures: counter(100) }, errors, stats);
   await withDeadline(pool.started, 10_000, "every worker started or given up");
   equal(pool.size, 2);
   deepEqual(pool.workers.map((worker) => worker.id), [1, 2]);
+  // The status page and metrics count the workers there are, not one forever "starting".
+  const shown = stats.snapshot().workers.map((worker) => `${worker.id} ${worker.ready}`);
+  deepEqual(shown, ["1 true", "2 true"]);
+  equal(stats.metrics().workers, 2);
   equal(errors.filter((line) => line.startsWith("Worker 3 failed to start:")).length, 2);
   ok(
     errors.includes(

@@ -519,6 +519,7 @@ export class Pool {
       this.#workers.splice(index, 1);
       this.#startAttempts.delete(worker.id);
       if (!this.#closing) {
+        this.#options.stats?.setGivenUp(worker.id);
         this.#options.logError?.(
           `Worker ${worker.id} failed to start ${START_ATTEMPTS} times (${reason}); going on ` +
             `with ${this.size} worker${this.size === 1 ? "" : "s"}`,
