@@ -1,6 +1,7 @@
 /**
  * How the user started salut: the command to show in `--help` and hints (`salut` for the
- * compiled binary, `deno task start` under `deno task`, `deno run -A main.ts` otherwise), and
+ * compiled binary, `deno task start` or `dev` under `deno task`, `deno run -A main.ts`
+ * otherwise), and
  * the directory they ran it from, against which a relative `--root` is read.
  *
  * `deno task` runs its command in the directory of `deno.json` and passes the directory it was
@@ -20,10 +21,16 @@ export interface InvocationContext {
   standalone: boolean;
 }
 
-/** The command with which the user started salut, for usage lines and hints. */
+/**
+ * The command with which the user started salut, for usage lines and hints. Under `deno task`,
+ * the task is `start` unless the task's command says otherwise in `SALUT_TASK` (`dev` does).
+ */
 export function commandName(context: InvocationContext): string {
   if (context.standalone) return "salut";
-  if (context.env.INIT_CWD) return "deno task start";
+  if (context.env.INIT_CWD) {
+    const task = context.env.SALUT_TASK;
+    return `deno task ${task && /^[\w-]+$/.test(task) ? task : "start"}`;
+  }
   return "deno run -A main.ts";
 }
 

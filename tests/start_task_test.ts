@@ -132,6 +132,21 @@ Deno.test("--help and hints name the command that was used", async () => {
   match(taskHint.stderr, /see deno task start --help/);
 });
 
+Deno.test("under deno task dev, --help and hints name deno task dev", async () => {
+  // The dev task says which it is (deno task passes no task name to the command).
+  const config = JSON.parse(await Deno.readTextFile(CONFIG));
+  match(config.tasks.dev, /^SALUT_TASK=dev /);
+  // Run as that task's command runs (not under --watch, which would wait for a change).
+  const env = { INIT_CWD: REPO, SALUT_TASK: "dev" };
+  const help = await runSalut(["--help"], { env });
+  match(help.stdout, /^Usage: deno task dev \[flags\] \[DIR\]$/m);
+  const hint = await runSalut(["--nosuchflag"], { env });
+  match(hint.stderr, /see deno task dev --help/);
+  // Anything else in it is not a task name: start, as before.
+  const odd = await runSalut(["--help"], { env: { INIT_CWD: REPO, SALUT_TASK: "x; rm -rf /" } });
+  match(odd.stdout, /^Usage: deno task start \[flags\] \[DIR\]$/m);
+});
+
 Deno.test("deno task start on an empty Deno cache with the npm registry unreachable starts", async () => {
   const dir = await Deno.makeTempDir({ prefix: "salut-offline-" });
   const cache = await Deno.makeTempDir({ prefix: "salut-deno-dir-" });
