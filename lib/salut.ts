@@ -169,7 +169,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
         hostname: config.host,
         port: config.redirectHttp,
         httpsPort: server.addr.port,
-        names: knownNames(config, https),
+        names: knownNames(config.host, config.allowedHosts, https),
         fallbackHost: isWildcard(config.host) ? "localhost" : config.host,
         limits: config.limits,
         headerTimeout: config.timeouts.header,
@@ -182,12 +182,15 @@ export async function startSalut(config: Config, options: StartOptions): Promise
       throw listenError(error, { ...config, port: config.redirectHttp }, "--redirect-http");
     }
   }
+  /** The allowed hosts a redirect may name: the latest reloaded. */
+  let allowed = config.allowedHosts;
   const reloadCertificate = async () => {
     if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
     try {
       const { pair, warning } = await reloadPair(https);
       server.replaceCertificate(pair);
       https.pair = pair;
+      redirect?.setNames(knownNames(config.host, allowed, https));
       const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
       return { ok: true, line: warning ? `${line}. ${warning}` : line };
     } catch (error) {
@@ -207,7 +210,12 @@ export async function startSalut(config: Config, options: StartOptions): Promise
     }
     return { forced, cut };
   };
-  const reconfigure = (next: Reconfiguration) => pool.update(threadData(next));
+  const reconfigure = (next: Reconfiguration) => {
+    // A reloaded config file may name other allowed hosts.
+    allowed = next.config.allowedHosts;
+    if (https) redirect?.setNames(knownNames(config.host, allowed, https));
+    return pool.update(threadData(next));
+  };
   return {
     pool,
     server,
@@ -265,10 +273,14 @@ export function appOptions(
 }
 
 /** The host names a redirect's Location may carry (see `lib/net/redirect.ts`). */
-function knownNames(config: Config, https: HttpsSetup): string[] {
+function knownNames(
+  bound: string,
+  allowedHosts: Config["allowedHosts"],
+  https: HttpsSetup,
+): string[] {
   const names = new Set(["localhost", ...https.pair.names]);
-  if (!isWildcard(config.host)) names.add(config.host.replace(/^\[|\]$/g, "").toLowerCase());
-  for (const host of config.allowedHosts ?? []) {
+  if (!isWildcard(bound)) names.add(bound.replace(/^\[|\]$/g, "").toLowerCase());
+  for (const host of allowedHosts ?? []) {
     if (host !== "all" && !host.startsWith(".")) names.add(host.toLowerCase());
   }
   return [...names];

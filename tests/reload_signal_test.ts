@@ -9,7 +9,7 @@ import { equal } from "node:assert/strict";
 import { join } from "node:path";
 import { startSalut } from "./support/process.ts";
 import { makeSite } from "./support/site.ts";
-import { makeTestCa, opensslMissing } from "./support/tls.ts";
+import { livePair, makeTestCa, opensslMissing } from "./support/tls.ts";
 
 const missing = opensslMissing();
 
@@ -34,17 +34,14 @@ Deno.test({
     await using site = await makeSite({
       files: { "index.html": "home\n", "serve.json": JSON.stringify({ redirects: [] }) },
     });
-    const certFile = join(before.dir, "live-cert.pem");
-    const keyFile = join(before.dir, "live-key.pem");
-    await Deno.copyFile(first.certFile, certFile);
-    await Deno.copyFile(first.keyFile, keyFile);
+    const live = await livePair(before.dir, first);
     await using salut = await startSalut([
       "--workers",
       "1",
       "--tls-cert",
-      certFile,
+      live.certFile,
       "--tls-key",
-      keyFile,
+      live.keyFile,
       site.root,
     ]);
     equal(await go(salut.port, before.caCert), "404 ");
@@ -53,8 +50,7 @@ Deno.test({
       join(site.root, "serve.json"),
       JSON.stringify({ redirects: [{ source: "/go", destination: "/" }] }),
     );
-    await Deno.copyFile(next.certFile, certFile);
-    await Deno.copyFile(next.keyFile, keyFile);
+    await live.put(next);
     salut.child.kill("SIGHUP");
     await salut.waitForLine(/^Reloaded .*serve\.json: 1 redirect, 0 rewrites, 0 header rules$/);
     await salut.waitForLine(/^Reloaded the TLS certificate/);

@@ -10,7 +10,7 @@
 import { equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runSalut, startSalut } from "./support/process.ts";
-import { makeTestCa, opensslMissing, writeSelfSigned } from "./support/tls.ts";
+import { livePair, makeTestCa, opensslMissing, writeSelfSigned } from "./support/tls.ts";
 
 const missing = opensslMissing();
 const DAY = 24 * 60 * 60 * 1000;
@@ -103,25 +103,21 @@ Deno.test({
       notAfter: new Date(Date.now() + 3 * DAY),
     });
     const next = await ca.issue("next");
-    const certFile = join(ca.dir, "live-cert.pem");
-    const keyFile = join(ca.dir, "live-key.pem");
-    await Deno.copyFile(soon.certFile, certFile);
-    await Deno.copyFile(soon.keyFile, keyFile);
+    const live = await livePair(ca.dir, soon);
     await using salut = await startSalut([
       "--workers",
       "1",
       "--tls-cert",
-      certFile,
+      live.certFile,
       "--tls-key",
-      keyFile,
+      live.keyFile,
     ]);
     match(salut.url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
     await salut.waitForLine(/^ {2}Local: {4}https:\/\/127\.0\.0\.1:\d+\/$/);
     await salut.waitForLine(/^ {2}Status: {3}https:\/\/127\.0\.0\.1:\d+\/_salut\/status$/);
 
     // The trusted one replaces the self-signed one on SIGHUP.
-    await Deno.copyFile(next.certFile, certFile);
-    await Deno.copyFile(next.keyFile, keyFile);
+    await live.put(next);
     salut.child.kill("SIGHUP");
     const line = await salut.waitForLine(/^Reloaded the TLS certificate/);
     using client = Deno.createHttpClient({ caCerts: [ca.caCert] });

@@ -18,7 +18,7 @@ import { waitUntil, withDeadline } from "./support/deadline.ts";
 import { get, RawClient } from "./support/http.ts";
 import { makeSite } from "./support/site.ts";
 import { MemorySink, startServer, type TestServer } from "./support/server.ts";
-import { makeTestCa, opensslMissing, type TestCa } from "./support/tls.ts";
+import { livePair, makeTestCa, opensslMissing, type TestCa } from "./support/tls.ts";
 
 const missing = opensslMissing();
 const decoder = new TextDecoder();
@@ -336,6 +336,42 @@ tlsTest(
   },
 );
 
+tlsTest("--redirect-http takes up the names of a reloaded certificate", async (ca) => {
+  const first = await ca.issue("first");
+  const renamed = await ca.issue("renamed", { names: ["localhost", "127.0.0.1", "new.test"] });
+  const live = await livePair(ca.dir, first);
+  await using server = await startServer({
+    args: ["--tls-cert", live.certFile, "--tls-key", live.keyFile, "--redirect-http", "0"],
+  });
+  const location = async () => {
+    await using client = await RawClient.connect(server.salut.redirect!.addr.port);
+    const response = await client.request("GET /x HTTP/1.1\r\nHost: new.test\r\n\r\n");
+    return response.headers.get("location");
+  };
+  // Not a name of the certificate: the bound address.
+  equal(await location(), `https://127.0.0.1:${server.port}/x`);
+  await live.put(renamed);
+  const reloaded = await server.salut.reloadCertificate();
+  ok(reloaded.ok, reloaded.line);
+  equal(await location(), `https://new.test:${server.port}/x`);
+  // A reloaded configuration's allowed hosts, too.
+  const other = "GET /y HTTP/1.1\r\nHost: other.test\r\n\r\n";
+  await using before = await RawClient.connect(server.salut.redirect!.addr.port);
+  equal(
+    (await before.request(other)).headers.get("location"),
+    `https://127.0.0.1:${server.port}/y`,
+  );
+  const args = ["--tls-cert", live.certFile, "--tls-key", live.keyFile, "--workers", "1"];
+  await server.salut.reconfigure({
+    config: parseConfig([...args, "--allowed-hosts", "other.test"], {}),
+  });
+  await using after = await RawClient.connect(server.salut.redirect!.addr.port);
+  equal(
+    (await after.request(other)).headers.get("location"),
+    `https://other.test:${server.port}/y`,
+  );
+});
+
 Deno.test("redirectHost() takes the request's host only when it is a known name", () => {
   const names = ["localhost", "example.test", "*.apps.test", "::1"];
   equal(redirectHost("Example.TEST:8080", names, "127.0.0.1"), "example.test");
@@ -354,12 +390,9 @@ tlsTest(
   async (ca) => {
     const first = await ca.issue("first");
     const second = await ca.issue("second");
-    const certFile = join(ca.dir, "live-cert.pem");
-    const keyFile = join(ca.dir, "live-key.pem");
-    await Deno.copyFile(first.certFile, certFile);
-    await Deno.copyFile(first.keyFile, keyFile);
+    const live = await livePair(ca.dir, first);
     await using server = await startServer({
-      args: ["--tls-cert", certFile, "--tls-key", keyFile],
+      args: ["--tls-cert", live.certFile, "--tls-key", live.keyFile],
     });
     const before = await peerFingerprint(server.port);
     equal(before, server.salut.https!.pair.fingerprint);
@@ -367,8 +400,7 @@ tlsTest(
     await using open = await RawClient.connectTls(server.port, ca.caCert);
     equal((await open.request(get("/"))).status, 200);
 
-    await Deno.copyFile(second.certFile, certFile);
-    await Deno.copyFile(second.keyFile, keyFile);
+    await live.put(second);
     const reloaded = await server.salut.reloadCertificate();
     ok(reloaded.ok, reloaded.line);
     const after = await peerFingerprint(server.port);
@@ -377,7 +409,7 @@ tlsTest(
     equal((await open.request(get("/_salut/health"))).status, 200, "the open connection goes on");
 
     // A key that does not match: the second pair stays.
-    await Deno.copyFile(first.keyFile, keyFile);
+    await Deno.copyFile(first.keyFile, live.keyFile);
     const refused = await server.salut.reloadCertificate();
     equal(refused.ok, false);
     match(refused.line, /^Kept the old TLS certificate: The key in .* does not match/);

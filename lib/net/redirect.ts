@@ -96,6 +96,14 @@ export class RedirectServer {
     return this.#listener.addr;
   }
 
+  /**
+   * Replaces the host names a Location may carry, for requests read from now on (the
+   * certificate was reloaded, and its names with it).
+   */
+  setNames(names: readonly string[]): void {
+    this.#options = { ...this.#options, names };
+  }
+
   /** Stops accepting, closes open connections, and resolves when every one has ended. */
   async close(): Promise<void> {
     try {

@@ -132,6 +132,31 @@ export async function makeTestCa(): Promise<TestCa> {
   };
 }
 
+/** A certificate pair at fixed paths, as a server that reloads its files sees them. */
+export interface LivePair {
+  /** `live-cert.pem` in the directory given. */
+  certFile: string;
+  /** `live-key.pem` in the directory given. */
+  keyFile: string;
+  /** Puts `pair`'s certificate and key at {@linkcode certFile} and {@linkcode keyFile}. */
+  put(pair: Pick<Issued, "certFile" | "keyFile">): Promise<void>;
+}
+
+/** Copies `pair` to `live-cert.pem` and `live-key.pem` in `dir`, for a server to reload. */
+export async function livePair(
+  dir: string,
+  pair: Pick<Issued, "certFile" | "keyFile">,
+): Promise<LivePair> {
+  const certFile = join(dir, "live-cert.pem");
+  const keyFile = join(dir, "live-key.pem");
+  const put = async (next: Pick<Issued, "certFile" | "keyFile">) => {
+    await Deno.copyFile(next.certFile, certFile);
+    await Deno.copyFile(next.keyFile, keyFile);
+  };
+  await put(pair);
+  return { certFile, keyFile, put };
+}
+
 /**
  * Writes a self-signed pair for `localhost`, valid from `notBefore` to `notAfter`, into `dir` as
  * `NAME-cert.pem` and `NAME-key.pem` (for expired and expiring certificates).
