@@ -36,6 +36,24 @@ const nginx = (await firstLine("nginx", ["-v"])) !== "";
 /** A hard ceiling: the smoke run takes about 20 s; a loaded CI machine may take longer. */
 const SMOKE_TIMEOUT_MS = 120_000;
 
+/** Every workload, in the order a full run measures them. */
+const WORKLOAD_IDS = [
+  "A50",
+  "B",
+  "C",
+  "D_wall",
+  "D_probe",
+  "E",
+  "L",
+  "S",
+  "Z",
+  "Z_first",
+  "T50",
+  "T_close",
+  "F",
+  "G",
+];
+
 /** Runs a benchmark script from the repository; `output` is its stdout then its stderr. */
 async function runBenchScript(
   script: string,
@@ -151,25 +169,7 @@ Deno.test({
       const report: BenchReport = JSON.parse(await Deno.readTextFile(join(out, "latest.json")));
       equal(report.schema, 1);
       deepEqual(report.problems, []);
-      deepEqual(
-        report.workloads.map((workload) => workload.id),
-        [
-          "A50",
-          "B",
-          "C",
-          "D_wall",
-          "D_probe",
-          "E",
-          "L",
-          "S",
-          "Z",
-          "Z_first",
-          "T50",
-          "T_close",
-          "F",
-          "G",
-        ],
-      );
+      deepEqual(report.workloads.map((workload) => workload.id), WORKLOAD_IDS);
       const floors = ["floor_node", "floor_web"];
       const servers = [
         "salut",
@@ -358,25 +358,7 @@ Deno.test({
           ["deno_serve", undefined],
         ],
       );
-      deepEqual(
-        report.workloads.map((workload) => workload.id),
-        [
-          "A50",
-          "B",
-          "C",
-          "D_wall",
-          "D_probe",
-          "E",
-          "L",
-          "S",
-          "Z",
-          "Z_first",
-          "T50",
-          "T_close",
-          "F",
-          "G",
-        ],
-      );
+      deepEqual(report.workloads.map((workload) => workload.id), WORKLOAD_IDS);
       for (const workload of report.workloads) {
         const app = workload.id === "F" || workload.id === "G";
         const pairs = [app ? ["salut_app", "salut@before_app"] : ["salut", "salut@before"]];
