@@ -5,6 +5,7 @@ import {
   lstatNames,
   SHARED_LSTAT_MIN,
   sharedLstatBatches,
+  startLstats,
   stopLstatHelper,
 } from "../lib/static/lstat_helper.ts";
 import { readListing } from "../lib/static/listing.ts";
@@ -123,6 +124,33 @@ Deno.test("lstatNames(): the helper thread stats some of a large batch", async (
       "the helper thread to stat some names",
     );
     ok(here < names.length);
+  } finally {
+    stopLstatHelper();
+    await Deno.remove(prefix, { recursive: true });
+  }
+});
+
+Deno.test("startLstats(): the helper stats while this thread does something else", async () => {
+  const prefix = await smallDirectory();
+  try {
+    const names = Array.from({ length: 4 * LSTAT_CHUNK }, (_, i) => (i % 2 ? "sub" : "a.txt"));
+    const expected = names.map((name) => name === "sub" ? `${Kind.directory} ` : `${Kind.file} 3`);
+    let here = 0;
+    const pending = startLstats(prefix, names, {
+      lstat: (path) => {
+        here++;
+        return Deno.lstatSync(path);
+      },
+      shared: true,
+    });
+    // This thread stats nothing before finish(): the helper does them all meanwhile.
+    await waitUntil(() => pending.done, 30_000, "the helper thread to stat every name");
+    deepEqual(described(pending.finish()), expected);
+    equal(here, 0);
+    // Without the helper, nothing is done until finish().
+    const alone = startLstats(prefix, names, { lstat: Deno.lstatSync, shared: false });
+    equal(alone.done, false);
+    deepEqual(described(alone.finish()), expected);
   } finally {
     stopLstatHelper();
     await Deno.remove(prefix, { recursive: true });

@@ -10,7 +10,7 @@
 
 import { denoFs, lstatsNatively } from "./fs.ts";
 import { Kind } from "./lstat_batch.ts";
-import { lstatNames } from "./lstat_helper.ts";
+import { startLstats } from "./lstat_helper.ts";
 import {
   encodeSegment,
   relativeInside,
@@ -57,9 +57,11 @@ export function readListing(directory: string, options: ListingOptions): Listing
   const atRoot = directory === options.root;
   const prefix = directory.endsWith(SEP) ? directory : directory + SEP;
   const fs = options.fs ?? denoFs;
-  const entries: ListingEntry[] = [];
-  // Files and directories, statted all at once (on two threads when there are many).
+  // Files and directories, statted all at once (on two threads when there are many); symlinks,
+  // resolved one by one.
   const names: string[] = [];
+  const folders: boolean[] = [];
+  const links: ListingEntry[] = [];
   for (const entry of fs.readDir(directory)) {
     const name = entry.name;
     if (name.charCodeAt(0) === 0x2e && !options.dotfiles && !(atRoot && name === WELL_KNOWN)) {
@@ -67,16 +69,32 @@ export function readListing(directory: string, options: ListingOptions): Listing
     }
     if (entry.isSymlink) {
       const listed = symlinkEntry(name, prefix + name, options);
-      if (listed) entries.push(listed);
-    } else if (entry.isFile || entry.isDirectory) names.push(name);
+      if (listed) links.push(listed);
+    } else if (entry.isFile || entry.isDirectory) {
+      names.push(name);
+      folders.push(entry.isDirectory);
+    }
   }
   // Not symlinks, so lstat says the same as stat, and costs less (no path resolution).
-  const stats = lstatNames(prefix, names, {
+  const pending = startLstats(prefix, names, {
     lstat: (path) => fs.lstat(path),
     shared: lstatsNatively(fs),
   });
-  const { kinds, sizes, mtimes } = stats;
-  for (let i = 0; i < names.length; i++) {
+  // Sorted while the helper thread stats: the order needs only names and kinds, which the
+  // directory gave (an entry replaced since by one of the other kind keeps its place).
+  const count = names.length;
+  for (const link of links) {
+    names.push(link.name);
+    folders.push(link.directory);
+  }
+  const order = listingOrder(names, folders);
+  const { kinds, sizes, mtimes } = pending.finish();
+  const entries: ListingEntry[] = [];
+  for (const i of order) {
+    if (i >= count) {
+      entries.push(links[i - count]!);
+      continue;
+    }
     const kind = kinds[i];
     // Missing: removed meanwhile; other: replaced meanwhile by something not listed.
     if (kind !== Kind.file && kind !== Kind.directory) continue;
@@ -88,7 +106,7 @@ export function readListing(directory: string, options: ListingOptions): Listing
       modified: Number.isNaN(modified) ? null : modified,
     });
   }
-  return sortEntries(entries);
+  return entries;
 }
 
 /** A symlink's entry, its target checked the way a request's is. */
@@ -123,23 +141,21 @@ function symlinkEntry(
 }
 
 /**
- * Folders first, then by a key computed once per entry (not a locale-aware compare per
- * comparison); equal keys fall back to the plain name. Each entry is sorted as one string, its
- * key and its name joined by a NUL (which no name holds, and which sorts before any character:
- * a key that is a prefix of another still comes first), by a radix quicksort.
+ * The indices of `names` in listing order: folders first, then by a key computed once per name
+ * (not a locale-aware compare per comparison); equal keys fall back to the plain name. Each name
+ * is sorted as one string, its key and the name joined by a NUL (which no name holds, and which
+ * sorts before any character: a key that is a prefix of another still comes first), by a radix
+ * quicksort.
  */
-function sortEntries(entries: ListingEntry[]): ListingEntry[] {
-  const folders: ListingEntry[] = [];
-  const files: ListingEntry[] = [];
-  for (const entry of entries) (entry.directory ? folders : files).push(entry);
-  return [...sortedByKey(folders), ...sortedByKey(files)];
-}
-
-/** `entries` in the order of their sort key, then name. */
-function sortedByKey(entries: ListingEntry[]): ListingEntry[] {
-  const strings = entries.map((entry) => `${sortKey(entry.name)}\u0000${entry.name}`);
-  radixSort(strings, entries, 0, strings.length - 1, 0);
-  return entries;
+function listingOrder(names: readonly string[], folders: readonly boolean[]): number[] {
+  const groups: [number[], string[]][] = [[[], []], [[], []]];
+  for (let i = 0; i < names.length; i++) {
+    const [indices, strings] = groups[folders[i] ? 0 : 1]!;
+    indices.push(i);
+    strings.push(`${sortKey(names[i]!)}\u0000${names[i]}`);
+  }
+  for (const [indices, strings] of groups) radixSort(strings, indices, 0, strings.length - 1, 0);
+  return [...groups[0]![0], ...groups[1]![0]];
 }
 
 /** Ranges this short are sorted by insertion. */

@@ -59,6 +59,27 @@ export function lstatNames(
   names: readonly string[],
   options: LstatNamesOptions,
 ): LstatBatch {
+  return startLstats(prefix, names, options).finish();
+}
+
+/** `lstat`s begun by {@linkcode startLstats}: the helper thread may be at work on them. */
+export interface PendingLstats {
+  /** Whether every name is statted already (by the helper alone, when it shares them). */
+  readonly done: boolean;
+  /** Stats the names not yet claimed on this thread, waits for the helper's, returns them all. */
+  finish(): LstatBatch;
+}
+
+/**
+ * Begins {@linkcode lstatNames}: hands the names to the helper thread when it shares them, so
+ * that it stats while this thread does something else (sorts the names), then joins it in
+ * {@linkcode PendingLstats.finish}. Without the helper, nothing is statted until then.
+ */
+export function startLstats(
+  prefix: string,
+  names: readonly string[],
+  options: LstatNamesOptions,
+): PendingLstats {
   const batch = new LstatBatch(names.length);
   const thread = options.shared && names.length >= SHARED_LSTAT_MIN ? startHelper() : undefined;
   if (thread) {
@@ -71,15 +92,23 @@ export function lstatNames(
     thread.postMessage(request);
     shared++;
   }
-  batch.work(prefix, names, options.lstat);
-  if (!thread) return batch;
-  if (batch.wait(HELPER_STALL_MS)) keepHelper(options.idleMs ?? HELPER_IDLE_MS);
-  else {
-    // Stalled (a busy machine, a hung disk): a later large batch starts a new helper.
-    stopLstatHelper();
-    batch.finishAlone(prefix, names, options.lstat);
-  }
-  return batch;
+  const finish = () => {
+    batch.work(prefix, names, options.lstat);
+    if (!thread) return batch;
+    if (batch.wait(HELPER_STALL_MS)) keepHelper(options.idleMs ?? HELPER_IDLE_MS);
+    else {
+      // Stalled (a busy machine, a hung disk): a later large batch starts a new helper.
+      stopLstatHelper();
+      batch.finishAlone(prefix, names, options.lstat);
+    }
+    return batch;
+  };
+  return {
+    get done() {
+      return batch.finished;
+    },
+    finish,
+  };
 }
 
 /** How many batches this thread has offered its helper so far (for tests). */
