@@ -128,11 +128,16 @@ Deno.test("deno task start and dev run with salut's V8 flags, the ones baked int
 Deno.test("deno task start and dev set salut's runtime environment before deno runs", () => {
   const assignments = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
   ok(assignments.length > 0);
-  for (const task of [denoJson.tasks.start, denoJson.tasks.dev]) {
+  // dev also names itself, for the usage lines and hints (see lib/invocation.ts).
+  const tasks: [string, string[]][] = [
+    [denoJson.tasks.start, assignments],
+    [denoJson.tasks.dev, [...assignments, "SALUT_TASK=dev"]],
+  ];
+  for (const [task, expected] of tasks) {
     // `NAME=value deno run …`: the assignments come first, so Deno sees them when it starts.
     const words = task.split(" ");
     const first = words.indexOf("deno");
-    deepEqual(words.slice(0, first).sort(), [...assignments].sort(), task);
+    deepEqual(words.slice(0, first).sort(), [...expected].sort(), task);
   }
 });
 
