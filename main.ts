@@ -16,7 +16,7 @@ import { configReload } from "./lib/config/reload.ts";
 import { showDuration } from "./lib/config/values.ts";
 import { connectionLimitWarning, openFileLimit } from "./lib/descriptors.ts";
 import { startFirstThread } from "./lib/first_thread.ts";
-import { commandName, siteRoot } from "./lib/invocation.ts";
+import { commandName, siteRoot } from "./lib/config/invocation.ts";
 import { describeError, Logger } from "./lib/log.ts";
 import type { Salut } from "./lib/salut.ts";
 import { StopSignals } from "./lib/stop_signals.ts";

@@ -13,7 +13,7 @@ import type { RuleSet, Setting } from "./config/file.ts";
 import type { Config } from "./config/flags.ts";
 import { allowedHosts } from "./config/parse.ts";
 import { threadHeapLimit } from "./first_thread.ts";
-import { appModule } from "./invocation.ts";
+import { appModule } from "./config/invocation.ts";
 import type { Logger } from "./log.ts";
 import { Pool } from "./pool/pool.ts";
 import type { RedirectServer } from "./net/redirect.ts";

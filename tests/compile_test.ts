@@ -128,7 +128,7 @@ Deno.test("deno task start and dev run with salut's V8 flags, the ones baked int
 Deno.test("deno task start and dev set salut's runtime environment before deno runs", () => {
   const assignments = Object.entries(RUNTIME_ENV).map(([name, value]) => `${name}=${value}`);
   ok(assignments.length > 0);
-  // dev also names itself, for the usage lines and hints (see lib/invocation.ts).
+  // dev also names itself, for the usage lines and hints (see lib/config/invocation.ts).
   const tasks: [string, string[]][] = [
     [denoJson.tasks.start, assignments],
     [denoJson.tasks.dev, [...assignments, "SALUT_TASK=dev"]],

@@ -11,7 +11,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { isIP } from "node:net";
-import { ipFamily, proxySubnets } from "../lib/net/proxy_entries.ts";
+import { ipFamily, proxySubnets } from "../lib/config/proxy_entries.ts";
 
 const ROOT = new URL("../", import.meta.url);
 

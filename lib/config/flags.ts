@@ -7,7 +7,7 @@
  */
 
 import type { FrameLimits } from "../http/frame.ts";
-import type { Timeouts } from "../net/connection.ts";
+import type { Timeouts } from "../http/timeouts.ts";
 import { maxConnectionsFor } from "../descriptors.ts";
 import { LOG_FORMATS, type LogFormat } from "../log.ts";
 import { DAY, HOUR, isLoopback, SECOND, showDuration, showSize } from "./values.ts";

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openFileLimit } from "../descriptors.ts";
-import { resolveRoot } from "../invocation.ts";
+import { resolveRoot } from "./invocation.ts";
 import { ConfigError } from "./errors.ts";
 import {
   type ConfigFile,

@@ -8,7 +8,7 @@
 
 import { FIELD_NAME } from "../http/tokens.ts";
 import { ConfigError } from "./errors.ts";
-import { proxySubnets } from "../net/proxy_entries.ts";
+import { proxySubnets } from "./proxy_entries.ts";
 
 /** One second in ms. */
 export const SECOND = 1000;

@@ -28,18 +28,7 @@ import type { Job } from "../pool/wire.ts";
 import { methodSlot, type SharedStats } from "../stats.ts";
 import { readRequestFields, type RequestFields } from "./request_fields.ts";
 import type { TrustedProxies } from "./trust_proxy.ts";
-
-/** Timeouts in ms. Defaults live in `lib/config/flags.ts`. */
-export interface Timeouts {
-  /** From the first byte of a request (or the connection's start) to its complete head. */
-  header: number;
-  /** Between requests on a keep-alive connection. */
-  idle: number;
-  /** From a complete head to the end of its body. */
-  body: number;
-  /** Longest wait for the client to accept more response bytes. */
-  write: number;
-}
+import type { Timeouts } from "../http/timeouts.ts";
 
 /** What every connection shares. */
 export interface ConnectionContext {

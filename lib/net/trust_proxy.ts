@@ -6,10 +6,10 @@
  */
 
 import { BlockList, isIP } from "node:net";
-import { proxySubnets } from "./proxy_entries.ts";
+import { proxySubnets } from "../config/proxy_entries.ts";
 import type { RequestFields } from "./request_fields.ts";
 
-export { LOOPBACK } from "./proxy_entries.ts";
+export { LOOPBACK } from "../config/proxy_entries.ts";
 
 /**
  * Trusted proxies from `--trust-proxy` entries: CIDR blocks (`10.0.0.0/8`, `fd00::/8`), single

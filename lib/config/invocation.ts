@@ -11,7 +11,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import { ConfigError } from "./config/errors.ts";
+import { ConfigError } from "./errors.ts";
 
 /** What decides how salut was started. */
 export interface InvocationContext {
