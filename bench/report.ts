@@ -201,7 +201,7 @@ function cells(kind: WorkloadKind, summary: Summary | undefined): string[] {
   ];
   switch (kind) {
     case "throughput":
-      return throughput("");
+      return throughput(isolateNote(m));
     case "file":
       return [
         `${int(m.mibPerSecond!)} MiB/s`,
@@ -319,7 +319,7 @@ export function headerLines(report: BenchReport): string[] {
     `Command: ${report.command}`,
     `Rounds: ${settings.rounds}, wrk -t1 for ${settings.seconds} s per run` +
     (Number(settings.warmupSeconds) > 0
-      ? ` after a ${settings.warmupSeconds} s warm-up (A, B and Z; C after one checked download)`
+      ? ` after a ${settings.warmupSeconds} s warm-up and a 1 s rest (A, B and Z; C after one checked download)`
       : ""),
     ...before ? [`Compared with: salut@before, the checkout in ${before}`] : [],
   ];
@@ -428,4 +428,11 @@ function times(ratio: number | undefined): string {
   if (ratio === undefined || !Number.isFinite(ratio)) return "";
   // Two decimals, or two significant digits for tiny ratios (a p99 of 1 ms against 3 s).
   return `${ratio >= 0.1 || ratio === 0 ? ratio.toFixed(2) : ratio.toPrecision(2)}×`;
+}
+
+/** For `deno serve --parallel`: how many of its isolates served the measured run. */
+function isolateNote(m: Record<string, number>): string {
+  if (m.isolates === undefined || m.isolatesBusy === undefined) return "";
+  const busy = `${int(m.isolatesBusy)} of ${int(m.isolates)} isolates busy`;
+  return m.runs !== undefined && m.runs > 1 ? `${busy} (run ${int(m.runs)} times)` : busy;
 }

@@ -25,6 +25,7 @@ import {
   parseThreadStat,
 } from "../bench/experiments/threads.ts";
 import { hasWrk, parseWrk } from "../bench/wrk.ts";
+import { busyIsolates, isolateTicks } from "../bench/isolates.ts";
 import { checkEncoded } from "../bench/checks.ts";
 import { FIRST_CODINGS, generatePage, generateScript } from "../bench/compression_workload.ts";
 import { CODINGS } from "../bench/types.ts";
@@ -254,6 +255,20 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("busyIsolates() counts the threads that did a fifth of the busiest one's work", () => {
+  const before = new Map([["1", 100], ["2", 50]]);
+  equal(busyIsolates(before, new Map([["1", 600], ["2", 52]])), 1);
+  equal(busyIsolates(before, new Map([["1", 600], ["2", 450]])), 2);
+  equal(busyIsolates(before, new Map([["1", 100], ["2", 50]])), 0);
+  equal(busyIsolates(before, new Map()), undefined);
+  // A thread that started meanwhile counts from zero.
+  equal(busyIsolates(before, new Map([["1", 600], ["2", 450], ["3", 400]])), 3);
+  if (Deno.build.os === "linux") {
+    // This process's main thread is named deno, as deno serve's main isolate is.
+    ok(isolateTicks(Deno.pid).size >= 1);
+  }
 });
 
 Deno.test("--compare adds salut@before beside each salut, its sweep sizes only where A sweeps", () => {
