@@ -7,8 +7,10 @@
  * @module
  */
 
-/** CPU time (clock ticks) of each JavaScript thread of `pid`, by thread id: its main thread
- * (`deno`) and its serve workers (`serve-worker-N`). Empty where `/proc` cannot be read. */
+/**
+ * CPU time (clock ticks) of each JavaScript thread of `pid`, by thread id: its main thread
+ * (`deno`) and its serve workers (`serve-worker-N`). Empty where `/proc` cannot be read.
+ */
 export function isolateTicks(pid: number): Map<string, number> {
   const ticks = new Map<string, number>();
   let tasks: Iterable<Deno.DirEntry>;

@@ -345,12 +345,6 @@ async function measureEncoded(
   return measurement;
 }
 
-/**
- * Runs wrk against `GET /` (or the large file, or `path`), sampling the server's RSS every 50 ms,
- * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run
- * is warmed up by one checked download, so its RSS growth is memory that streaming holds, not
- * first-use costs.
- */
 /** The rest before a measured run of wrk, in ms. */
 const SETTLE_MS = 1000;
 
@@ -358,6 +352,12 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Runs wrk against `GET /` (or the large file, or `path`), sampling the server's RSS every 50 ms,
+ * with a body check before and after (`check`, when given, instead of `GET /`'s). The file run
+ * is warmed up by one checked download, so its RSS growth is memory that streaming holds, not
+ * first-use costs.
+ */
 async function measureThroughput(
   server: ServerProcess,
   context: WorkloadContext,

@@ -1,8 +1,7 @@
 /**
  * How the user started salut: the command to show in `--help` and hints (`salut` for the
  * compiled binary, `deno task start` or `dev` under `deno task`, `deno run -A main.ts`
- * otherwise), and
- * the directory they ran it from, against which a relative `--root` is read.
+ * otherwise), and the directory they ran it from, against which a relative `--root` is read.
  *
  * `deno task` runs its command in the directory of `deno.json` and passes the directory it was
  * started from in `INIT_CWD`.

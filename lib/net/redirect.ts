@@ -97,8 +97,8 @@ export class RedirectServer {
   }
 
   /**
-   * Replaces the host names a Location may carry, for requests read from now on (the
-   * certificate was reloaded, and its names with it).
+   * Replaces the host names a Location may carry, for requests read from now on (a reloaded
+   * certificate or config file named others).
    */
   setNames(names: readonly string[]): void {
     this.#options = { ...this.#options, names };

@@ -83,11 +83,10 @@ export function readListing(directory: string, options: ListingOptions): Listing
   // Sorted while the helper thread stats: the order needs only names and kinds, which the
   // directory gave (an entry replaced since by one of the other kind keeps its place).
   const count = names.length;
-  for (const link of links) {
-    names.push(link.name);
-    folders.push(link.directory);
-  }
-  const order = listingOrder(names, folders);
+  const order = listingOrder(
+    [...names, ...links.map((link) => link.name)],
+    [...folders, ...links.map((link) => link.directory)],
+  );
   const { kinds, sizes, mtimes } = pending.finish();
   const entries: ListingEntry[] = [];
   for (const i of order) {
