@@ -184,13 +184,16 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   }
   /** The allowed hosts a redirect may name: the latest reloaded. */
   let allowed = config.allowedHosts;
+  const renameRedirects = () => {
+    if (https) redirect?.setNames(knownNames(config.host, allowed, https));
+  };
   const reloadCertificate = async () => {
     if (!https) return { ok: false, line: "Not serving HTTPS: no certificate to reload" };
     try {
       const { pair, warning } = await reloadPair(https);
       server.replaceCertificate(pair);
       https.pair = pair;
-      redirect?.setNames(knownNames(config.host, allowed, https));
+      renameRedirects();
       const line = `Reloaded the TLS certificate; SHA-256 fingerprint ${pair.fingerprint}`;
       return { ok: true, line: warning ? `${line}. ${warning}` : line };
     } catch (error) {
@@ -213,7 +216,7 @@ export async function startSalut(config: Config, options: StartOptions): Promise
   const reconfigure = (next: Reconfiguration) => {
     // A reloaded config file may name other allowed hosts.
     allowed = next.config.allowedHosts;
-    if (https) redirect?.setNames(knownNames(config.host, allowed, https));
+    renameRedirects();
     return pool.update(threadData(next));
   };
   return {

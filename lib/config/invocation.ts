@@ -64,13 +64,7 @@ export function appModule(
   options: { env: Record<string, string | undefined>; cwd: string },
 ): string {
   const path = resolveRoot(file, options);
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
-    throw new ConfigError(`--app ${file}: ${path} does not exist; give the module to run`);
-  }
+  const info = statOrExplain(path, `--app ${file}: ${path} does not exist; give the module to run`);
   if (!info.isFile) throw new ConfigError(`--app ${file}: ${path} is not a file`);
   return path;
 }
@@ -84,15 +78,20 @@ export function siteRoot(
   options: { env: Record<string, string | undefined>; cwd: string },
 ): string {
   const path = resolveRoot(root, options);
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.statSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
-    throw new ConfigError(`${path} does not exist; give the directory to serve`);
-  }
+  const info = statOrExplain(path, `${path} does not exist; give the directory to serve`);
   if (!info.isDirectory) {
     throw new ConfigError(`${path} is not a directory; give the directory to serve`);
   }
   return path;
+}
+
+/** `path`'s metadata; when nothing is there, a {@linkcode ConfigError} saying `missing`. */
+function statOrExplain(path: string, missing: string): Deno.FileInfo {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    // A refused permission says itself which flag is missing.
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    throw new ConfigError(missing);
+  }
 }
